@@ -1,0 +1,75 @@
+"""``lambdaops demo serve``: keep an embedded demo account running for other tools and processes."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lambdaops.errors import UsageError
+
+demo_app = typer.Typer(help="The embedded demo account (a fake AWS account with a synthetic Lambda fleet).",
+                       no_args_is_help=True)
+
+
+@demo_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to bind (127.0.0.1, localhost or ::1)."),
+    port: int = typer.Option(4566, "--port", help="TCP port (0 picks a free one)."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the synthetic fleet and its traffic."),
+    functions: Optional[int] = typer.Option(None, "--functions", min=1, max=20000,
+                                            help="Number of functions (default: the named fleet of 24)."),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Write the ground-truth JSON to this file."),
+    window: str = typer.Option("6h", "--window", help="Length of the seeded traffic window before now."),
+    latency: float = typer.Option(0.0, "--latency", min=0, help="Add this many ms to every call (real AWS: tens of ms)."),
+    quotas: Optional[str] = typer.Option(None, "--quotas", help="'aws' enforces AWS's documented rate quotas."),
+) -> None:
+    """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
+    from lambdaops.config import parse_duration
+    from lambdaops.demo.server import DemoAccount
+
+    if quotas not in (None, "aws", "off"):
+        raise UsageError("--quotas takes 'aws' or 'off'")
+    try:
+        window_h = parse_duration(window) / 3600
+    except ValueError as exc:
+        raise UsageError(f"--window: {exc}") from None
+    try:
+        account = DemoAccount(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
+                              latency_ms=latency, quotas=None if quotas == "off" else quotas)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        account.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if truth is not None:
+            from lambdaops.demo.truth import write_truth
+
+            write_truth(account, truth)
+        print(f"lambdaops demo account {account.account_id} listening on {account.endpoint}")
+        print(f"regions: {', '.join(account.regions)}; functions: {len(account.fleet)}; seed: {seed}; "
+              f"seeded in {account.timings.get('total_s', 0):.1f}s")
+        print("point tools at it with:")
+        for line in account.env_lines():
+            print(f"  {line}")
+        print(f"  lambdaops --endpoint-url {account.endpoint} functions")
+        print("press Ctrl-C to stop", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        account.stop()
+    print("demo account stopped", file=sys.stderr)

@@ -1,0 +1,181 @@
+"""The ``lambdaops`` command: global options, subcommands, and the one place errors become exit codes.
+
+Global options (``--profile --region --endpoint-url --demo --output/-o --debug --write``) are accepted
+before or after the subcommand name, as the AWS CLI does: :func:`hoist_globals` moves them in front
+of the subcommand before Click parses.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Optional
+
+import typer
+from typer.core import TyperGroup
+
+from lambdaops import __version__
+from lambdaops.cli.state import CliState
+from lambdaops.errors import EXIT_INTERRUPTED, EXIT_OTHER, EXIT_USAGE, LambdaopsError
+
+try:  # Typer >= 0.29 vendors Click; its exception classes are the ones raised.
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - older Typer on real Click
+    from click import exceptions as click_exc
+
+GLOBAL_WITH_VALUE = ("--profile", "--region", "--endpoint-url", "--output", "-o")
+GLOBAL_FLAGS = ("--demo", "--debug", "--write", "--read-only")
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Move global options found after the subcommand to the front, keeping their order."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        name = a.split("=", 1)[0]
+        if name in GLOBAL_WITH_VALUE and "=" in a and a.startswith("--"):
+            front.append(a)
+        elif a in GLOBAL_WITH_VALUE:
+            front.append(a)
+            if i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        elif a.startswith("-o") and len(a) > 2 and not a.startswith("--"):  # -ojson
+            front.append(a)
+        elif a in GLOBAL_FLAGS:
+            front.append(a)
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
+
+
+def _debug_requested(args: list[str]) -> bool:
+    return "--debug" in args
+
+
+class LambdaopsGroup(TyperGroup):
+    """Turns every failure into one line on stderr and an AWS-CLI-like exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        args = hoist_globals(args)
+        debug = _debug_requested(args)
+        try:
+            self.main_inner(args, prog_name or "lambdaops", complete_var, **extra)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("lambdaops: interrupted", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
+        except click_exc.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click_exc.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            print(f"lambdaops: {exc.format_message()}{hint}", file=sys.stderr)
+            sys.exit(EXIT_USAGE if isinstance(exc, click_exc.UsageError) else exc.exit_code)
+        except LambdaopsError as exc:
+            if debug:
+                traceback.print_exc()
+            print(f"lambdaops: {exc.one_line()}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            print("\nlambdaops: interrupted", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            sys.exit(0)
+        except Exception as exc:  # a bug: one line unless asked for the traceback
+            if debug:
+                traceback.print_exc()
+                sys.exit(EXIT_OTHER)
+            print(f"lambdaops: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                  file=sys.stderr)
+            sys.exit(EXIT_OTHER)
+        sys.exit(0)
+
+    def main_inner(self, args, prog_name, complete_var, **extra):
+        # Shell completion still works: Click handles the _LAMBDAOPS_COMPLETE variable here.
+        self._main_shell_completion(extra, prog_name, complete_var)
+        with self.make_context(prog_name, args, **extra) as ctx:
+            try:
+                self.invoke(ctx)
+            finally:
+                state = ctx.obj
+                if isinstance(state, CliState):
+                    state.close()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"lambdaops {__version__}")
+        raise typer.Exit()
+
+
+HELP = """Terminal-first observability and operations for AWS Lambda fleets.
+
+With no command, opens the interactive TUI over the selected regions.
+
+\b
+Settings precedence: command line > LAMBDAOPS_* environment > config file
+($XDG_CONFIG_HOME/lambdaops/config.toml, or LAMBDAOPS_CONFIG) > AWS settings
+(AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION, the profile's region).
+`lambdaops config` shows the effective settings and where each came from.
+
+\b
+Exit codes: 0 ok, 1 findings at --fail-on, 2 usage, 130 interrupted,
+253 credentials/config, 254 AWS service error, 255 other.
+"""
+
+app = typer.Typer(cls=LambdaopsGroup, help=HELP, no_args_is_help=False, add_completion=True,
+                  rich_markup_mode=None, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile (else LAMBDAOPS_PROFILE, config, AWS_PROFILE)."),
+    region: Optional[list[str]] = typer.Option(None, "--region", help="Region; repeatable and comma-separated for several."),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="Send AWS calls to this endpoint (e.g. `lambdaops demo serve`)."),
+    demo: bool = typer.Option(False, "--demo", help="Run against a fresh in-process demo account (no credentials needed)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="table | json | csv | markdown (report: also html)."),
+    debug: bool = typer.Option(False, "--debug", help="Log every AWS call and show full tracebacks."),
+    write: Optional[bool] = typer.Option(None, "--write/--read-only", help="Allow actions that change AWS (TUI). Read-only by default."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    from lambdaops.config import split_regions
+
+    # botocore logs refresh failures as WARNINGs with tracebacks; the error that follows says it in one line.
+    logging.getLogger("botocore").setLevel(logging.WARNING if debug else logging.CRITICAL)
+
+    ctx.obj = CliState(profile=profile, regions=split_regions(region), endpoint_url=endpoint_url,
+                       demo=demo, output=output, debug=debug, write=write)
+    if ctx.invoked_subcommand is None:
+        from lambdaops.tui.launch import run_tui
+
+        run_tui(ctx.obj)
+
+
+def _register() -> None:
+    from lambdaops.cli import config_cmd, demo_cmd, functions_cmd
+
+    functions_cmd.register(app)
+    config_cmd.register(app)
+    app.add_typer(demo_cmd.demo_app, name="demo")
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="lambdaops")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

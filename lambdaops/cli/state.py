@@ -1,0 +1,87 @@
+"""What the root command resolved, shared by every subcommand and the TUI.
+
+Built lazily: ``lambdaops --help`` must not touch AWS, and ``--demo`` starts the embedded account only
+when a command actually needs AWS. The demo is reached only through its endpoint URL and static
+dummy credentials, exactly like any other endpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from lambdaops.config import Settings, resolve_settings
+from lambdaops.errors import UsageError
+
+DEMO_CREDENTIALS = ("demo", "demo")
+
+
+@dataclass
+class CliState:
+    profile: str | None = None
+    regions: list[str] = field(default_factory=list)
+    endpoint_url: str | None = None
+    demo: bool = False
+    output: str | None = None
+    debug: bool = False
+    write: bool | None = None
+    _settings: Settings | None = None
+    _ctx: Any = None
+    _demo: Any = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            cli = {"profile": self.profile, "regions": self.regions, "write": self.write}
+            self._settings = resolve_settings(cli)
+        return self._settings
+
+    def output_format(self, allowed: tuple[str, ...] = ("table", "json", "csv", "markdown")) -> str:
+        fmt = (self.output or "table").lower()
+        if fmt not in allowed:
+            raise UsageError(f"--output {fmt!r} is not one of: {', '.join(allowed)}")
+        return fmt
+
+    def start_demo(self):
+        """Start the in-process demo account once (``--demo``); stopped by :meth:`close`."""
+        if self._demo is None:
+            from lambdaops.demo.server import DemoAccount
+
+            if sys.stderr.isatty():
+                print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
+            self._demo = DemoAccount()
+            self._demo.start()
+        return self._demo
+
+    def aws(self):
+        """The AwsContext for this invocation (credentials checked, regions resolved)."""
+        if self._ctx is None:
+            from lambdaops.aws.context import AwsContext, StaticCredentials
+
+            settings = self.settings()
+            if self.demo:
+                demo = self.start_demo()
+                self._ctx = AwsContext(
+                    regions=self.regions or list(demo.regions), endpoint_url=demo.endpoint,
+                    credentials=StaticCredentials(*DEMO_CREDENTIALS), debug=self.debug,
+                    max_attempts=2,  # loopback: a failure is a bug in the demo, not a blip worth retrying
+                )
+            else:
+                self._ctx = AwsContext(profile=settings.profile, regions=settings.regions,
+                                       endpoint_url=self.endpoint_url, debug=self.debug)
+                self._ctx.check_credentials()
+            self._ctx.require_regions()
+        return self._ctx
+
+    def cache_dir(self):
+        """On-disk cache, except in demo mode (which writes nothing outside a temp dir)."""
+        if self.demo:
+            return None
+        from lambdaops.aws.inventory import default_cache_dir
+
+        return default_cache_dir()
+
+    def close(self) -> None:
+        if self._demo is not None:
+            self._demo.stop()
+            self._demo = None

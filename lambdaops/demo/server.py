@@ -1,0 +1,148 @@
+"""The embedded demo account: moto's server on loopback, behind the gap-filling gateway, seeded.
+
+``DemoAccount().start()`` gives an endpoint URL that answers boto3 (and the AWS CLI) like a real
+account holding the demo fleet. moto keeps its state in process-global backends, so one process
+holds one demo account at a time: ``start()`` resets moto's state first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+from lambdaops.demo.fleet import ACCOUNT_ID, REGIONS, FunctionSpec, build_fleet
+from lambdaops.demo.gateway import Gateway
+from lambdaops.demo.lambda_config import LambdaConfigOverlay
+from lambdaops.demo.lambda_config import install as install_lambda_config
+
+DEFAULT_SEED = 7
+DEFAULT_WINDOW_H = 6.0
+
+
+def _quiet_logging() -> None:
+    # Werkzeug prints a line per request and a traceback per 500: that would corrupt the TUI.
+    for name in ("werkzeug", "moto", "botocore.credentials"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _configure_moto() -> None:
+    from moto.core.config import default_user_config
+
+    # Must be set before any function is created: moto's Docker and no-Docker backends keep separate state.
+    default_user_config["lambda"]["use_docker"] = False
+
+
+class DemoAccount:
+    """A seeded fake AWS account reachable at :attr:`endpoint`."""
+
+    account_id = ACCOUNT_ID
+
+    def __init__(self, *, seed: int = DEFAULT_SEED, functions: int | None = None, host: str = "127.0.0.1",
+                 port: int = 0, window_hours: float = DEFAULT_WINDOW_H, now: datetime | None = None,
+                 latency_ms: float = 0.0, quotas: str | None = None, traffic: bool = True) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the demo account binds to loopback only")
+        self.seed = seed
+        self.fleet: list[FunctionSpec] = build_fleet(seed, functions)
+        self.regions = tuple(r for r in REGIONS if any(f.region == r for f in self.fleet))
+        self.host, self.port = host, port
+        self.window_hours = window_hours
+        self.started_at = now or datetime.now(timezone.utc).replace(microsecond=0)
+        self.latency_ms = latency_ms
+        self.quotas = quotas
+        self.traffic = traffic
+        self.overlay = LambdaConfigOverlay()
+        self.seeded = None
+        self.state = None  # traffic, metrics, logs, traces: filled by the traffic layer
+        self.timings: dict[str, float] = {}
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise RuntimeError("demo account not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        from datetime import timedelta
+
+        end = self.started_at
+        return end - timedelta(hours=self.window_hours), end
+
+    def build_app(self):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        gw = Gateway(DomainDispatcherApplication(create_backend_app), latency_ms=self.latency_ms)
+        install_lambda_config(gw, self.overlay)
+        try:  # the traffic layer (metrics, logs, traces, invoke, DLQ moves) when present
+            from lambdaops.demo.fillers import install_fillers
+        except ImportError:
+            install_fillers = None
+        if install_fillers is not None:
+            install_fillers(gw, self)
+        return gw
+
+    def start(self) -> "DemoAccount":
+        from werkzeug.serving import make_server
+
+        from moto.moto_server.threaded_moto_server import MotoRequestHandler
+
+        _quiet_logging()
+        _configure_moto()
+        t0 = time.perf_counter()
+        app = self.build_app()
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-account", daemon=True)
+        self._thread.start()
+        self._reset_moto()
+        t1 = time.perf_counter()
+        from lambdaops.demo.seed import seed_account
+
+        self.seeded = seed_account(self.endpoint, self.fleet)
+        t2 = time.perf_counter()
+        self.timings.update(server_s=t1 - t0, resources_s=t2 - t1)
+        if self.traffic:
+            try:
+                from lambdaops.demo.fillers import generate_state
+            except ImportError:
+                generate_state = None
+            if generate_state is not None:
+                self.state = generate_state(self)
+        self.timings["total_s"] = time.perf_counter() - t0
+        return self
+
+    def _reset_moto(self) -> None:
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "DemoAccount":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def env_lines(self, region: str | None = None) -> list[str]:
+        """Shell lines that point the AWS CLI, boto3 and lambdaops at this account."""
+        return [
+            f"export AWS_ENDPOINT_URL={self.endpoint}",
+            "export AWS_ACCESS_KEY_ID=demo",
+            "export AWS_SECRET_ACCESS_KEY=demo",
+            f"export AWS_REGION={region or self.regions[0]}",
+            f"export AWS_DEFAULT_REGION={region or self.regions[0]}",
+        ]

@@ -1,0 +1,95 @@
+"""Shared fixtures: an isolated environment (no real AWS, no user config) for every test, and one
+demo account per session, served from a subprocess so that moto's process-global state used by
+``mock_aws`` unit tests never collides with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    for var in list(os.environ):
+        if var.startswith(("AWS_", "LAMBDAOPS_")):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    return home
+
+
+def demo_env(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDAOPS_"))}
+    env.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_REGION=region,
+               AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+class ServedDemo:
+    def __init__(self, proc: subprocess.Popen, endpoint: str, truth_path: Path | None) -> None:
+        self.proc = proc
+        self.endpoint = endpoint
+        self.truth_path = truth_path
+
+    @property
+    def truth(self) -> dict:
+        return json.loads(self.truth_path.read_text())
+
+    def client(self, service: str, region: str = "us-east-1"):
+        import boto3
+        import botocore.config
+
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint, aws_access_key_id="demo",
+                            aws_secret_access_key="demo",
+                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+
+
+def start_served_demo(tmp: Path, *extra: str, truth: bool = True) -> ServedDemo:
+    truth_path = tmp / "truth.json" if truth else None
+    cmd = [sys.executable, "-m", "lambdaops.cli.main", "demo", "serve", "--port", "0", *extra]
+    if truth_path:
+        cmd += ["--truth", str(truth_path)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_",))}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    deadline = time.time() + 120
+    endpoint = None
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if "listening on" in line:
+            endpoint = line.rsplit(" ", 1)[-1].strip()
+            break
+    if endpoint is None:
+        proc.kill()
+        raise RuntimeError(f"demo serve did not start: {proc.stderr.read()[-2000:]}")
+    return ServedDemo(proc, endpoint, truth_path)
+
+
+def stop_served_demo(demo: ServedDemo) -> int:
+    demo.proc.send_signal(signal.SIGINT)
+    try:
+        return demo.proc.wait(timeout=20)
+    finally:
+        if demo.proc.poll() is None:
+            demo.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def served_demo(tmp_path_factory):
+    demo = start_served_demo(tmp_path_factory.mktemp("demo"))
+    yield demo
+    stop_served_demo(demo)

@@ -1,0 +1,37 @@
+"""`lambdaops demo serve` in a subprocess, used by boto3 and by `lambdaops --endpoint-url` from others."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, demo_env, start_served_demo, stop_served_demo
+
+pytestmark = pytest.mark.e2e
+
+
+def test_serve_answers_other_processes_then_exits_cleanly(tmp_path):
+    demo = start_served_demo(tmp_path, "--seed", "3", truth=False)
+    try:
+        assert demo.endpoint.startswith("http://127.0.0.1:")
+        lam = demo.client("lambda", "eu-west-1")
+        names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+        assert "checkout-api-eu" in names
+        out = subprocess.run([sys.executable, "-m", "lambdaops.cli.main", "--endpoint-url", demo.endpoint,
+                              "functions", "--region", "us-east-1,eu-west-1", "-o", "json"],
+                             capture_output=True, text=True, env=demo_env(demo.endpoint), cwd=ROOT, timeout=120)
+        assert out.returncode == 0, out.stderr
+        rows = json.loads(out.stdout)
+        assert len(rows) >= 20 and {r["region"] for r in rows} == {"us-east-1", "eu-west-1"}
+    finally:
+        code = stop_served_demo(demo)
+    assert code == 0
+
+
+def test_serve_refuses_non_loopback(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "lambdaops.cli.main", "demo", "serve", "--host", "0.0.0.0"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and "loopback" in out.stderr

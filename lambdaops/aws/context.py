@@ -71,7 +71,7 @@ class AwsContext:
         self.calls = CallCounter()
         self._debug_sink = debug_sink or (lambda line: print(line, file=sys.stderr))
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple, Any] = {}
         self._config = botocore.config.Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
             connect_timeout=connect_timeout,
@@ -112,14 +112,26 @@ class AwsContext:
             raise translate(exc, profile=self.profile) from exc
 
     # -- clients ------------------------------------------------------------------------------
-    def client(self, service: str, region: str) -> Any:
-        key = (service, region)
+    def client(self, service: str, region: str, *, read_timeout: float | None = None,
+               max_attempts: int | None = None) -> Any:
+        """A cached, counted client. ``read_timeout`` / ``max_attempts`` give a separately configured
+        one, e.g. for Invoke: one attempt (a retried invoke runs the function again) and a read
+        timeout longer than the function's own timeout."""
+        key = (service, region, read_timeout, max_attempts)
         with self._lock:
             cli = self._clients.get(key)
             if cli is None:
+                config = self._config
+                if read_timeout is not None or max_attempts is not None:
+                    extra: dict[str, Any] = {}
+                    if read_timeout is not None:
+                        extra["read_timeout"] = read_timeout
+                    if max_attempts is not None:
+                        extra["retries"] = {"mode": "standard", "total_max_attempts": max_attempts}
+                    config = config.merge(botocore.config.Config(**extra))
                 try:
                     cli = self._session.client(service, region_name=region, endpoint_url=self.endpoint_url,
-                                               config=self._config)
+                                               config=config)
                 except bx.BotoCoreError as exc:
                     raise translate(exc, profile=self.profile, region=region) from exc
                 self._instrument(cli, service, region)

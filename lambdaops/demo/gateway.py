@@ -117,22 +117,27 @@ class RestRouter:
 
     def __init__(self, services: tuple[str, ...]) -> None:
         session = botocore.session.get_session()
-        self._routes: dict[str, list[tuple[str, re.Pattern, str]]] = {}
+        self._routes: dict[str, list[tuple[str, re.Pattern, str, dict[str, str]]]] = {}
         for svc in services:
             model = session.get_service_model(svc)
             routes = []
             for op_name in model.operation_names:
                 http = model.operation_model(op_name).http
-                uri = http["requestUri"].split("?")[0]
+                uri, _, literal_query = http["requestUri"].partition("?")
+                # Some operations differ only by a literal query (".../provisioned-concurrency?List=ALL").
+                required = dict(kv.split("=", 1) for kv in literal_query.split("&") if "=" in kv)
                 pattern = re.sub(r"\{(\w+)\+?\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", uri.rstrip("/"))
-                routes.append((http["method"], re.compile(f"^{pattern}/?$"), op_name))
-            # Literal paths before templated ones: /functions/ must not match /functions/{name}.
-            routes.sort(key=lambda r: r[1].pattern.count("(?P"))
+                routes.append((http["method"], re.compile(f"^{pattern}/?$"), op_name, required))
+            # Literal paths before templated ones (/functions/ must not match /functions/{name}), and
+            # routes that need a query parameter before those that do not.
+            routes.sort(key=lambda r: (r[1].pattern.count("(?P"), -len(r[3])))
             self._routes[svc] = routes
 
-    def match(self, service: str, method: str, path: str) -> tuple[str | None, dict[str, str]]:
-        for m, rx, op in self._routes.get(service, ()):
-            if m != method:
+    def match(self, service: str, method: str, path: str,
+              query: dict[str, list[str]] | None = None) -> tuple[str | None, dict[str, str]]:
+        query = query or {}
+        for m, rx, op, required in self._routes.get(service, ()):
+            if m != method or any(query.get(k, [None])[0] != v for k, v in required.items()):
                 continue
             hit = rx.match(path)
             if hit:
@@ -187,7 +192,7 @@ class Gateway:
         if target:
             operation = target.rsplit(".", 1)[-1]
         elif service in ("lambda", "xray"):
-            operation, params = self.router.match(service, method, path)
+            operation, params = self.router.match(service, method, path, query)
         return DemoRequest(service, region, operation, method, path, query, headers, body, params)
 
     def __call__(self, environ, start_response):

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from datetime import datetime, timezone
 
+from lambdaops.demo.fillers import generate_state, install_fillers
 from lambdaops.demo.fleet import ACCOUNT_ID, REGIONS, FunctionSpec, build_fleet
 from lambdaops.demo.gateway import Gateway
 from lambdaops.demo.lambda_config import LambdaConfigOverlay
@@ -80,12 +81,7 @@ class DemoAccount:
 
         gw = Gateway(DomainDispatcherApplication(create_backend_app), latency_ms=self.latency_ms)
         install_lambda_config(gw, self.overlay)
-        try:  # the traffic layer (metrics, logs, traces, invoke, DLQ moves) when present
-            from lambdaops.demo.fillers import install_fillers
-        except ImportError:
-            install_fillers = None
-        if install_fillers is not None:
-            install_fillers(gw, self)
+        install_fillers(gw, self)
         return gw
 
     def start(self) -> "DemoAccount":
@@ -108,13 +104,11 @@ class DemoAccount:
         t2 = time.perf_counter()
         self.timings.update(server_s=t1 - t0, resources_s=t2 - t1)
         if self.traffic:
-            try:
-                from lambdaops.demo.fillers import generate_state
-            except ImportError:
-                generate_state = None
-            if generate_state is not None:
-                self.state = generate_state(self)
+            self.state = generate_state(self)
         self.timings["total_s"] = time.perf_counter() - t0
+        enforcer = getattr(self, "quota_enforcer", None)
+        if enforcer is not None:
+            enforcer.enabled = True
         return self
 
     def _reset_moto(self) -> None:

@@ -1,0 +1,225 @@
+"""A demo function's CloudWatch log events, rendered from its invocation records on demand.
+
+Text-format functions get INIT_START / START / app lines / END / REPORT lines exactly as Lambda
+writes them; JSON-format functions get ``platform.*`` records and JSON application logs. Rendering
+is lazy (the first query touching a log group pays for it) and cached until the records change.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pandas as pd
+
+from lambdaops.demo.fleet import ACCOUNT_ID, FunctionSpec
+from lambdaops.demo.traffic import ERROR, OOM, TIMEOUT, FunctionTraffic, Records, format_request_id
+from lambdaops.demo.xray_ids import sampled_mask, segment_id, trace_id
+
+_RUNTIME_VERSION = {"python": "python:{v}.v41", "nodejs": "nodejs:{v}.v52", "java": "java:{v}.v33",
+                    "provided": "provided:al2023.v71"}
+_ERRORS = {
+    "python": ("KeyError", "'customer_id'", ['  File "/var/task/app.py", line 42, in handler',
+                                              '    customer = event["customer_id"]']),
+    "nodejs": ("TypeError", "Cannot read properties of undefined (reading 'id')",
+               ["    at Runtime.handler (file:///var/task/index.mjs:17:31)"]),
+    "java": ("java.lang.IllegalStateException", "ledger entry already settled",
+             ["\tat com.example.Handler.handleRequest(Handler.java:58)"]),
+    "provided": ("Runtime.ExitError", "panic: runtime error: index out of range [3] with length 3",
+                 ["goroutine 1 [running]:", "main.handle(...)"]),
+}
+COLUMNS = ["@timestamp", "@message", "@logStream", "@log", "@ingestionTime"]
+
+
+def _family(runtime: str) -> str:
+    return next((k for k in _RUNTIME_VERSION if runtime.startswith(k)), "provided")
+
+
+def _iso_ms(ms: np.ndarray) -> list[str]:
+    """Epoch ms -> '2026-11-22T10:00:00.123Z', vectorised (datetime objects per event are slow)."""
+    if ms.size == 0:
+        return []
+    return [s + "Z" for s in np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()]
+
+
+def _stream_names(rec: Records) -> np.ndarray:
+    """One log stream per execution environment: a new one starts at each cold start."""
+    if rec.n == 0:
+        return np.array([], dtype=object)
+    idx = np.arange(rec.n)
+    env = np.maximum.accumulate(np.where(rec.cold, idx, 0))
+    starts = np.unique(env)
+    days = np.datetime_as_string(rec.ts_ms[starts].astype("datetime64[ms]").astype("datetime64[D]")).tolist()
+    names = {int(e): f"{d.replace('-', '/')}/[$LATEST]{(int(rec.rid[e, 0]) ^ 0x5DEECE66D):016x}"
+                     f"{int(rec.rid[e, 1]) % 10**8:08d}" for e, d in zip(starts.tolist(), days)}
+    return np.array([names[e] for e in env.tolist()], dtype=object)
+
+
+def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
+    """All log events of one function, built column by column (one list comprehension per line
+    kind, then a single sort) because per-event Python work is what makes this slow."""
+    fam = _family(spec.runtime)
+    version = "".join(ch for ch in spec.runtime if ch.isdigit() or ch == ".") or "al2023"
+    runtime_version = _RUNTIME_VERSION[fam].format(v=version)
+    err_type, err_msg, stack = _ERRORS[fam]
+    n = rec.n
+    ts = rec.ts_ms
+    dur = rec.duration_ms
+    end = ts + np.ceil(dur).astype(np.int64)
+    rid = [format_request_id(h, l) for h, l in rec.rid.tolist()]
+    status = rec.status
+    cold = rec.cold
+    init = rec.init_ms
+    sampled = sampled_mask(spec, rec)
+    traces = {i: (trace_id(rec, i), segment_id(rec, i)) for i in np.flatnonzero(sampled).tolist()}
+    is_json = spec.log_format == "JSON"
+    parts: list[tuple[np.ndarray, int, list[str], np.ndarray]] = []  # (ts, order, messages, invocation index)
+
+    def part(idx: np.ndarray, when: np.ndarray, order: int, messages: list[str]) -> None:
+        parts.append((when.astype(np.int64), order, messages, idx))
+
+    ci = np.flatnonzero(cold)
+    t_init = ts[ci] - init[ci].astype(np.int64)
+    if is_json:
+        kind = "snap-start" if spec.snapstart else "on-demand"
+        part(ci, t_init, 0, [f'{{"time":"{t}","type":"platform.initStart","record":{{"initializationType":"{kind}",'
+                             f'"phase":"init","runtimeVersion":"{runtime_version}","functionName":"{spec.name}",'
+                             f'"functionVersion":"$LATEST"}}}}' for t in _iso_ms(t_init)])
+    else:
+        word = "RESTORE_START" if spec.snapstart else "INIT_START"
+        part(ci, t_init, 0, [f"{word} Runtime Version: {runtime_version}\tRuntime Version ARN: "
+                             f"arn:aws:lambda:{spec.region}::runtime:{h % 10**12:012x}" for h in rec.rid[ci, 0].tolist()])
+    all_idx = np.arange(n)
+    if is_json:
+        part(all_idx, ts, 1, [f'{{"time":"{t}","type":"platform.start","record":{{"requestId":"{r}","version":"$LATEST"}}}}'
+                              for t, r in zip(_iso_ms(ts), rid)])
+    else:
+        part(all_idx, ts, 1, [f"START RequestId: {r} Version: $LATEST" for r in rid])
+
+    logged = np.flatnonzero((status == ERROR) | (status == OOM) | (all_idx % 17 == 0))
+    stack_json = json.dumps(stack)
+    msgs = []
+    for i, t in zip(logged.tolist(), _iso_ms(ts[logged] + 1)):
+        st, r = int(status[i]), rid[i]
+        if is_json:
+            if st == ERROR:
+                msgs.append(f'{{"timestamp":"{t}","level":"ERROR","requestId":"{r}","message":{json.dumps(f"{err_type}: {err_msg}")},'
+                            f'"errorType":"{err_type}","stackTrace":{stack_json}}}')
+            elif st == OOM:
+                msgs.append(f'{{"timestamp":"{t}","level":"ERROR","requestId":"{r}","message":"Runtime exited with error: '
+                            f'signal: killed","errorType":"Runtime.OutOfMemory"}}')
+            else:
+                msgs.append(f'{{"timestamp":"{t}","level":"INFO","requestId":"{r}","message":"processed event for {spec.name}"}}')
+        elif st == ERROR:
+            msgs.append(f"[ERROR] {t}\t{r}\t{err_type}: {err_msg}\nTraceback (most recent call last):\n" + "\n".join(stack))
+        elif st == OOM:
+            msgs.append(f"{t} {r} Error: Runtime exited with error: signal: killed\nRuntime.OutOfMemory")
+        else:
+            msgs.append(f"[INFO]\t{t}\t{r}\tprocessed event for {spec.name}")
+    part(logged, ts[logged] + 1, 2, msgs)
+
+    ti = np.flatnonzero(status == TIMEOUT)
+    part(ti, end[ti], 3, [f"{t} {rid[i]} Task timed out after {spec.timeout_s:.2f} seconds"
+                          for i, t in zip(ti.tolist(), _iso_ms(end[ti]))])
+    if not is_json:
+        part(all_idx, end, 4, [f"END RequestId: {r}" for r in rid])
+
+    billed = rec.billed_ms.tolist()
+    mem = rec.memory_mb.tolist()
+    used = rec.max_mem_mb.tolist()
+    durs = dur.tolist()
+    inits = init.tolist()
+    stats = status.tolist()
+    reports = []
+    times = _iso_ms(end) if is_json else None
+    for i in range(n):
+        c = inits[i] == inits[i]
+        st = stats[i]
+        trace = traces.get(i)
+        if is_json:
+            metrics = (f'"durationMs":{durs[i]:.2f},"billedDurationMs":{billed[i]},"memorySizeMB":{mem[i]},'
+                       f'"maxMemoryUsedMB":{used[i]}')
+            if c and spec.snapstart:
+                metrics += f',"restoreDurationMs":{inits[i]:.2f},"billedRestoreDurationMs":{int(np.ceil(inits[i]))}'
+            elif c:
+                metrics += f',"initDurationMs":{inits[i]:.2f}'
+            rec_status = "timeout" if st == TIMEOUT else "error" if st == OOM else "success"
+            extra = ',"errorType":"Runtime.OutOfMemory"' if st == OOM else ""
+            if trace:
+                extra += (f',"tracing":{{"spanId":"{trace[1]}","type":"X-Amzn-Trace-Id",'
+                          f'"value":"Root={trace[0]};Parent={trace[1]};Sampled=1"}}')
+            reports.append(f'{{"time":"{times[i]}","type":"platform.report","record":{{"requestId":"{rid[i]}",'
+                           f'"metrics":{{{metrics}}},"status":"{rec_status}"{extra}}}}}')
+        else:
+            line = (f"REPORT RequestId: {rid[i]}\tDuration: {durs[i]:.2f} ms\tBilled Duration: {billed[i]} ms\t"
+                    f"Memory Size: {mem[i]} MB\tMax Memory Used: {used[i]} MB")
+            if c and spec.snapstart:
+                line += f"\tRestore Duration: {inits[i]:.2f} ms\tBilled Restore Duration: {int(np.ceil(inits[i]))} ms"
+            elif c:
+                line += f"\tInit Duration: {inits[i]:.2f} ms"
+            if st == TIMEOUT:
+                line += "\tStatus: timeout"
+            elif st == OOM:
+                line += "\tStatus: error\tError Type: Runtime.OutOfMemory"
+            if trace:
+                line += f"\t\nXRAY TraceId: {trace[0]}\tSegmentId: {trace[1]}\tSampled: true"
+            reports.append(line)
+    part(all_idx, end + 1, 5, reports)
+
+    when = np.concatenate([p[0] for p in parts])
+    order = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
+    inv = np.concatenate([p[3] for p in parts])
+    messages = np.array([m for p in parts for m in p[2]], dtype=object)
+    sort = np.lexsort((order, inv, when))
+    streams = _stream_names(rec)
+    when = when[sort]
+    return pd.DataFrame({
+        "@timestamp": when,
+        "@message": messages[sort],
+        "@logStream": streams[inv[sort]] if n else np.array([], dtype=object),
+        "@log": f"{ACCOUNT_ID}:{spec.log_group_name}",
+        "@ingestionTime": when + 300,
+    })
+
+
+class LogStore:
+    """Rendered log groups, cached per function until its records change; plus client-put events."""
+
+    def __init__(self, state) -> None:
+        self.state = state
+        self._lock = threading.Lock()
+        self._group_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._cache: dict[tuple[str, str], tuple[int, int, pd.DataFrame]] = {}
+
+    def warm(self) -> None:
+        """Render every group ahead of the first query (run in a background thread)."""
+        for traffic in list(self.state.traffic.values()):
+            self.group_frame(traffic.spec.region, traffic.spec.log_group_name)
+
+    def group_frame(self, region: str, group: str) -> pd.DataFrame | None:
+        """All events of a log group (None when the demo knows nothing of it)."""
+        key = (region, group)
+        with self._lock:
+            group_lock = self._group_locks.setdefault(key, threading.Lock())
+        with group_lock:  # one render per group, however many queries ask at once
+            traffic: FunctionTraffic | None = self.state.function_by_log_group(region, group)
+            extra = self.state.extra_logs.get(key, [])
+            gen = traffic.generation if traffic else -1
+            hit = self._cache.get(key)
+            if hit and hit[0] == gen and hit[1] == len(extra):
+                return hit[2]
+            parts = []
+            if traffic is not None:
+                parts.append(render_function(traffic.spec, traffic.records()))
+            if extra:
+                df = pd.DataFrame(list(extra))
+                df["@log"] = f"{ACCOUNT_ID}:{group}"
+                df["@ingestionTime"] = df["@timestamp"]
+                parts.append(df[COLUMNS])
+            if not parts:
+                return None
+            frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).sort_values(
+                "@timestamp", kind="stable", ignore_index=True)
+            self._cache[key] = (gen, len(extra), frame)
+            return frame

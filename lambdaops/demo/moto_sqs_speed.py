@@ -1,0 +1,277 @@
+"""Make moto's SQS backend scale to DLQs of tens of thousands of messages (same answers, faster).
+
+moto 5.2 reads the clock through ``datetime`` arithmetic (~9 us a call) once or twice per message per
+scan, recomputes every queue attribute (three full scans of the queue) several times per message
+sent or received, and finds a receipt handle by scanning the queue. A 10,000-message DLQ then takes
+minutes to fill and hours to redrive, which makes the demo account useless for redrive benchmarks.
+
+:func:`apply` replaces exactly those hot spots with equivalent code:
+
+- the clock: ``time.time()`` (what moto's naive-UTC arithmetic computes, without the allocations);
+- queue attributes: the three message counts in one scan, and not at all inside SendMessage paths,
+  which only read ``ContentBasedDeduplication``;
+- retention checks on receive: read the queue's field instead of building all attributes three times;
+- receipt handles: an index maintained on receive, so deletes and visibility changes do not scan;
+  generated with one ``choices()`` call instead of 185 ``choice()`` calls.
+
+Patches are process-wide and idempotent; :func:`restore` undoes them (tests). They apply only to the
+moto release they were written against: any other version is left alone (correct, just slow).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from typing import Any
+
+SUPPORTED_PREFIX = "5.2."
+_COUNT_KEYS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+               "ApproximateNumberOfMessagesDelayed")
+
+_state: dict[str, Any] = {"applied": False, "originals": {}}
+_light = threading.local()  # set while moto runs a SendMessage path: attribute counts are not needed
+_handles: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
+_lock = threading.Lock()
+
+
+def _fast_unix_time(dt=None) -> float:
+    if dt is not None:
+        return _state["originals"]["unix_time"](dt)
+    return time.time()
+
+
+def _fast_unix_time_millis(dt=None) -> float:
+    if dt is not None:
+        return _state["originals"]["unix_time_millis"](dt)
+    return time.time() * 1000.0
+
+
+def _counts(queue) -> tuple[int, int, int]:
+    now = time.time() * 1000.0
+    visible = not_visible = delayed = 0
+    for m in queue._messages:
+        is_visible = now > m.visible_at
+        is_delayed = now < m.delayed_until
+        if is_visible and not is_delayed:
+            visible += 1
+        if not is_visible:
+            not_visible += 1
+        if is_delayed:
+            delayed += 1
+    return visible, not_visible, delayed
+
+
+_NAME_CACHE: dict[str, str] = {}
+
+
+def _attr_name(key: str) -> str:
+    name = _NAME_CACHE.get(key)
+    if name is None:
+        from moto.core.utils import camelcase_to_underscores
+
+        name = _NAME_CACHE[key] = camelcase_to_underscores(key)
+    return name
+
+
+def _attributes(self) -> dict[str, Any]:
+    """moto's ``Queue.attributes`` with the counts computed once (or skipped in send paths)."""
+    import json
+
+    result: dict[str, Any] = {}
+    light = getattr(_light, "on", False)
+    counts = None if light else _counts(self)
+    for attribute in self.BASE_ATTRIBUTES:
+        if attribute in _COUNT_KEYS:
+            if counts is not None:
+                result[attribute] = counts[_COUNT_KEYS.index(attribute)]
+            continue
+        result[attribute] = getattr(self, _attr_name(attribute))
+    if self.fifo_queue:
+        for attribute in self.FIFO_ATTRIBUTES:
+            result[attribute] = getattr(self, _attr_name(attribute))
+    if self.kms_master_key_id:
+        for attribute in self.KMS_ATTRIBUTES:
+            result[attribute] = getattr(self, _attr_name(attribute))
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    for key in result:
+        if isinstance(result[key], bool):
+            result[key] = str(result[key]).lower()
+    return result
+
+
+def _messages(self) -> list:
+    now = time.time() * 1000.0
+    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _light_call(name: str):
+    original = _state["originals"][name]
+
+    def wrapper(*args, **kwargs):
+        outer = getattr(_light, "on", False)
+        _light.on = True
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _light.on = outer
+
+    wrapper.__name__ = original.__name__
+    return wrapper
+
+
+def _retention_ok(self, queue_name: str, message) -> bool:
+    queue = self.get_queue(queue_name)
+    return int(queue.message_retention_period) + message.sent_timestamp / 1000 > time.time()
+
+
+def _mark_received(self, visibility_timeout=None) -> None:
+    _state["originals"]["mark_received"](self, visibility_timeout)
+    _handles[self.receipt_handle] = self
+
+
+def _find(queue, receipt_handle: str):
+    """The message of ``queue`` holding ``receipt_handle`` (current or past), or None."""
+    msg = _handles.get(receipt_handle)
+    if msg is not None:
+        for m in queue._messages:
+            if m is msg:
+                return m
+        return None
+    for m in queue._messages:  # handles issued before the patch
+        if m.had_receipt_handle(receipt_handle):
+            return m
+    return None
+
+
+def _delete_message(self, receipt_handle: str) -> None:
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+    if receipt_handle in self.deleted_messages:
+        return
+    msg = _find(self, receipt_handle)
+    if msg is None:
+        raise ReceiptHandleIsInvalid()
+    self.pending_messages.discard(msg)
+    self.deleted_messages.update(msg.all_receipt_handles)
+    self._messages = [m for m in self._messages if m is not msg]
+
+
+def _delete_message_batch(self, queue_name: str, receipts: list[dict[str, Any]]):
+    """One rebuild of the message list per batch instead of one per entry."""
+    queue = self.get_queue(queue_name)
+    success, errors, doomed = [], [], []
+    for entry in receipts:
+        handle = entry["ReceiptHandle"]
+        msg = None if handle in queue.deleted_messages else _find(queue, handle)
+        if msg is None and handle not in queue.deleted_messages:
+            errors.append({"Id": entry["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid",
+                           "Message": f'The input receipt handle "{handle}" is not a valid receipt handle.'})
+            continue
+        if msg is not None and not any(msg is d for d in doomed):
+            doomed.append(msg)
+        success.append(entry["Id"])  # deleting an already deleted message succeeds, as in moto
+    if doomed:
+        ids = {id(m) for m in doomed}
+        for m in doomed:
+            queue.pending_messages.discard(m)
+            queue.deleted_messages.update(m.all_receipt_handles)
+        queue._messages = [m for m in queue._messages if id(m) not in ids]
+    return success, errors
+
+
+def _change_message_visibility(self, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+    from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
+
+    queue = self.get_queue(queue_name)
+    message = _find(queue, receipt_handle)
+    if message is None:
+        raise ReceiptHandleIsInvalid
+    given = time.time() * 1000.0 + int(visibility_timeout) * 1000
+    if given - message.sent_timestamp > 43200 * 1000:
+        raise InvalidParameterValue(
+            f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+            "VisibilityTimeout for the message is beyond the limit [43200 seconds]")
+    message.change_visibility(visibility_timeout)
+    if message.visible and message in queue.pending_messages:
+        queue.pending_messages.remove(message)
+
+
+def _receipt_handle() -> str:
+    import string
+
+    from moto.moto_api._internal import mock_random
+
+    # moto draws 185 letters one random.choice() at a time; choices() draws them in one call.
+    return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+
+def _supported() -> bool:
+    try:
+        import moto
+    except ImportError:
+        return False
+    return str(getattr(moto, "__version__", "")).startswith(SUPPORTED_PREFIX)
+
+
+def apply() -> bool:
+    """Install the patches (once). Returns whether they are active."""
+    with _lock:
+        if _state["applied"]:
+            return True
+        if not _supported():
+            return False
+        from moto.sqs import models
+
+        orig = _state["originals"]
+        orig.update(
+            unix_time=models.unix_time, unix_time_millis=models.unix_time_millis,
+            attributes=models.Queue.__dict__["attributes"], messages=models.Queue.__dict__["messages"],
+            queue_delete_message=models.Queue.delete_message,
+            send_message=models.SQSBackend.send_message, send_message_batch=models.SQSBackend.send_message_batch,
+            retention=models.SQSBackend.is_message_valid_based_on_retention_period,
+            mark_received=models.Message.mark_received,
+            delete_message_batch=models.SQSBackend.delete_message_batch,
+            change_message_visibility=models.SQSBackend.change_message_visibility,
+            generate_receipt_handle=models.generate_receipt_handle,
+        )
+        models.unix_time = _fast_unix_time
+        models.unix_time_millis = _fast_unix_time_millis
+        models.Queue.attributes = property(_attributes)
+        models.Queue.messages = property(_messages)
+        models.Queue.delete_message = _delete_message
+        models.SQSBackend.send_message = _light_call("send_message")
+        models.SQSBackend.send_message_batch = _light_call("send_message_batch")
+        models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
+        models.Message.mark_received = _mark_received
+        models.SQSBackend.delete_message_batch = _delete_message_batch
+        models.SQSBackend.change_message_visibility = _change_message_visibility
+        models.generate_receipt_handle = _receipt_handle
+        _state["applied"] = True
+        return True
+
+
+def restore() -> None:
+    """Put moto's own code back."""
+    with _lock:
+        if not _state["applied"]:
+            return
+        from moto.sqs import models
+
+        orig = _state["originals"]
+        models.unix_time = orig["unix_time"]
+        models.unix_time_millis = orig["unix_time_millis"]
+        models.Queue.attributes = orig["attributes"]
+        models.Queue.messages = orig["messages"]
+        models.Queue.delete_message = orig["queue_delete_message"]
+        models.SQSBackend.send_message = orig["send_message"]
+        models.SQSBackend.send_message_batch = orig["send_message_batch"]
+        models.SQSBackend.is_message_valid_based_on_retention_period = orig["retention"]
+        models.Message.mark_received = orig["mark_received"]
+        models.SQSBackend.delete_message_batch = orig["delete_message_batch"]
+        models.SQSBackend.change_message_visibility = orig["change_message_visibility"]
+        models.generate_receipt_handle = orig["generate_receipt_handle"]
+        _state["applied"] = False

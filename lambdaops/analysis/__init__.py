@@ -1,0 +1,1 @@
+"""Analysis: pure computations over collected numbers (no I/O, no AWS)."""

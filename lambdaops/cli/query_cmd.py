@@ -1,0 +1,128 @@
+"""``lambdaops query`` (a Logs Insights query file over the selected functions) and ``lambdaops traces``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from lambdaops.cli.output import Column, emit, make_console
+from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageError
+
+
+def _functions(state, globs: list[str]):
+    from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
+    from lambdaops.snapshot import select
+
+    inv = fleet_inventory(state.aws(), opts=InventoryOptions(details=False, cache_dir=state.cache_dir()))
+    for err in inv.errors:
+        print(f"lambdaops: {err.region}: {err.message}", file=sys.stderr)
+    chosen = select(inv.functions, globs, {})
+    if globs and not chosen:
+        raise UsageError(f"no function matches {' '.join(globs)} in {', '.join(inv.regions)}")
+    return chosen
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("query")
+    def query(
+        ctx: typer.Context,
+        name: str = typer.Argument(..., help="A query of queries/ by name (e.g. cold-starts) or a file."),
+        functions: Optional[list[str]] = typer.Option(None, "--functions", help="Function name glob; repeatable (default: all)."),
+        since: Optional[str] = typer.Option(None, "--since", help="Window ending now (default: config window)."),
+        start: Optional[str] = typer.Option(None, "--start", help="Window start, ISO-8601."),
+        end: Optional[str] = typer.Option(None, "--end", help="Window end, ISO-8601."),
+        limit: int = typer.Option(1000, "--limit", min=1, max=10000, help="Rows per query (Insights' maximum is 10,000)."),
+    ) -> None:
+        """Run a Logs Insights query over the selected functions' log groups and print the rows."""
+        from lambdaops.aws.insights import InsightsRunner
+        from lambdaops.cli.report_cmd import resolve_window
+        from lambdaops.query_files import load
+
+        state = ctx.obj
+        fmt = state.output_format()
+        q = load(name)
+        window = resolve_window(since, start, end, state.settings().window)
+        fns = _functions(state, list(functions or []))
+        runner = InsightsRunner(state.aws(), concurrency=state.settings().insights_concurrency)
+        rows: list[dict] = []
+        failures = 0
+        for region in sorted({f.region for f in fns}):
+            groups = sorted({f.log_group for f in fns if f.region == region})
+            out = runner.run(region, q.text, groups, window.start, window.end, limit=limit, source=str(q.path))
+            for why in sorted(set(out.failed_groups.values())):
+                print(f"lambdaops: {region}: {why}", file=sys.stderr)
+            failures += bool(out.failed_groups)
+            for r in out.rows:
+                r = {"region": region, **r}
+                if "@log" in r:
+                    r["@log"] = r["@log"].split(":", 1)[-1]
+                rows.append(r)
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        emit(rows, [Column(k, k, "left" if k in ("region", "@log", "@message", "@logStream") else "right", max_width=120)
+                    for k in keys], fmt)
+        if failures and not rows:
+            raise typer.Exit(EXIT_SERVICE)
+
+    @app.command("traces")
+    def traces(
+        ctx: typer.Context,
+        function: str = typer.Argument(..., help="Function name."),
+        since: Optional[str] = typer.Option(None, "--since", help="Window ending now (default: config window)."),
+        start: Optional[str] = typer.Option(None, "--start", help="Window start, ISO-8601."),
+        end: Optional[str] = typer.Option(None, "--end", help="Window end, ISO-8601."),
+        top: int = typer.Option(10, "--top", min=1, max=100, help="How many slowest and cold-start traces."),
+        trace_id: Optional[str] = typer.Option(None, "--id", help="Show this trace as a waterfall."),
+    ) -> None:
+        """The slowest and the cold-start X-Ray traces of a function (or one trace as a waterfall)."""
+        from lambdaops.aws import xray
+        from lambdaops.cli.report_cmd import resolve_window
+
+        state = ctx.obj
+        fmt = state.output_format()
+        aws = state.aws()
+        window = resolve_window(since, start, end, state.settings().window)
+        fns = [f for f in _functions(state, []) if f.name == function]
+        if not fns:
+            raise NotFoundError(f"function {function!r} not found in {', '.join(aws.regions)}")
+        fn = fns[0]
+        if trace_id:
+            t = xray.Trace(trace_id, 0, 0, 0)
+            xray.fill_documents(aws, fn.region, [t])
+            if not t.spans:
+                raise NotFoundError(f"trace {trace_id} not found")
+            render_waterfall(t, fmt)
+            return
+        slowest, cold = xray.slow_and_cold(aws, fn.region, fn.name, window.start, window.end, top=top)
+        rows = [{"kind": "slowest", **t.to_row()} for t in slowest] + [{"kind": "cold start", **t.to_row()} for t in cold]
+        cols = [Column(k, k, "right" if k.endswith("_ms") else "left") for k in
+                ("kind", "trace_id", "start", "duration_ms", "cold_start", "init_ms", "invocation_ms", "overhead_ms",
+                 "fault", "error")]
+        emit(rows, cols, fmt)
+
+    del query, traces
+
+
+def render_waterfall(trace, fmt: str) -> None:
+    spans = trace.spans
+    t0 = min(s.start for s in spans)
+    t1 = max(s.end for s in spans)
+    rows = [{"span": "  " * s.depth + s.name, "start_ms": round((s.start - t0) * 1000, 1), "ms": round(s.ms, 1),
+             "kind": s.kind, "error": s.error or s.fault} for s in spans]
+    if fmt != "table":
+        emit(rows, [Column(k, k) for k in rows[0]], fmt)
+        return
+    console = make_console()
+    width = 50
+    title = f"{trace.trace_id}  {(t1 - t0) * 1000:.0f} ms" + ("  cold start" if trace.cold_start else "")
+    console.print(title, markup=False)
+    for s in spans:
+        a = int((s.start - t0) / max(t1 - t0, 1e-9) * width)
+        b = max(a + 1, int((s.end - t0) / max(t1 - t0, 1e-9) * width))
+        bar = " " * a + "█" * (b - a) + " " * (width - b)
+        console.print(f"{('  ' * s.depth + s.name)[:34]:34} {bar} {s.ms:9.1f} ms", markup=False,
+                      style="red" if (s.error or s.fault) else None)
+
+
+__all__ = ["register", "LambdaopsError"]

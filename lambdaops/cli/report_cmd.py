@@ -1,0 +1,148 @@
+"""``lambdaops report``: the fleet analysis for cron and CI, and ``query`` / ``traces``.
+
+Must not import textual: cron start-up stays fast (a test checks it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lambdaops.errors import EXIT_FINDINGS, UsageError
+
+REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
+
+
+def parse_time(text: str, flag: str) -> datetime:
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{flag} {text!r} is not an ISO-8601 timestamp (e.g. 2026-11-22T06:00:00Z)") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+def resolve_window(since: str | None, start: str | None, end: str | None, default: str):
+    from lambdaops.config import parse_duration
+    from lambdaops.snapshot import Window, window_since
+
+    if start or end:
+        if since:
+            raise UsageError("use either --since or --start/--end, not both")
+        if not start:
+            raise UsageError("--end needs --start")
+        s = parse_time(start, "--start")
+        e = parse_time(end, "--end") if end else datetime.now(timezone.utc)
+        if e <= s:
+            raise UsageError("--end must be after --start")
+        return Window(s, e)
+    try:
+        return window_since(parse_duration(since or default))
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+
+
+def parse_tags(tags: list[str]) -> dict[str, str]:
+    out = {}
+    for t in tags:
+        if "=" not in t:
+            raise UsageError(f"--tag {t!r} must be KEY=VALUE")
+        k, v = t.split("=", 1)
+        out[k] = v
+    return out
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path = path.expanduser()
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"--out {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+class _Progress:
+    """A spinner on stderr, only when stderr is a terminal (cron logs stay clean)."""
+
+    def __init__(self) -> None:
+        self.status = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status("collecting...")
+            self.status.start()
+
+    def __call__(self, message: str) -> None:
+        if self.status is not None:
+            self.status.update(message)
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report(
+        ctx: typer.Context,
+        since: Optional[str] = typer.Option(None, "--since", help="Window ending now, e.g. 3h, 90m, 2d (default: config window)."),
+        start: Optional[str] = typer.Option(None, "--start", help="Window start, ISO-8601 (with --end)."),
+        end: Optional[str] = typer.Option(None, "--end", help="Window end, ISO-8601 (default: now)."),
+        functions: Optional[list[str]] = typer.Option(None, "--functions", help="Function name glob; repeatable."),
+        tag: Optional[list[str]] = typer.Option(None, "--tag", help="Only functions tagged KEY=VALUE; repeatable."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
+        fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a finding at or above warning|critical exists."),
+        top: Optional[int] = typer.Option(None, "--top", min=1, help="Only the N worst functions."),
+        compare_previous: bool = typer.Option(False, "--compare-previous", help="Also the preceding window of the same length, with the change."),
+        insights: bool = typer.Option(True, "--insights/--raw-logs", help="Logs Insights (default) or REPORT lines via FilterLogEvents."),
+    ) -> None:
+        """Analyse the fleet over a window: errors, throttles, cold starts, percentiles, IteratorAge, DLQs, cost."""
+        from lambdaops.analysis.thresholds import Thresholds
+        from lambdaops.cli import report_render as rr
+        from lambdaops.snapshot import CollectOptions, collect_fleet
+
+        state = ctx.obj
+        fmt = state.output_format(REPORT_FORMATS)
+        if fail_on not in (None, "warning", "critical"):
+            raise UsageError("--fail-on takes warning or critical")
+        settings = state.settings()
+        window = resolve_window(since, start, end, settings.window)
+        opts = CollectOptions(window=window, globs=list(functions or []), tags=parse_tags(tag or []),
+                              compare_previous=compare_previous, insights=insights,
+                              insights_concurrency=settings.insights_concurrency,
+                              thresholds=Thresholds.from_config(settings.thresholds), cache_dir=state.cache_dir())
+        aws = state.aws()
+        progress = _Progress()
+        opts.progress = progress
+        try:
+            snapshot = collect_fleet(aws, opts)
+        finally:
+            progress.stop()
+        env = rr.envelope(snapshot, top)
+        for e in snapshot.errors:
+            print(f"lambdaops: {e['region']}: {e['message']}", file=sys.stderr)
+        if fmt == "table" and out is None:
+            rr.render_table(env, sys.stdout)
+        else:
+            text = {"json": rr.render_json, "csv": rr.render_csv, "markdown": rr.render_markdown,
+                    "html": rr.render_html, "table": rr.render_markdown}[fmt](env)
+            if out is not None:
+                write_atomically(out, text)
+                print(f"lambdaops: report written to {out}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
+        if fail_on:
+            rank = {"warning": 1, "critical": 2}
+            worst = max((rank.get(sev, 0) for sev in snapshot.table["severity"] if sev), default=0)
+            if worst >= rank[fail_on]:
+                raise typer.Exit(EXIT_FINDINGS)
+
+    del report

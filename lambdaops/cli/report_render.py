@@ -1,0 +1,204 @@
+"""The fleet report in every format: JSON envelope, CSV, Markdown, self-contained HTML, Rich table.
+
+JSON (documented in the README): ``{"generated_at", "window": {"start", "end"}, "regions",
+"functions": [{name, region, runtime, architecture, memory_mb, timeout_s, <every figure>, findings}],
+"errors", "api_calls"}``; keys in a stable order so reports diff cleanly.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from lambdaops.analysis.fleet import FIGURES, IDENTITY, to_records
+from lambdaops.cli.output import Column, json_default, make_console, to_csv, to_markdown
+
+HEADERS = {
+    "name": "Function", "region": "Region", "runtime": "Runtime", "architecture": "Arch", "memory_mb": "Mem MB",
+    "timeout_s": "Timeout s", "invocations": "Invocations", "errors": "Errors", "error_rate": "Err %",
+    "throttles": "Throttles", "throttle_rate": "Thr %", "cold_starts": "Cold starts", "cold_start_rate": "Cold %",
+    "init_p50_ms": "Init p50 ms", "init_p99_ms": "Init p99 ms", "duration_p50_ms": "p50 ms",
+    "duration_p90_ms": "p90 ms", "duration_p99_ms": "p99 ms", "duration_max_ms": "Max ms",
+    "max_concurrency": "Max conc", "iterator_age_max_ms": "IterAge ms", "dlq_depth": "DLQ",
+    "billed_gb_seconds": "GB-s", "cost_usd": "Cost $", "memory_used_max_mb": "Mem used MB", "timeouts": "Timeouts",
+    "worst": "Worst finding",
+}
+
+
+def _pct(v):
+    return "-" if v is None else f"{v * 100:.2f}"
+
+
+def _num(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return f"{v:,}"
+
+
+def _cost(v):
+    return "-" if v is None else f"{v:.4f}"
+
+
+def _fmt_for(key: str):
+    if key.endswith("_rate"):
+        return _pct
+    if key == "cost_usd":
+        return _cost
+    if key == "worst" or (key in IDENTITY and key not in ("memory_mb", "timeout_s")):
+        return None
+    return _num
+
+
+TABLE_KEYS = ("name", "region", "runtime", "memory_mb", "invocations", "error_rate", "throttles", "cold_start_rate",
+              "init_p99_ms", "duration_p50_ms", "duration_p99_ms", "max_concurrency", "iterator_age_max_ms",
+              "dlq_depth", "cost_usd", "worst")
+
+
+def columns(keys) -> list[Column]:
+    return [Column(k, HEADERS.get(k, k), "left" if k in ("name", "region", "runtime", "architecture", "worst") else "right",
+                   _fmt_for(k), 36 if k == "name" else (60 if k == "worst" else None)) for k in keys]
+
+
+def envelope(snapshot, top: int | None = None) -> dict[str, Any]:
+    functions = to_records(snapshot.table, snapshot.previous)
+    if top:
+        functions = functions[:top]
+    return {
+        "generated_at": snapshot.generated_at.isoformat().replace("+00:00", "Z"),
+        "window": snapshot.window.to_dict(),
+        "regions": list(snapshot.regions),
+        "functions": functions,
+        "errors": snapshot.errors,
+        "notes": snapshot.notes,
+        "api_calls": snapshot.api_calls,
+    }
+
+
+def _flat_rows(env: dict) -> list[dict]:
+    rows = []
+    for f in env["functions"]:
+        row = {k: f.get(k) for k in IDENTITY + FIGURES}
+        worst = f["findings"][0] if f["findings"] else None
+        row["worst"] = f"{worst['severity']}: {worst['message']}" if worst else None
+        row["findings"] = "; ".join(f"{x['severity']}:{x['code']}" for x in f["findings"])
+        if "change" in f:
+            for k, v in f["change"].items():
+                row[f"{k}_change"] = v
+        rows.append(row)
+    return rows
+
+
+def render_json(env: dict) -> str:
+    return json.dumps(env, indent=2, default=json_default, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render_csv(env: dict) -> str:
+    rows = _flat_rows(env)
+    keys = list(IDENTITY + FIGURES) + ["findings"]
+    if env["functions"] and "change" in env["functions"][0]:
+        keys += [f"{k}_change" for k in FIGURES]
+    return to_csv(rows, [Column(k, k) for k in keys])
+
+
+def _summary_lines(env: dict) -> list[str]:
+    fns = env["functions"]
+    crit = sum(1 for f in fns if f["findings"] and f["findings"][0]["severity"] == "critical")
+    warn = sum(1 for f in fns if f["findings"] and f["findings"][0]["severity"] == "warning")
+    inv = sum(f["invocations"] or 0 for f in fns)
+    cost = sum(f["cost_usd"] or 0 for f in fns)
+    calls = sum(env["api_calls"].values())
+    return [f"{len(fns)} functions in {', '.join(env['regions'])}; window {env['window']['start']} to "
+            f"{env['window']['end']}",
+            f"{inv:,.0f} invocations, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
+            f"{calls} API calls"]
+
+
+def render_markdown(env: dict) -> str:
+    out = ["# lambdaops fleet report", ""] + [f"- {line}" for line in _summary_lines(env)] + [""]
+    findings = [(f, x) for f in env["functions"] for x in f["findings"]]
+    if findings:
+        out += ["## Findings", ""]
+        out += [f"- **{x['severity']}** `{f['name']}` ({f['region']}): {x['message']}" for f, x in findings]
+        out.append("")
+    out += ["## Functions", "", to_markdown(_flat_rows(env), columns(TABLE_KEYS)).rstrip(), ""]
+    if env["errors"]:
+        out += ["## Errors", ""] + [f"- {e['region']}: {e['message']}" for e in env["errors"]] + [""]
+    return "\n".join(out) + "\n"
+
+
+def _bars(rows: list[dict], key: str, title: str, unit: str) -> str:
+    vals = [(r["name"], r.get(key)) for r in rows if r.get(key) is not None]
+    if not vals:
+        return ""
+    top = max(v for _, v in vals) or 1
+    h = 16 * len(vals) + 24
+    parts = [f'<svg class="bars" width="520" height="{h}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="0" y="12" class="t">{html.escape(title)}</text>']
+    for i, (name, v) in enumerate(vals):
+        y = 22 + i * 16
+        w = 300 * v / top
+        parts.append(f'<text x="150" y="{y + 11}" text-anchor="end">{html.escape(name[:24])}</text>'
+                     f'<rect x="156" y="{y}" width="{w:.1f}" height="12"></rect>'
+                     f'<text x="{160 + w:.1f}" y="{y + 11}">{_num(v)} {unit}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(env: dict) -> str:
+    rows = _flat_rows(env)
+    cols = columns(TABLE_KEYS)
+    head = "".join(f"<th>{html.escape(c.header)}</th>" for c in cols)
+    body = []
+    for r, f in zip(rows, env["functions"]):
+        sev = f["findings"][0]["severity"] if f["findings"] else "ok"
+        cells = "".join(f'<td class="{"l" if c.justify == "left" else "r"}">'
+                        f'{html.escape((c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)))}</td>'
+                        for c in cols)
+        body.append(f'<tr class="{sev}">{cells}</tr>')
+    errors = "".join(f"<li>{html.escape(e['region'])}: {html.escape(e['message'])}</li>" for e in env["errors"])
+    summary = "".join(f"<p>{html.escape(line)}</p>" for line in _summary_lines(env))
+    charts = _bars(rows[:20], "invocations", "Invocations", "") + _bars(rows[:20], "duration_p99_ms", "p99 duration", "ms") \
+        + _bars(rows[:20], "cost_usd", "Cost", "$")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lambdaops fleet report</title>
+<style>
+body{{font:13px/1.4 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1d2430}}
+table{{border-collapse:collapse;font-variant-numeric:tabular-nums}}th,td{{padding:3px 8px;border-bottom:1px solid #e3e6ea}}
+th{{text-align:right;background:#f5f6f8}}td.r{{text-align:right}}td.l,th:first-child{{text-align:left}}
+tr.critical td:first-child{{border-left:4px solid #c62828}}tr.warning td:first-child{{border-left:4px solid #ef8f00}}
+.bars rect{{fill:#4a78c2}}.bars text{{font-size:11px}}.bars .t{{font-weight:600}}.charts{{display:flex;flex-wrap:wrap;gap:24px}}
+</style></head><body>
+<h1>lambdaops fleet report</h1>{summary}
+<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
+<div class="charts">{charts}</div>
+{f'<h2>Errors</h2><ul>{errors}</ul>' if errors else ''}
+</body></html>
+"""
+
+
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
+
+
+def render_table(env: dict, stream) -> None:
+    from rich.table import Table
+
+    console = make_console(stream)
+    for line in _summary_lines(env):
+        console.print(line)
+    rows = _flat_rows(env)
+    cols = columns(TABLE_KEYS)
+    table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False)
+    for c in cols:
+        table.add_column(c.header, justify=c.justify, no_wrap=True, overflow="ellipsis", max_width=c.max_width)
+    for r, f in zip(rows, env["functions"]):
+        sev = f["findings"][0]["severity"] if f["findings"] else None
+        table.add_row(*[(c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)) for c in cols],
+                      style=SEVERITY_STYLE.get(sev))
+    console.print(table)
+    for e in env["errors"]:
+        console.print(f"[!] {e['region']}: {e['message']}", style="red", markup=False)
+    for n in env["notes"]:
+        console.print(f"note: {n}", markup=False)

@@ -1,0 +1,306 @@
+"""The one collection step shared by the TUI and ``lambdaops report``.
+
+For a window and a selection of functions across regions: the inventory, then per region in
+parallel one packed GetMetricData run (every metric figure, and with ``compare_previous`` the
+preceding window in the same calls), one Logs Insights run of ``queries/cold-starts`` (50 log groups
+per query), and SQS depth for the DLQs; then the pure analysis. What fails is recorded per region
+or per figure and shown as missing, never as zero. Every API call is counted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import pandas as pd
+
+from lambdaops.analysis.fleet import analyze, iterator_age_growth
+from lambdaops.analysis.thresholds import Thresholds
+from lambdaops.aws.context import AwsContext
+from lambdaops.aws.insights import InsightsRunner
+from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
+from lambdaops.aws.metrics import MetricQuery, align_start, fit_period, get_metric_data, minimum_period
+from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
+from lambdaops.aws.queues import queue_depths
+from lambdaops.aws.report_logs import fetch_reports
+from lambdaops.errors import UsageError
+from lambdaops.query_files import load as load_query
+
+LAMBDA = "AWS/Lambda"
+# figure -> (metric, stat); IteratorAge only for stream consumers, fetched as a short series.
+METRIC_FIGURES = {
+    "invocations": ("Invocations", "Sum"),
+    "errors": ("Errors", "Sum"),
+    "throttles": ("Throttles", "Sum"),
+    "duration_p50_ms": ("Duration", "p50"),
+    "duration_p90_ms": ("Duration", "p90"),
+    "duration_p99_ms": ("Duration", "p99"),
+    "duration_max_ms": ("Duration", "Maximum"),
+    "max_concurrency": ("ConcurrentExecutions", "Maximum"),
+}
+COUNT_FIGURES = {"invocations", "errors", "throttles"}
+AGE_POINTS = 6  # IteratorAge as a short series: enough to see a consumer falling behind
+
+
+@dataclass
+class Window:
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    def previous(self) -> "Window":
+        length = self.end - self.start
+        return Window(self.start - length, self.start)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"start": _iso(self.start), "end": _iso(self.end)}
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def window_since(seconds: int, now: datetime | None = None) -> Window:
+    now = now or datetime.now(timezone.utc)
+    return Window(now - timedelta(seconds=seconds), now)
+
+
+@dataclass
+class CollectOptions:
+    window: Window
+    globs: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    compare_previous: bool = False
+    insights: bool = True  # False: raw REPORT lines through FilterLogEvents instead
+    insights_concurrency: int = 10
+    raw_row_limit: int = 50_000
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    cache_dir: Any = None
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class FleetSnapshot:
+    window: Window
+    regions: list[str]
+    functions: list[FunctionInfo]
+    table: pd.DataFrame  # analysis output, one row per function
+    previous: pd.DataFrame | None
+    errors: list[dict[str, Any]]
+    api_calls: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    elapsed_s: float = 0.0
+
+
+def select(functions: list[FunctionInfo], globs: list[str], tags: dict[str, str]) -> list[FunctionInfo]:
+    chosen = functions
+    if globs:
+        chosen = [f for f in chosen if any(fnmatch.fnmatchcase(f.name, g) for g in globs)]
+    if tags:
+        chosen = [f for f in chosen if all(f.tags.get(k) == v for k, v in tags.items())]
+    return chosen
+
+
+def _metric_queries(fn: FunctionInfo, period: int, age_period: int) -> list[MetricQuery]:
+    dims = (("FunctionName", fn.name),)
+    qs = [MetricQuery((fn.region, fn.name, fig), LAMBDA, metric, dims, stat, period)
+          for fig, (metric, stat) in METRIC_FIGURES.items()]
+    if fn.is_stream_consumer:
+        qs.append(MetricQuery((fn.region, fn.name, "iterator_age"), LAMBDA, "IteratorAge", dims, "Maximum", age_period))
+    return qs
+
+
+def _figures_from_metrics(results, failed, fn: FunctionInfo, period_start: datetime) -> dict[str, Any]:
+    """The value of each figure for the period starting at ``period_start`` (None when the figure
+    could not be fetched; 0 for counts with no datapoint)."""
+    out: dict[str, Any] = {}
+    for fig in METRIC_FIGURES:
+        key = (fn.region, fn.name, fig)
+        if key in failed:
+            out[fig] = None
+            continue
+        value = results[key].at(period_start)
+        out[fig] = (0.0 if fig in COUNT_FIGURES else None) if value is None else value
+    return out
+
+
+def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
+    t0 = time.perf_counter()
+    say = opts.progress or (lambda msg: None)
+    win = opts.window
+    now = datetime.now(timezone.utc)
+    try:
+        floor = minimum_period(win.previous().start if opts.compare_previous else win.start, now)
+    except ValueError as exc:
+        raise UsageError(f"window starts too long ago: {exc}") from None
+    say("listing functions")
+    inv = fleet_inventory(ctx, opts=InventoryOptions(details=True, cache_dir=opts.cache_dir))
+    errors = [e.to_dict() for e in inv.errors]
+    chosen = select(inv.functions, opts.globs, opts.tags)
+    if (opts.globs or opts.tags) and not chosen and inv.functions:
+        what = " ".join(opts.globs + [f"{k}={v}" for k, v in opts.tags.items()])
+        raise UsageError(f"no function matches {what} (in {', '.join(inv.regions)}; {len(inv.functions)} functions)")
+    # One period covering the whole (aligned) window: each figure is one datapoint; with
+    # compare_previous the same queries start one window earlier and return two datapoints.
+    start = align_start(win.start, floor)
+    period = fit_period((win.end - start).total_seconds(), floor)
+    query_start = start - timedelta(seconds=period) if opts.compare_previous else start
+    # EndTime is exclusive and clips the last period: nothing after the window leaks in.
+    query_end = win.end
+    age_period = fit_period(period / AGE_POINTS, floor)
+    regions = sorted({f.region for f in chosen})
+    by_region = {r: [f for f in chosen if f.region == r] for r in regions}
+    records: dict[tuple[str, str], dict[str, Any]] = {}
+    previous: dict[tuple[str, str], dict[str, Any]] = {}
+    notes: list[str] = []
+
+    def one_region(region: str) -> None:
+        fns = by_region[region]
+        say(f"{region}: metrics for {len(fns)} functions")
+        queries = [q for fn in fns for q in _metric_queries(fn, period, age_period)]
+        metrics = get_metric_data(ctx, region, queries, query_start, query_end)
+        for why in sorted(set(metrics.failed.values())):
+            errors.append({"region": region, "message": f"GetMetricData: {why}", "exit_code": 254,
+                           "operation": "GetMetricData"})
+        dlq = queue_depths(ctx, region, fns)
+        say(f"{region}: Logs Insights over {len(fns)} log groups")
+        logs, logs_prev = _log_figures(ctx, region, fns, win, opts, errors, notes)
+        for fn in fns:
+            key = (fn.region, fn.name)
+            rec = _identity(fn)
+            rec.update(_figures_from_metrics(metrics.results, metrics.failed, fn, start))
+            age_key = (fn.region, fn.name, "iterator_age")
+            if age_key in metrics.results:
+                series = metrics.results[age_key]
+                in_window = [v for t, v in zip(series.timestamps, series.values) if t >= start]
+                rec["iterator_age_max_ms"] = max(in_window) if in_window else None
+                rec["iterator_age_growth"] = iterator_age_growth(in_window)
+            rec["dlq_depth"] = dlq.get(fn.name)
+            rec.update(logs.get(fn.log_group, _missing_logs(fn, logs)))
+            records[key] = rec
+            if opts.compare_previous:
+                prev = _identity(fn)
+                prev.update(_figures_from_metrics(metrics.results, metrics.failed, fn, query_start))
+                if age_key in metrics.results:
+                    series = metrics.results[age_key]
+                    before = [v for t, v in zip(series.timestamps, series.values) if t < start]
+                    prev["iterator_age_max_ms"] = max(before) if before else None
+                prev.update(logs_prev.get(fn.log_group, _missing_logs(fn, logs_prev)))
+                previous[key] = prev
+
+    with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect") as pool:
+        list(pool.map(one_region, regions))
+    order = [(f.region, f.name) for f in chosen]
+    table = analyze([records[k] for k in order], opts.thresholds)
+    prev_table = analyze([previous[k] for k in order], opts.thresholds) if opts.compare_previous else None
+    return FleetSnapshot(window=win, regions=inv.regions, functions=chosen, table=table, previous=prev_table,
+                         errors=errors, api_calls=ctx.calls.snapshot(), notes=notes,
+                         elapsed_s=time.perf_counter() - t0)
+
+
+def _identity(fn: FunctionInfo) -> dict[str, Any]:
+    return {"name": fn.name, "region": fn.region, "runtime": fn.runtime or fn.package_type.lower(),
+            "architecture": fn.architecture, "memory_mb": fn.memory_mb, "timeout_s": fn.timeout_s}
+
+
+_LOG_FIGURES = ("cold_starts", "init_p50_ms", "init_p99_ms", "memory_used_max_mb", "billed_ms", "timeouts",
+                "out_of_memory", "log_invocations")
+
+
+def _missing_logs(fn: FunctionInfo, found: dict) -> dict[str, Any]:
+    return {k: None for k in _LOG_FIGURES}
+
+
+def _num(value: str | None) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Window, opts: CollectOptions,
+                 errors: list, notes: list) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Per log group: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs."""
+    groups = sorted({f.log_group for f in fns})
+    windows = [win] + ([win.previous()] if opts.compare_previous else [])
+    results: list[dict[str, dict]] = []
+    for w in windows:
+        if opts.insights:
+            results.append(_insights_figures(ctx, region, groups, w, opts, errors))
+        else:
+            results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes))
+    return results[0], (results[1] if len(results) > 1 else {})
+
+
+def _insights_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: list) -> dict[str, dict]:
+    query = load_query("cold-starts")
+    runner = InsightsRunner(ctx, concurrency=opts.insights_concurrency)
+    # Insights' endTime is inclusive to the second: stop one second before the (exclusive) end.
+    outcome = runner.run(region, query.text, groups, w.start, w.end - timedelta(seconds=1),
+                         source=str(query.path))
+    for why in sorted(set(outcome.failed_groups.values())):
+        errors.append({"region": region, "message": f"Logs Insights: {why}", "exit_code": 254,
+                       "operation": "StartQuery"})
+    figures: dict[str, dict] = {}
+    for row in outcome.rows:
+        group = row.get("@log", "").split(":", 1)[-1]
+        used = _num(row.get("maxMemoryUsedBytes"))
+        billed = _num(row.get("billedMs"))
+        restore = _num(row.get("billedRestoreMs")) or 0.0
+        figures[group] = {
+            "log_invocations": _num(row.get("invocations")),
+            "cold_starts": _num(row.get("coldStarts")) or 0.0,
+            "init_p50_ms": _num(row.get("initP50")),
+            "init_p99_ms": _num(row.get("initP99")),
+            "memory_used_max_mb": None if used is None else round(used / 1_000_000),
+            "billed_ms": None if billed is None else billed + restore,
+            "timeouts": _num(row.get("timeouts")) or 0.0,
+            "out_of_memory": _num(row.get("outOfMemory")) or 0.0,
+        }
+    for g in groups:  # groups with no REPORT line in the window: zero, unless their query failed
+        if g not in figures and g not in outcome.failed_groups:
+            figures[g] = {"log_invocations": 0.0, "cold_starts": 0.0, "init_p50_ms": None, "init_p99_ms": None,
+                          "memory_used_max_mb": None, "billed_ms": 0.0, "timeouts": 0.0, "out_of_memory": 0.0}
+    return figures
+
+
+def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: list, notes: list) -> dict[str, dict]:
+    import numpy as np
+
+    lines = fetch_reports(ctx, region, groups, w.start, w.end, row_limit=opts.raw_row_limit)
+    for g, why in lines.failed.items():
+        errors.append({"region": region, "message": f"FilterLogEvents {g}: {why}", "exit_code": 254,
+                       "operation": "FilterLogEvents"})
+    for g, n in lines.truncated.items():
+        notes.append(f"{region} {g}: raw-log figures from the first {n:,} REPORT lines only (row limit)")
+    figures: dict[str, dict] = {}
+    for g, reps in lines.reports.items():
+        cold = np.array([r.cold_ms for r in reps if r.cold_start], dtype=float)
+        figures[g] = {
+            "log_invocations": float(len(reps)),
+            "cold_starts": float(cold.size),
+            "init_p50_ms": float(np.percentile(cold, 50)) if cold.size else None,
+            "init_p99_ms": float(np.percentile(cold, 99)) if cold.size else None,
+            "memory_used_max_mb": max((r.max_memory_mb for r in reps), default=None),
+            "billed_ms": float(sum(r.billed_ms + (r.billed_restore_ms or 0) for r in reps)),
+            "timeouts": float(sum(r.status == "timeout" for r in reps)),
+            "out_of_memory": float(sum(r.error_type == "Runtime.OutOfMemory" for r in reps)),
+        }
+    return figures
+
+
+def failure_targets(fn: FunctionInfo) -> list[str]:
+    return [arn_name(t) for t in fn.failure_targets() if t]
+
+
+__all__ = ["CollectOptions", "FleetSnapshot", "Window", "collect_fleet", "window_since", "RegionError"]

@@ -163,9 +163,12 @@ def root(
 
 
 def _register() -> None:
-    from lambdaops.cli import config_cmd, demo_cmd, functions_cmd
+    from lambdaops.cli import config_cmd, demo_cmd, functions_cmd, query_cmd, report_cmd, tune_cmd
 
     functions_cmd.register(app)
+    report_cmd.register(app)
+    query_cmd.register(app)
+    tune_cmd.register(app)
     config_cmd.register(app)
     app.add_typer(demo_cmd.demo_app, name="demo")
 

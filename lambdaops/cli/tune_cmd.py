@@ -1,0 +1,219 @@
+"""``lambdaops tune FUNCTION``: power tuning with nothing to deploy, and ``--cleanup`` after a killed run."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from lambdaops.errors import EXIT_SERVICE, LambdaopsError, UsageError
+
+TUNE_HELP = """Find the memory size that is cheapest, fastest or best balanced for FUNCTION.
+
+For each memory size: set it on $LATEST, publish a version, point a run-scoped alias at it, invoke
+it --num times and read Duration, Billed Duration, Init/Restore Duration and Max Memory Used from the
+REPORT lines. Cost = billed ms x the region's and architecture's price + the request charge.
+A size that runs out of memory, times out or always fails is skipped (fatal only with --strict).
+The original settings are restored and the run's aliases and versions deleted afterwards, also on
+errors and Ctrl-C; after a run killed hard, `lambdaops tune --cleanup FUNCTION` undoes it.
+"""
+
+
+def split_function_ref(ref: str) -> tuple[str, str | None]:
+    """``name`` or a function ARN -> (name, the ARN's region). Qualifiers are refused: tuning changes $LATEST."""
+    if ref.startswith("arn:"):
+        parts = ref.split(":")
+        if len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function" or not parts[6]:
+            raise UsageError(f"{ref!r} is not a Lambda function ARN")
+        if len(parts) > 7:
+            raise UsageError("tune works on $LATEST: pass the function ARN without a version or alias")
+        return parts[6], parts[3]
+    if ":" in ref:
+        raise UsageError("tune works on $LATEST: pass the function name without a version or alias")
+    if not ref.strip():
+        raise UsageError("FUNCTION must not be empty")
+    return ref, None
+
+
+class _StderrProgress:
+    """Progress bar on stderr when it is a terminal; warnings always (one line each)."""
+
+    def __init__(self) -> None:
+        self.progress = None
+        self.task = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+
+    def __enter__(self) -> "_StderrProgress":
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, ev) -> None:
+        if ev.kind == "warning":
+            self._print(f"lambdaops: warning: {ev.message}")
+            return
+        if ev.kind == "skipped":
+            self._print(f"lambdaops: {ev.message}")
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task(ev.message, total=ev.total or None)
+        desc = ev.message if ev.architecture is None else f"[{ev.architecture}] {ev.message}"
+        self.progress.update(self.task, description=desc, completed=ev.done, total=ev.total or None)
+
+    def _print(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(line, markup=False, highlight=False)
+        else:
+            print(line, file=sys.stderr)
+
+
+def _options(memory, num, payload, payloads, payload_from_dlq, parallel, cold_only, strategy, weight, discard,
+             arch_compare, strict, api):
+    from lambdaops.tuning.options import TuneOptions, WeightedPayload, load_payload, load_payloads, parse_memory
+
+    if sum(x is not None for x in (payload, payloads, payload_from_dlq)) > 1:
+        raise UsageError("use only one of --payload, --payloads and --payload-from-dlq")
+    opts = TuneOptions(memory_sizes=parse_memory(memory), num=num, parallel=parallel, cold_only=cold_only,
+                       strategy=strategy.lower(), weight=weight, discard=discard, arch_compare=arch_compare,
+                       strict=strict)
+    if payload is not None:
+        opts.payloads = load_payload(payload)
+    elif payloads is not None:
+        opts.payloads = load_payloads(payloads)
+    opts.validate()  # before any AWS call
+    if payload_from_dlq is not None:
+        found, notes = api.sample_dlq_payloads(payload_from_dlq, limit=min(10, num))
+        for note in notes:
+            print(f"lambdaops: --payload-from-dlq: {note}", file=sys.stderr)
+        if not found:
+            raise UsageError(f"--payload-from-dlq: {payload_from_dlq} has no visible messages usable as payloads")
+        print(f"lambdaops: using {len(found)} events from {payload_from_dlq} (made visible again; SQS has no "
+              "peek, so their receive count went up by one)", file=sys.stderr)
+        opts.payloads = [WeightedPayload(p) for p in found]
+        opts.validate()
+    return opts
+
+
+def _emit_result(result, fmt: str, api_calls: dict) -> None:
+    from lambdaops.cli import tune_render
+    from lambdaops.cli.output import emit, make_console
+
+    if fmt == "json":
+        emit([], [], "json", json_data=result.to_dict(api_calls))
+        return
+    rows, cols = tune_render.rows(result), tune_render.columns(result)
+    if fmt == "csv":
+        emit(rows, cols, "csv")
+        return
+    if fmt == "markdown":
+        emit(rows, cols, "markdown")
+        sys.stdout.write(f"\n**{tune_render.recommendation_line(result)}**\n")
+        return
+    console = make_console()
+    emit(rows, cols, "table", title=f"{result.function} ({result.region}, {result.architecture})")
+    console.print()
+    console.print(tune_render.recommendation_line(result), markup=False)
+    console.print()
+    console.print(tune_render.chart(result))
+
+
+def _cleanup(api, name: str, fmt: str) -> None:
+    from lambdaops.cli.output import emit
+    from lambdaops.tuning.cleanup import cleanup_leftovers
+    from lambdaops.tuning.engine import CleanupIncomplete
+
+    rep = cleanup_leftovers(api, name)
+    if fmt == "json":
+        emit([], [], "json", json_data={"function": rep.function, "actions": rep.actions, "problems": rep.problems})
+    elif not rep.actions:
+        print(f"nothing to clean up on {rep.function}")
+    else:
+        for action in rep.actions:
+            print(action)
+    if rep.problems:
+        raise CleanupIncomplete(f"could not undo everything on {rep.function}: {rep.problems[0]}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("tune", help=TUNE_HELP)
+    def tune(
+        ctx: typer.Context,
+        function: str = typer.Argument(..., help="Function name or ARN (the ARN's region wins over --region)."),
+        memory: Optional[str] = typer.Option(None, "--memory", help="MB list, e.g. 128,256,512,1024,1536,3008 "
+                                             "(the default); 'all' = 128..3008 in steps of 64."),
+        num: int = typer.Option(10, "--num", help="Invocations per memory size (at least 5)."),
+        payload: Optional[str] = typer.Option(None, "--payload", help="JSON file: the event to send."),
+        payloads: Optional[str] = typer.Option(None, "--payloads",
+                                               help='JSON file: [{"payload": {...}, "weight": 3}, ...].'),
+        payload_from_dlq: Optional[str] = typer.Option(None, "--payload-from-dlq", metavar="QUEUE",
+                                                       help="Replay real failed events from this SQS DLQ "
+                                                            "(name, URL or ARN; not consumed)."),
+        parallel: bool = typer.Option(False, "--parallel",
+                                      help="Invoke each size's --num invocations concurrently (faster; each "
+                                           "concurrent call may start its own environment: more cold starts)."),
+        cold_only: bool = typer.Option(False, "--cold-only",
+                                       help="Force a cold start on every invocation (a fresh version each time)."),
+        strategy: str = typer.Option("cost", "--strategy", help="cost | speed | balanced."),
+        weight: float = typer.Option(0.5, "--weight", help="balanced: weight of cost (0..1) against duration."),
+        arch_compare: bool = typer.Option(False, "--arch-compare",
+                                          help="Also measure on the other architecture (restored afterwards)."),
+        discard: float = typer.Option(0.2, "--discard", help="Share dropped from each end for the trimmed mean."),
+        apply: bool = typer.Option(False, "--apply", help="Set the recommended memory (asks first)."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --apply."),
+        strict: bool = typer.Option(False, "--strict", help="Stop at the first memory size that fails (exit 254)."),
+        cleanup: bool = typer.Option(False, "--cleanup",
+                                     help="Only undo what a killed run left on FUNCTION, then exit."),
+    ) -> None:
+        from lambdaops.aws.tuning import TuningApi
+        from lambdaops.tuning.engine import apply_memory, run_tuning
+
+        state = ctx.obj
+        fmt = state.output_format()
+        name, arn_region = split_function_ref(function)
+        if apply and not yes and not sys.stdin.isatty():
+            raise UsageError("--apply asks for confirmation, but there is no terminal: add --yes")
+        aws = state.aws()
+        region = arn_region or aws.require_regions()[0]
+        api = TuningApi(aws, region)
+        if cleanup:
+            _cleanup(api, name, fmt)
+            return
+        opts = _options(memory, num, payload, payloads, payload_from_dlq, parallel, cold_only, strategy, weight,
+                        discard, arch_compare, strict, api)
+        with _StderrProgress() as progress:
+            result = run_tuning(api, name, opts, on_event=progress)
+        for note in result.notes:
+            print(f"lambdaops: note: {note}", file=sys.stderr)
+        _emit_result(result, fmt, aws.calls.snapshot())
+        if result.cleanup_problems:
+            from lambdaops.tuning.engine import CleanupIncomplete
+
+            raise CleanupIncomplete(f"could not undo everything on {result.function}: {result.cleanup_problems[0]}",
+                                    hint=f"run: lambdaops tune --cleanup {result.function}")
+        rec = result.primary.recommendation
+        if rec is None:
+            raise LambdaopsError(f"every memory size of {result.function} failed; see skipped", exit_code=EXIT_SERVICE)
+        if not apply:
+            return
+        if rec.memory_mb == result.original_memory_mb:
+            print(f"lambdaops: {result.function} already has the recommended {rec.memory_mb} MB", file=sys.stderr)
+            return
+        if not yes and not typer.confirm(f"Set {result.function} to {rec.memory_mb} MB "
+                                         f"(now {result.original_memory_mb} MB)?", default=False, err=True):
+            print("lambdaops: not applied", file=sys.stderr)
+            return
+        apply_memory(api, result.function, rec.memory_mb)
+        print(f"lambdaops: set {result.function} to {rec.memory_mb} MB", file=sys.stderr)
+
+    del tune

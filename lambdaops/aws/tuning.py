@@ -23,7 +23,6 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-import botocore.config
 from botocore import exceptions as bx
 
 from lambdaops.aws.errors import error_code, translate

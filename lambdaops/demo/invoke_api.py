@@ -33,6 +33,7 @@ from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.fleet import ACCOUNT_ID, FunctionSpec
 from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.lambda_config import function_name
+from lambdaops.demo.log_lines import json_report, text_report
 from lambdaops.demo.memory_model import expected_duration_ms, init_scale
 from lambdaops.demo.traffic import OK, OOM, TIMEOUT, format_request_id
 
@@ -302,17 +303,8 @@ def render_log_tail(t: Target, out: Outcome) -> str:
             app.update(level="ERROR", message="Runtime exited with error: signal: killed",
                        errorType="Runtime.OutOfMemory")
         lines.append(json.dumps(app))
-        metrics = {"durationMs": out.duration_ms, "billedDurationMs": out.billed_ms, "memorySizeMB": t.memory_mb,
-                   "maxMemoryUsedMB": out.max_mem_mb}
-        if cold and t.snapstart:
-            metrics.update(restoreDurationMs=out.init_ms, billedRestoreDurationMs=int(math.ceil(out.init_ms)))
-        elif cold:
-            metrics["initDurationMs"] = out.init_ms
-        record = {"requestId": rid, "metrics": metrics,
-                  "status": {TIMEOUT: "timeout", OOM: "error"}.get(out.status, "success")}
-        if out.status == OOM:
-            record["errorType"] = "Runtime.OutOfMemory"
-        lines.append(json.dumps({"time": _iso(end), "type": "platform.report", "record": record}))
+        lines.append(json_report(_iso(end), rid, out.duration_ms, out.billed_ms, t.memory_mb, out.max_mem_mb,
+                                 out.init_ms if cold else None, t.snapstart, out.status))
         return "\n".join(lines) + "\n"
 
     if cold:
@@ -327,17 +319,8 @@ def render_log_tail(t: Target, out: Outcome) -> str:
     else:
         lines.append(f"{_iso(start + 1)}\t{rid}\tINFO\tprocessed event for {t.name}")
     lines.append(f"END RequestId: {rid}")
-    report = (f"REPORT RequestId: {rid}\tDuration: {out.duration_ms:.2f} ms\tBilled Duration: {out.billed_ms} ms\t"
-              f"Memory Size: {t.memory_mb} MB\tMax Memory Used: {out.max_mem_mb} MB")
-    if cold and t.snapstart:
-        report += f"\tRestore Duration: {out.init_ms:.2f} ms\tBilled Restore Duration: {int(math.ceil(out.init_ms))} ms"
-    elif cold:
-        report += f"\tInit Duration: {out.init_ms:.2f} ms"
-    if out.status == TIMEOUT:
-        report += "\tStatus: timeout"
-    elif out.status == OOM:
-        report += "\tStatus: error\tError Type: Runtime.OutOfMemory"
-    lines.append(report)
+    lines.append(text_report(rid, out.duration_ms, out.billed_ms, t.memory_mb, out.max_mem_mb,
+                             out.init_ms if cold else None, t.snapstart, out.status))
     return "\n".join(lines) + "\n"
 
 

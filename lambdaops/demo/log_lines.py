@@ -32,6 +32,42 @@ _ERRORS = {
 COLUMNS = ["@timestamp", "@message", "@logStream", "@log", "@ingestionTime"]
 
 
+def text_report(rid: str, duration_ms: float, billed_ms: int, memory_mb: int, used_mb: int, cold_ms: float | None,
+                snapstart: bool, status: int, trace: tuple[str, str] | None = None) -> str:
+    """A text-format REPORT line exactly as Lambda writes it (shared by the logs and Invoke's tail)."""
+    line = (f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed_ms} ms\t"
+            f"Memory Size: {memory_mb} MB\tMax Memory Used: {used_mb} MB")
+    if cold_ms is not None and snapstart:
+        line += f"\tRestore Duration: {cold_ms:.2f} ms\tBilled Restore Duration: {int(np.ceil(cold_ms))} ms"
+    elif cold_ms is not None:
+        line += f"\tInit Duration: {cold_ms:.2f} ms"
+    if status == TIMEOUT:
+        line += "\tStatus: timeout"
+    elif status == OOM:
+        line += "\tStatus: error\tError Type: Runtime.OutOfMemory"
+    if trace:
+        line += f"\t\nXRAY TraceId: {trace[0]}\tSegmentId: {trace[1]}\tSampled: true"
+    return line
+
+
+def json_report(time_iso: str, rid: str, duration_ms: float, billed_ms: int, memory_mb: int, used_mb: int,
+                cold_ms: float | None, snapstart: bool, status: int, trace: tuple[str, str] | None = None) -> str:
+    """A JSON-format ``platform.report`` record (compact, as Lambda writes it)."""
+    metrics = (f'"durationMs":{duration_ms:.2f},"billedDurationMs":{billed_ms},"memorySizeMB":{memory_mb},'
+               f'"maxMemoryUsedMB":{used_mb}')
+    if cold_ms is not None and snapstart:
+        metrics += f',"restoreDurationMs":{cold_ms:.2f},"billedRestoreDurationMs":{int(np.ceil(cold_ms))}'
+    elif cold_ms is not None:
+        metrics += f',"initDurationMs":{cold_ms:.2f}'
+    rec_status = "timeout" if status == TIMEOUT else "error" if status == OOM else "success"
+    extra = ',"errorType":"Runtime.OutOfMemory"' if status == OOM else ""
+    if trace:
+        extra += (f',"tracing":{{"spanId":"{trace[1]}","type":"X-Amzn-Trace-Id",'
+                  f'"value":"Root={trace[0]};Parent={trace[1]};Sampled=1"}}')
+    return (f'{{"time":"{time_iso}","type":"platform.report","record":{{"requestId":"{rid}",'
+            f'"metrics":{{{metrics}}},"status":"{rec_status}"{extra}}}}}')
+
+
 def _family(runtime: str) -> str:
     return next((k for k in _RUNTIME_VERSION if runtime.startswith(k)), "provided")
 
@@ -131,40 +167,16 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     durs = dur.tolist()
     inits = init.tolist()
     stats = status.tolist()
-    reports = []
     times = _iso_ms(end) if is_json else None
-    for i in range(n):
-        c = inits[i] == inits[i]
-        st = stats[i]
-        trace = traces.get(i)
-        if is_json:
-            metrics = (f'"durationMs":{durs[i]:.2f},"billedDurationMs":{billed[i]},"memorySizeMB":{mem[i]},'
-                       f'"maxMemoryUsedMB":{used[i]}')
-            if c and spec.snapstart:
-                metrics += f',"restoreDurationMs":{inits[i]:.2f},"billedRestoreDurationMs":{int(np.ceil(inits[i]))}'
-            elif c:
-                metrics += f',"initDurationMs":{inits[i]:.2f}'
-            rec_status = "timeout" if st == TIMEOUT else "error" if st == OOM else "success"
-            extra = ',"errorType":"Runtime.OutOfMemory"' if st == OOM else ""
-            if trace:
-                extra += (f',"tracing":{{"spanId":"{trace[1]}","type":"X-Amzn-Trace-Id",'
-                          f'"value":"Root={trace[0]};Parent={trace[1]};Sampled=1"}}')
-            reports.append(f'{{"time":"{times[i]}","type":"platform.report","record":{{"requestId":"{rid[i]}",'
-                           f'"metrics":{{{metrics}}},"status":"{rec_status}"{extra}}}}}')
-        else:
-            line = (f"REPORT RequestId: {rid[i]}\tDuration: {durs[i]:.2f} ms\tBilled Duration: {billed[i]} ms\t"
-                    f"Memory Size: {mem[i]} MB\tMax Memory Used: {used[i]} MB")
-            if c and spec.snapstart:
-                line += f"\tRestore Duration: {inits[i]:.2f} ms\tBilled Restore Duration: {int(np.ceil(inits[i]))} ms"
-            elif c:
-                line += f"\tInit Duration: {inits[i]:.2f} ms"
-            if st == TIMEOUT:
-                line += "\tStatus: timeout"
-            elif st == OOM:
-                line += "\tStatus: error\tError Type: Runtime.OutOfMemory"
-            if trace:
-                line += f"\t\nXRAY TraceId: {trace[0]}\tSegmentId: {trace[1]}\tSampled: true"
-            reports.append(line)
+    snap = spec.snapstart
+    if is_json:
+        reports = [json_report(times[i], rid[i], durs[i], billed[i], mem[i], used[i],
+                               None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i))
+                   for i in range(n)]
+    else:
+        reports = [text_report(rid[i], durs[i], billed[i], mem[i], used[i],
+                               None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i))
+                   for i in range(n)]
     part(all_idx, end + 1, 5, reports)
 
     when = np.concatenate([p[0] for p in parts])

@@ -83,3 +83,13 @@ def translate(exc: BaseException, *, profile: str | None = None, region: str | N
     if isinstance(exc, bx.BotoCoreError):
         return LambdaopsError(f"AWS client error: {exc}")
     return LambdaopsError(f"{type(exc).__name__}: {exc}")
+
+
+def call_translated(fn, *args, region: str | None = None, **kwargs):
+    """Run ``fn``; any botocore failure comes out as the one-line LambdaopsError ``translate`` gives.
+
+    For callers above the aws layer (the CLI) that must not import botocore themselves."""
+    try:
+        return fn(*args, **kwargs)
+    except (bx.ClientError, bx.BotoCoreError) as exc:
+        raise translate(exc, region=region) from exc

@@ -175,7 +175,6 @@ def source_message(spec: FunctionSpec, failure: Failure | None, rng: random.Rand
     ``text``: a legacy producer's non-JSON body."""
     queue = spec.source.name if spec.source else spec.name
     ts = failure.ts_ms if failure else 0
-    trace = f"Root=1-{(ts // 1000) & 0xFFFFFFFF:08x}-{rng.getrandbits(96):024x};Sampled=1"
     if queue.startswith("orders"):
         body = {"orderId": f"ord-{200000 + n}", "status": "PLACED", "placedAt": iso_ms(ts),
                 "items": [{"sku": f"SKU-{rng.randint(1000, 9999)}", "qty": rng.randint(1, 4),

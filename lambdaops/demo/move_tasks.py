@@ -11,8 +11,8 @@ Moving "back to the original source" needs each message's source queue. AWS keep
 ``DeadLetterQueueSourceArn`` system attribute; moto does not, so this module remembers which queue
 every message id was sent to (SendMessage / SendMessageBatch responses) and adds the attribute to
 ReceiveMessage answers for messages that now sit in another queue (moto moves a message to its DLQ
-keeping its id). Also installs :mod:`lambdaops.demo.moto_sqs_speed`, so DLQs of thousands of
-messages stay fast.
+keeping its id). Also installs :mod:`lambdaops.demo.moto_sqs_patches`, so DLQs of thousands of
+messages stay fast and concurrent consumers do not see one message twice.
 """
 
 from __future__ import annotations
@@ -298,9 +298,9 @@ def _wants_source_arn(body: dict) -> bool:
 
 
 def install(gw: Gateway, account) -> None:
-    from lambdaops.demo import moto_sqs_speed
+    from lambdaops.demo import moto_sqs_patches
 
-    moto_sqs_speed.apply()
+    moto_sqs_patches.apply()
     origins = MessageOrigins()
     tasks = MoveTasks(account, origins)
     account.move_tasks = tasks

@@ -1,4 +1,5 @@
-"""Make moto's SQS backend scale to DLQs of tens of thousands of messages (same answers, faster).
+"""Make moto's SQS backend scale to DLQs of tens of thousands of messages, and safe under
+concurrent clients (same answers, faster, no races).
 
 moto 5.2 reads the clock through ``datetime`` arithmetic (~9 us a call) once or twice per message per
 scan, recomputes every queue attribute (three full scans of the queue) several times per message
@@ -13,6 +14,12 @@ minutes to fill and hours to redrive, which makes the demo account useless for r
 - retention checks on receive: read the queue's field instead of building all attributes three times;
 - receipt handles: an index maintained on receive, so deletes and visibility changes do not scan;
   generated with one ``choices()`` call instead of 185 ``choice()`` calls.
+
+moto's SQS is also not thread-safe, and the demo server answers requests on many threads: two
+concurrent ReceiveMessage calls can hand out the same message, and two concurrent deletes can undo
+each other (each rebuilds the message list from the same old one). Receive, send, delete, visibility
+changes and purge therefore run under the queue's own lock (moto's ``_messages_lock``, reentrant;
+a long-polling receive releases it while it waits).
 
 Patches are process-wide and idempotent; :func:`restore` undoes them (tests). They apply only to the
 moto release they were written against: any other version is left alone (correct, just slow).
@@ -108,16 +115,21 @@ def _messages(self) -> list:
     return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
 
-def _light_call(name: str):
+def _queue_locked(name: str, light: bool = False):
+    """Run moto's backend method ``name`` under the queue's lock (and in "light" mode for sends)."""
     original = _state["originals"][name]
 
-    def wrapper(*args, **kwargs):
-        outer = getattr(_light, "on", False)
-        _light.on = True
-        try:
-            return original(*args, **kwargs)
-        finally:
-            _light.on = outer
+    def wrapper(self, queue_name, *args, **kwargs):
+        queue = self.get_queue(queue_name)
+        with queue._messages_lock:
+            if not light:
+                return original(self, queue_name, *args, **kwargs)
+            outer = getattr(_light, "on", False)
+            _light.on = True
+            try:
+                return original(self, queue_name, *args, **kwargs)
+            finally:
+                _light.on = outer
 
     wrapper.__name__ = original.__name__
     return wrapper
@@ -150,36 +162,38 @@ def _find(queue, receipt_handle: str):
 def _delete_message(self, receipt_handle: str) -> None:
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
-    if receipt_handle in self.deleted_messages:
-        return
-    msg = _find(self, receipt_handle)
-    if msg is None:
-        raise ReceiptHandleIsInvalid()
-    self.pending_messages.discard(msg)
-    self.deleted_messages.update(msg.all_receipt_handles)
-    self._messages = [m for m in self._messages if m is not msg]
+    with self._messages_lock:
+        if receipt_handle in self.deleted_messages:
+            return
+        msg = _find(self, receipt_handle)
+        if msg is None:
+            raise ReceiptHandleIsInvalid()
+        self.pending_messages.discard(msg)
+        self.deleted_messages.update(msg.all_receipt_handles)
+        self._messages = [m for m in self._messages if m is not msg]
 
 
 def _delete_message_batch(self, queue_name: str, receipts: list[dict[str, Any]]):
     """One rebuild of the message list per batch instead of one per entry."""
     queue = self.get_queue(queue_name)
     success, errors, doomed = [], [], []
-    for entry in receipts:
-        handle = entry["ReceiptHandle"]
-        msg = None if handle in queue.deleted_messages else _find(queue, handle)
-        if msg is None and handle not in queue.deleted_messages:
-            errors.append({"Id": entry["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid",
-                           "Message": f'The input receipt handle "{handle}" is not a valid receipt handle.'})
-            continue
-        if msg is not None and not any(msg is d for d in doomed):
-            doomed.append(msg)
-        success.append(entry["Id"])  # deleting an already deleted message succeeds, as in moto
-    if doomed:
-        ids = {id(m) for m in doomed}
-        for m in doomed:
-            queue.pending_messages.discard(m)
-            queue.deleted_messages.update(m.all_receipt_handles)
-        queue._messages = [m for m in queue._messages if id(m) not in ids]
+    with queue._messages_lock:
+        for entry in receipts:
+            handle = entry["ReceiptHandle"]
+            msg = None if handle in queue.deleted_messages else _find(queue, handle)
+            if msg is None and handle not in queue.deleted_messages:
+                errors.append({"Id": entry["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid",
+                               "Message": f'The input receipt handle "{handle}" is not a valid receipt handle.'})
+                continue
+            if msg is not None and not any(msg is d for d in doomed):
+                doomed.append(msg)
+            success.append(entry["Id"])  # deleting an already deleted message succeeds, as in moto
+        if doomed:
+            ids = {id(m) for m in doomed}
+            for m in doomed:
+                queue.pending_messages.discard(m)
+                queue.deleted_messages.update(m.all_receipt_handles)
+            queue._messages = [m for m in queue._messages if id(m) not in ids]
     return success, errors
 
 
@@ -187,17 +201,18 @@ def _change_message_visibility(self, queue_name: str, receipt_handle: str, visib
     from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
 
     queue = self.get_queue(queue_name)
-    message = _find(queue, receipt_handle)
-    if message is None:
-        raise ReceiptHandleIsInvalid
-    given = time.time() * 1000.0 + int(visibility_timeout) * 1000
-    if given - message.sent_timestamp > 43200 * 1000:
-        raise InvalidParameterValue(
-            f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
-            "VisibilityTimeout for the message is beyond the limit [43200 seconds]")
-    message.change_visibility(visibility_timeout)
-    if message.visible and message in queue.pending_messages:
-        queue.pending_messages.remove(message)
+    with queue._messages_lock:
+        message = _find(queue, receipt_handle)
+        if message is None:
+            raise ReceiptHandleIsInvalid
+        given = time.time() * 1000.0 + int(visibility_timeout) * 1000
+        if given - message.sent_timestamp > 43200 * 1000:
+            raise InvalidParameterValue(
+                f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                "VisibilityTimeout for the message is beyond the limit [43200 seconds]")
+        message.change_visibility(visibility_timeout)
+        if message.visible and message in queue.pending_messages:
+            queue.pending_messages.remove(message)
 
 
 def _receipt_handle() -> str:
@@ -215,6 +230,10 @@ def _supported() -> bool:
     except ImportError:
         return False
     return str(getattr(moto, "__version__", "")).startswith(SUPPORTED_PREFIX)
+
+
+def is_applied() -> bool:
+    return bool(_state["applied"])
 
 
 def apply() -> bool:
@@ -237,14 +256,17 @@ def apply() -> bool:
             delete_message_batch=models.SQSBackend.delete_message_batch,
             change_message_visibility=models.SQSBackend.change_message_visibility,
             generate_receipt_handle=models.generate_receipt_handle,
+            receive_message=models.SQSBackend.receive_message, purge_queue=models.SQSBackend.purge_queue,
         )
         models.unix_time = _fast_unix_time
         models.unix_time_millis = _fast_unix_time_millis
         models.Queue.attributes = property(_attributes)
         models.Queue.messages = property(_messages)
         models.Queue.delete_message = _delete_message
-        models.SQSBackend.send_message = _light_call("send_message")
-        models.SQSBackend.send_message_batch = _light_call("send_message_batch")
+        models.SQSBackend.send_message = _queue_locked("send_message", light=True)
+        models.SQSBackend.send_message_batch = _queue_locked("send_message_batch", light=True)
+        models.SQSBackend.receive_message = _queue_locked("receive_message")
+        models.SQSBackend.purge_queue = _queue_locked("purge_queue")
         models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
         models.Message.mark_received = _mark_received
         models.SQSBackend.delete_message_batch = _delete_message_batch
@@ -274,4 +296,6 @@ def restore() -> None:
         models.SQSBackend.delete_message_batch = orig["delete_message_batch"]
         models.SQSBackend.change_message_visibility = orig["change_message_visibility"]
         models.generate_receipt_handle = orig["generate_receipt_handle"]
+        models.SQSBackend.receive_message = orig["receive_message"]
+        models.SQSBackend.purge_queue = orig["purge_queue"]
         _state["applied"] = False

@@ -1,0 +1,735 @@
+"""Redrive: put DLQ messages back where they can be processed again, losing none.
+
+Three ways, chosen by the command:
+
+- ``move-task``: SQS's own StartMessageMoveTask (only for DLQs of SQS queues, whole queue, no
+  filter): AWS moves the messages, this follows its progress;
+- ``by-hand``: ReceiveMessage -> SendMessageBatch keeping the body, every message attribute and
+  AWSTraceHeader (FIFO: the group id, and a new deterministic deduplication id) -> DeleteMessageBatch
+  of exactly the entries SQS confirmed; per-entry failures are retried, then left in the DLQ;
+- ``invoke``: an async Invoke of the original event (the body, an on-failure record's
+  ``requestPayload``, or a stream batch rebuilt from its records); deleted once the Invoke is accepted.
+
+Never delete first: a message leaves the DLQ only after its copy is confirmed. Every step is written
+to the journal (:mod:`lambdaops.aws.redrive_journal`) before the next one, so a run killed at any
+moment resumes without losing a message, and sends again only what may not have arrived.
+Messages not taken (filter, ``--max``, failures) are made visible again at the end.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jmespath
+from botocore import exceptions as bx
+
+from lambdaops.aws import dlq as dlqapi
+from lambdaops.aws.context import AwsContext
+from lambdaops.aws.dlq_decode import (DecodedMessage, boto_attributes, decode_message, replay_payload,
+                                      stream_event)
+from lambdaops.aws.errors import error_code, translate
+from lambdaops.aws.ratelimit import RateLimiter
+from lambdaops.aws.redrive_journal import DELETED, INTENT, SENT, AuditLog, Journal, dedup_id
+from lambdaops.errors import LambdaopsError, UsageError
+
+DEFAULT_GROUP = "lambdaops-redrive"  # FIFO target, message from a standard DLQ: one group keeps order
+MAX_BATCH_BYTES = 256 * 1024
+RETRYABLE_SEND_CODES = {"InternalError", "ServiceUnavailable", "RequestThrottled", "ThrottlingException",
+                        "KmsThrottled", "KMS.ThrottlingException"}
+MOVE_TASK_MAX_RATE = 500
+
+ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
+
+
+@dataclass
+class RedriveOptions:
+    mode: str = "by-hand"  # move-task | by-hand | invoke
+    target: dlqapi.QueueRef | None = None  # --to; None: each message's original source queue
+    function: str | None = None  # --invoke FUNCTION; None: each message's own function
+    filter: str | None = None  # JMESPath over the decoded message
+    max_messages: int | None = None
+    rate: float | None = None  # messages per second
+    dry_run: bool = False
+    workers: int = 4
+    visibility_s: int = 300  # held messages stay hidden this long (the whole run, normally)
+    empty_wait_s: int = 1  # long poll once before deciding the DLQ is empty (short polls sample)
+    retries: int = 3
+    retry_delay_s: float = 0.2
+    poll_s: float = 1.0  # move task progress polling
+
+
+@dataclass
+class RedriveResult:
+    mode: str
+    dlq: str
+    target: str
+    dry_run: bool = False
+    received: int = 0  # distinct messages looked at
+    selected: int = 0
+    sent: int = 0  # sent (or invoked) by this run
+    deleted: int = 0
+    resumed: int = 0  # confirmed sent by an earlier run: only deleted now
+    skipped: int = 0  # not matching --filter
+    failed: list[dict] = field(default_factory=list)  # {id, code, message}: left in the DLQ
+    delete_failed: int = 0  # sent but not deleted: the journal knows, --resume deletes them
+    task_status: str | None = None
+    task_failure: str | None = None
+    left_visible: int | None = None  # DLQ depth at the end
+    journal: str | None = None
+    audit: str | None = None
+    plan: list[dict] = field(default_factory=list)  # dry run: what would happen to each message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dlq": self.dlq, "target": self.target, "mode": self.mode, "dry_run": self.dry_run,
+                "received": self.received, "selected": self.selected, "sent": self.sent,
+                "deleted": self.deleted, "resumed": self.resumed, "skipped": self.skipped,
+                "failed": len(self.failed), "delete_failed": self.delete_failed,
+                "task_status": self.task_status, "task_failure": self.task_failure,
+                "left_visible": self.left_visible, "journal": self.journal, "audit": self.audit,
+                "failures": self.failed, **({"plan": self.plan} if self.dry_run else {})}
+
+
+@dataclass
+class _Target:
+    ref: dlqapi.QueueRef
+    fifo: bool
+    max_bytes: int
+
+
+def compile_filter(expr: str | None):
+    if not expr:
+        return None
+    try:
+        return jmespath.compile(expr)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise UsageError(f"--filter: not a valid JMESPath expression: {exc}".splitlines()[0]) from None
+
+
+def matches(compiled, decoded: DecodedMessage) -> bool:
+    if compiled is None:
+        return True
+    try:
+        value = compiled.search(decoded.to_dict())
+    except jmespath.exceptions.JMESPathError:
+        return False
+    # JMESPath truthiness: null, false and empty strings, lists and objects are false; 0 is true.
+    if value is None or value is False:
+        return False
+    return not (isinstance(value, (str, list, dict)) and not value)
+
+
+def entry_size(entry: dict) -> int:
+    size = len(entry["MessageBody"].encode("utf-8"))
+    for name, attr in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(attr["DataType"].encode())
+        value = attr.get("StringValue")
+        size += len(value.encode("utf-8")) if value is not None else len(attr.get("BinaryValue") or b"")
+    return size
+
+
+def batches(items: list, size_of: Callable[[Any], int], max_bytes: int, max_count: int = 10) -> list[list]:
+    """Split ``items`` in order into SQS batches: at most ``max_count`` entries and ``max_bytes``."""
+    out: list[list] = []
+    cur: list = []
+    total = 0
+    for item in items:
+        size = size_of(item)
+        if cur and (len(cur) >= max_count or total + size > max_bytes):
+            out.append(cur)
+            cur, total = [], 0
+        cur.append(item)
+        total += size
+    if cur:
+        out.append(cur)
+    return out
+
+
+class Redriver:
+    """One redrive run of one DLQ."""
+
+    def __init__(self, ctx: AwsContext, dlq: dlqapi.QueueRef, opts: RedriveOptions, *,
+                 kind: str | None = None, default_function: str | None = None,
+                 journal: Journal | None = None, audit: AuditLog | None = None,
+                 clients: ClientFactory | None = None,
+                 progress: Callable[[int, int | None], None] | None = None) -> None:
+        self.ctx = ctx
+        self.dlq = dlq
+        self.opts = opts
+        self.kind = kind
+        self.default_function = default_function
+        self.journal = journal
+        self.audit = audit
+        self.clients = clients or ctx.client
+        self.progress = progress or (lambda done, total: None)
+        self.filter = compile_filter(opts.filter)
+        self.limiter = RateLimiter(opts.rate, burst=max(1, min(10, int(opts.rate)))) if opts.rate else None
+        self.result = RedriveResult(opts.mode, dlq.name, self._target_label(), dry_run=opts.dry_run,
+                                    journal=str(journal.path) if journal else None,
+                                    audit=str(audit.path) if audit else None)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._seen: set[str] = set()
+        self._held: dict[str, str] = {}  # message id -> latest receipt handle, made visible at the end
+        self._sent: set[str] = set()  # ids whose copy was confirmed in this run
+        self._stale_rounds = 0
+        self._targets: dict[str, _Target] = {}
+        self._single_source: str | None | bool = False  # False: not looked up yet
+        self._reserved = 0
+        self._busy = 0  # workers between a receive and the end of its batch
+        # Messages an earlier (killed) run of this journal received but did not finish.
+        self._carryover = {mid for mid, st in (journal.state.items() if journal else ()) if st in (INTENT, SENT)}
+        killed_visibility = int((journal.plan.get("visibility_s") if journal else None) or opts.visibility_s)
+        self._carryover_deadline = time.monotonic() + killed_visibility + 2
+
+    def _target_label(self) -> str:
+        if self.opts.mode == "invoke":
+            return f"lambda:{self.opts.function or self.default_function or '(each message’s function)'}"
+        return self.opts.target.name if self.opts.target else "(original sources)"
+
+    # -- entry points ---------------------------------------------------------------------------
+    def run(self) -> RedriveResult:
+        if self.opts.mode == "move-task":
+            return self._run_move_task()
+        try:
+            if self.opts.workers <= 1:
+                self._worker()
+            else:
+                with ThreadPoolExecutor(max_workers=self.opts.workers, thread_name_prefix="redrive") as pool:
+                    futures = [pool.submit(self._guarded_worker) for _ in range(self.opts.workers)]
+                    errors = []
+                    for fut in futures:
+                        try:
+                            fut.result()
+                        except BaseException as exc:  # noqa: BLE001 - re-raised below, once all stopped
+                            errors.append(exc)
+                    if errors:
+                        raise errors[0]
+        except (Exception, KeyboardInterrupt):
+            # Messages kept back go back to the DLQ now rather than when their visibility ends. A
+            # killed process cannot do this: they come back by themselves then.
+            self._release_held(best_effort=True)
+            raise
+        self._release_held(best_effort=True)
+        try:
+            self.result.left_visible = int(self._attributes(self.dlq).get("ApproximateNumberOfMessages", 0))
+        except LambdaopsError:
+            self.result.left_visible = None
+        if self.journal and not self.opts.dry_run:
+            self.journal.end(self.result.to_dict())
+        return self.result
+
+    # -- receiving and choosing -------------------------------------------------------------------
+    def _guarded_worker(self) -> None:
+        try:
+            self._worker()
+        except BaseException:
+            self._stop.set()  # the other workers finish their batch and stop
+            raise
+
+    def _sqs(self, region: str):
+        return self.clients("sqs", region)
+
+    def _awaiting_killed_run(self) -> bool:
+        """On resume, messages the killed run had received stay hidden until their visibility timeout
+        ends. Wait for them (while SQS says some are in flight) rather than finish without them."""
+        if not self._carryover or time.monotonic() > self._carryover_deadline:
+            return False
+        with self._lock:
+            waiting = [mid for mid in self._carryover
+                       if self.journal.state.get(mid) in (INTENT, SENT) and mid not in self._seen]
+        if not waiting:
+            return False
+        in_flight = int(self._attributes(self.dlq).get("ApproximateNumberOfMessagesNotVisible", 0))
+        return in_flight > 0
+
+    def _attributes(self, ref: dlqapi.QueueRef) -> dict[str, str]:
+        """``aws sqs get-queue-attributes --attribute-names All`` through this run's clients."""
+        resp = self._call(lambda: self._sqs(ref.region).get_queue_attributes(QueueUrl=ref.url, AttributeNames=["All"]))
+        return resp.get("Attributes", {})
+
+    def _reserve(self) -> bool:
+        """Take one of ``--max`` slots; False once they are all taken."""
+        with self._lock:
+            if self.opts.max_messages is not None and self._reserved >= self.opts.max_messages:
+                return False
+            self._reserved += 1
+            return True
+
+    def _worker(self) -> None:
+        sqs = self._sqs(self.dlq.region)
+        idle = 0.0
+        while not self._stop.is_set():
+            with self._lock:
+                room = None if self.opts.max_messages is None else self.opts.max_messages - self._reserved
+            if room is not None and room <= 0:
+                self._stop.set()
+                break
+            want = 10 if room is None else min(10, room)
+            with self._lock:
+                self._busy += 1
+            try:
+                msgs = self._call(dlqapi.receive, sqs, self.dlq.url, want, self.opts.visibility_s)
+                if msgs:
+                    idle = 0.0
+                    self._process(sqs, msgs)
+                    continue
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            # An empty answer while another worker holds a batch proves nothing: on a FIFO queue its
+            # message groups stay locked until it deletes them. Once nobody is busy, one more
+            # (long-polling) receive decides: short polls only sample some of SQS's servers.
+            with self._lock:
+                others = self._busy
+            if others:
+                # Back off: on a FIFO queue whose few groups another worker holds, polling hard only
+                # makes SQS scan for nothing.
+                idle = min(0.25, idle * 2 or 0.01)
+                time.sleep(idle)
+                continue
+            msgs = self._call(dlqapi.receive, sqs, self.dlq.url, want, self.opts.visibility_s, self.opts.empty_wait_s)
+            if not msgs:
+                if self._awaiting_killed_run():
+                    time.sleep(0.5)
+                    continue
+                self._stop.set()
+                break
+            with self._lock:
+                self._busy += 1
+            try:
+                self._process(sqs, msgs)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except (bx.ClientError, bx.BotoCoreError) as exc:
+            raise translate(exc, profile=self.ctx.profile, region=self.dlq.region) from exc
+
+    def _process(self, sqs, msgs: list[dict]) -> None:
+        take: list[tuple[dict, DecodedMessage]] = []
+        resume_delete: list[dict] = []
+        fresh = False
+        for m in msgs:
+            mid = m["MessageId"]
+            with self._lock:
+                first = mid not in self._seen
+                self._seen.add(mid)
+                if first:
+                    self.result.received += 1
+                    fresh = True
+                if mid in self._held:  # seen before and kept back: keep it back (new receipt handle)
+                    self._held[mid] = m["ReceiptHandle"]
+                    continue
+                sent_here = mid in self._sent
+            prior = self.journal.state.get(mid) if self.journal else None
+            if (prior in (SENT, DELETED) or sent_here) and not self.opts.dry_run:
+                resume_delete.append(m)  # its copy is confirmed: delete it (with this newest handle)
+                continue
+            if not first:
+                # SQS delivers at least once: another worker has this message in hand right now.
+                # Sending it again would duplicate it; keep this delivery back instead.
+                self._hold(m)
+                continue
+            decoded = decode_message(m, self.kind)
+            if not matches(self.filter, decoded):
+                self._hold(m)
+                with self._lock:
+                    self.result.skipped += 1
+                self._audit([self._audit_line(m, "skip", "filter did not match")])
+                if self.opts.dry_run:
+                    self._plan(m, decoded, "skip", None, "filter did not match")
+                continue
+            if not self._reserve():
+                self._hold(m)
+                self._stop.set()
+                continue
+            with self._lock:
+                self.result.selected += 1
+            take.append((m, decoded))
+        if not fresh and not take and not resume_delete:
+            with self._lock:
+                self._stale_rounds += 1
+                if self._stale_rounds >= 3:  # only messages already held come back: nothing new is left
+                    self._stop.set()
+        if resume_delete:
+            self._delete(sqs, resume_delete, resumed=True)
+        if not take:
+            return
+        if self.opts.dry_run:
+            for m, decoded in take:
+                self._hold(m)
+                self._dry_run_plan(m, decoded)
+            return
+        if self.opts.mode == "invoke":
+            done = self._invoke_all(take)
+        else:
+            done = self._send_all(take)
+        if done:
+            self._delete(sqs, done, resumed=False)
+        self.progress(self.result.sent + self.result.resumed, None)
+
+    def _hold(self, m: dict) -> None:
+        with self._lock:
+            self._held[m["MessageId"]] = m["ReceiptHandle"]
+
+    def _release_held(self, best_effort: bool) -> None:
+        with self._lock:
+            handles = list(self._held.values())
+            self._held.clear()
+        if not handles:
+            return
+        try:
+            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
+        except (bx.ClientError, bx.BotoCoreError):
+            if not best_effort:
+                raise  # they become visible anyway when their visibility timeout ends
+
+    # -- targets ------------------------------------------------------------------------------------
+    def _target(self, arn_or_ref) -> _Target:
+        key = arn_or_ref.arn if isinstance(arn_or_ref, dlqapi.QueueRef) else arn_or_ref
+        with self._lock:
+            hit = self._targets.get(key)
+        if hit is not None:
+            return hit
+        if isinstance(arn_or_ref, dlqapi.QueueRef):
+            ref = arn_or_ref
+        else:
+            ref = dlqapi.resolve_queue(self.ctx, arn_or_ref)
+        attrs = self._attributes(ref)
+        target = _Target(ref, attrs.get("FifoQueue") == "true",
+                         min(int(attrs.get("MaximumMessageSize", MAX_BATCH_BYTES)), 1024 * 1024))
+        with self._lock:
+            self._targets[key] = target
+        return target
+
+    def _source_for(self, decoded: DecodedMessage) -> str | None:
+        """The queue a message came from: DeadLetterQueueSourceArn, else the DLQ's only source."""
+        if decoded.source_arn and decoded.source_arn.startswith("arn:aws:sqs:"):
+            return decoded.source_arn
+        with self._lock:
+            cached = self._single_source
+        if cached is False:
+            urls = dlqapi.dead_letter_sources(self.ctx, self.dlq)
+            cached = None
+            if len(urls) == 1:
+                ref = dlqapi.resolve_queue(self.ctx, urls[0], [self.dlq.region])
+                cached = ref.arn
+            with self._lock:
+                self._single_source = cached
+        return cached
+
+    # -- by hand ------------------------------------------------------------------------------------
+    def _entry(self, i: int, m: dict, decoded: DecodedMessage, target: _Target) -> dict:
+        entry: dict[str, Any] = {"Id": str(i), "MessageBody": m["Body"]}
+        attrs = boto_attributes(m.get("MessageAttributes"))
+        if attrs:
+            entry["MessageAttributes"] = attrs
+        trace = (m.get("Attributes") or {}).get("AWSTraceHeader")
+        if trace:
+            entry["MessageSystemAttributes"] = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+        if target.fifo:
+            entry["MessageGroupId"] = decoded.group_id or DEFAULT_GROUP
+            entry["MessageDeduplicationId"] = self._dedup(m["MessageId"])
+        return entry
+
+    def _dedup(self, mid: str) -> str:
+        known = self.journal.dedup.get(mid) if self.journal else None
+        return known or dedup_id(self.dlq.arn, mid)
+
+    def _send_all(self, take: list[tuple[dict, DecodedMessage]]) -> list[dict]:
+        """Send each message to its target; the messages whose copy SQS confirmed."""
+        by_target: dict[str, list[tuple[dict, DecodedMessage]]] = {}
+        targets: dict[str, _Target] = {}
+        for m, decoded in take:
+            ref = self.opts.target or self._source_for(decoded)
+            if ref is None:
+                self._fail([(m, "UnknownSource", "the message's source queue is unknown "
+                                                  "(no DeadLetterQueueSourceArn, several sources): use --to")])
+                continue
+            target = self._target(ref)
+            by_target.setdefault(target.ref.arn, []).append((m, decoded))
+            targets[target.ref.arn] = target
+        done: list[dict] = []
+        for arn, items in by_target.items():
+            target = targets[arn]
+            if target.fifo:
+                done += self._send_fifo(target, items)
+                continue
+            for chunk in batches(items, lambda it: entry_size(self._entry(0, it[0], it[1], target)), target.max_bytes):
+                done += self._send_batch(target, chunk)
+        return done
+
+    def _send_fifo(self, target: _Target, items: list[tuple[dict, DecodedMessage]]) -> list[dict]:
+        """FIFO order survives: each batch holds at most one message per group (SQS gives no order
+        guarantee between entries of a batch when some fail), and once a message cannot be sent the
+        rest of its group stays in the DLQ behind it, as FIFO processing would have it."""
+        groups: OrderedDict[str, deque] = OrderedDict()
+        for m, d in items:
+            groups.setdefault(d.group_id or DEFAULT_GROUP, deque()).append((m, d))
+        done: list[dict] = []
+        while groups:
+            round_items = [q.popleft() for q in groups.values()]
+            groups = OrderedDict((g, q) for g, q in groups.items() if q)
+            for chunk in batches(round_items, lambda it: entry_size(self._entry(0, it[0], it[1], target)), target.max_bytes):
+                ok = self._send_batch(target, chunk)
+                done += ok
+                ok_ids = {m["MessageId"] for m in ok}
+                for m, d in chunk:
+                    group = d.group_id or DEFAULT_GROUP
+                    if m["MessageId"] not in ok_ids and group in groups:
+                        rest = groups.pop(group)
+                        self._fail([(m2, "GroupBlocked", f"an earlier message of group {group} could not be sent; "
+                                                         "kept in the DLQ to preserve FIFO order") for m2, _ in rest])
+        return done
+
+    def _send_batch(self, target: _Target, chunk: list[tuple[dict, DecodedMessage]]) -> list[dict]:
+        if self.limiter:
+            for _ in chunk:
+                self.limiter.acquire()
+        entries = {str(i): (m, self._entry(i, m, d, target)) for i, (m, d) in enumerate(chunk)}
+        if self.journal:
+            self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"),
+                                  "dedup": e.get("MessageDeduplicationId"), "target": target.ref.arn}
+                                 for m, e in entries.values()])
+        sqs = self._sqs(target.ref.region)
+        pending = dict(entries)
+        confirmed: list[dict] = []
+        for attempt in range(self.opts.retries + 1):
+            ok, failed = self._call(dlqapi.send_batch, sqs, target.ref.url, [e for _, e in pending.values()])
+            sent = [(pending[s["Id"]][0], s.get("MessageId")) for s in ok if s.get("Id") in pending]
+            if sent:
+                with self._lock:
+                    self._sent.update(m["MessageId"] for m, _ in sent)
+                if self.journal:
+                    self.journal.sent([{"id": m["MessageId"], "new_id": new, "target": target.ref.arn} for m, new in sent])
+                confirmed += [m for m, _ in sent]
+                with self._lock:
+                    self.result.sent += len(sent)
+                self._audit([self._audit_line(m, "send", "sent", target=target.ref.arn, new_id=new) for m, new in sent])
+            retry: dict[str, tuple[dict, dict]] = {}
+            final: list[tuple[dict, str, str]] = []
+            for f in failed:
+                item = pending.get(f.get("Id"))
+                if item is None:
+                    continue
+                if (not f.get("SenderFault") or f.get("Code") in RETRYABLE_SEND_CODES) and attempt < self.opts.retries:
+                    retry[f["Id"]] = item
+                else:
+                    final.append((item[0], f.get("Code", "Unknown"), f.get("Message", "")))
+            if final:
+                self._fail(final, target=target.ref.arn)
+            if not retry:
+                break
+            pending = retry
+            time.sleep(self.opts.retry_delay_s * (2 ** attempt) * (0.5 + random.random()))
+        return confirmed
+
+    def _fail(self, items: list[tuple[dict, str, str]], target: str | None = None) -> None:
+        if not items:
+            return
+        for m, _, _ in items:
+            self._hold(m)  # stays in the DLQ, visible again at the end
+        if self.journal:
+            self.journal.failed([{"id": m["MessageId"], "code": code, "message": msg[:300]} for m, code, msg in items])
+        with self._lock:
+            self.result.failed += [{"id": m["MessageId"], "code": code, "message": msg[:300]} for m, code, msg in items]
+        self._audit([self._audit_line(m, "send", f"failed: {code}: {msg[:200]}", target=target) for m, code, msg in items])
+
+    # -- invoke -------------------------------------------------------------------------------------
+    def _function_for(self, decoded: DecodedMessage) -> str | None:
+        return self.opts.function or decoded.function or self.default_function
+
+    def _payload_for(self, m: dict, decoded: DecodedMessage) -> tuple[str | None, str | None]:
+        payload = replay_payload(decoded, m.get("Body"))
+        if payload is not None:
+            return payload, None
+        if decoded.batch is not None:
+            fetched = dlqapi.fetch_batch_records(self.ctx, decoded.batch)
+            if not fetched.records or not fetched.complete:
+                return None, fetched.note or "records unavailable"
+            import json
+
+            return json.dumps(stream_event(decoded.batch, fetched.records)), None
+        return None, "the body is not a JSON event (Lambda accepts only JSON payloads)"
+
+    def _invoke_all(self, take: list[tuple[dict, DecodedMessage]]) -> list[dict]:
+        done: list[dict] = []
+        for m, decoded in take:
+            function = self._function_for(decoded)
+            if not function:
+                self._fail([(m, "UnknownFunction", "which function to invoke is unknown: use --invoke FUNCTION")])
+                continue
+            payload, why = self._payload_for(m, decoded)
+            if payload is None:
+                self._fail([(m, "NoEvent", why or "no event to replay")])
+                continue
+            if self.limiter:
+                self.limiter.acquire()
+            target = f"lambda:{function}"
+            if self.journal:
+                self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"), "target": target}])
+            region = function.split(":")[3] if function.startswith("arn:") else self.dlq.region
+            try:
+                resp = dlqapi.invoke_async(self.clients("lambda", region), function, payload)
+            except bx.ClientError as exc:
+                self._fail([(m, error_code(exc) or "InvokeFailed", str(exc))], target=target)
+                continue
+            except bx.BotoCoreError as exc:
+                raise translate(exc, profile=self.ctx.profile, region=region) from exc
+            if resp["status"] != 202:
+                self._fail([(m, f"Status{resp['status']}", "the invoke was not accepted")], target=target)
+                continue
+            if self.journal:
+                self.journal.sent([{"id": m["MessageId"], "target": target}])
+            with self._lock:
+                self._sent.add(m["MessageId"])
+                self.result.sent += 1
+            self._audit([self._audit_line(m, "invoke", "accepted", target=target)])
+            done.append(m)
+        return done
+
+    # -- delete -------------------------------------------------------------------------------------
+    def _delete(self, sqs, msgs: list[dict], resumed: bool) -> None:
+        for start in range(0, len(msgs), 10):
+            chunk = msgs[start:start + 10]
+            pending = {str(i): m for i, m in enumerate(chunk)}
+            for attempt in range(self.opts.retries + 1):
+                ok, failed = self._call(dlqapi.delete_batch, sqs, self.dlq.url,
+                                        [{"Id": i, "ReceiptHandle": m["ReceiptHandle"]} for i, m in pending.items()])
+                gone = [pending[s["Id"]] for s in ok if s.get("Id") in pending]
+                if gone:
+                    if self.journal:
+                        self.journal.deleted([m["MessageId"] for m in gone])
+                    with self._lock:
+                        self.result.deleted += len(gone)
+                        if resumed:
+                            self.result.resumed += len(gone)
+                    self._audit([self._audit_line(m, "delete", "deleted from the DLQ" + (" (sent by an earlier run)" if resumed else ""))
+                                 for m in gone])
+                retry = {f["Id"]: pending[f["Id"]] for f in failed if f.get("Id") in pending and not f.get("SenderFault")}
+                lost = [pending[f["Id"]] for f in failed if f.get("Id") in pending and f.get("SenderFault")]
+                if lost or (retry and attempt == self.opts.retries):
+                    stuck = lost + (list(retry.values()) if attempt == self.opts.retries else [])
+                    with self._lock:
+                        self.result.delete_failed += len(stuck)
+                    self._audit([self._audit_line(m, "delete", "failed: the copy was sent; the journal keeps it "
+                                                              "for --resume") for m in stuck])
+                if not retry or attempt == self.opts.retries:
+                    break
+                pending = retry
+                time.sleep(self.opts.retry_delay_s * (2 ** attempt))
+
+    # -- dry run ------------------------------------------------------------------------------------
+    def _plan(self, m: dict, decoded: DecodedMessage, action: str, target: str | None, why: str | None) -> None:
+        with self._lock:
+            self.result.plan.append({"id": m["MessageId"], "shape": decoded.shape, "action": action,
+                                     "target": target, "note": why, "group_id": decoded.group_id,
+                                     "request_id": decoded.request_id})
+
+    def _dry_run_plan(self, m: dict, decoded: DecodedMessage) -> None:
+        if self.opts.mode == "invoke":
+            function = self._function_for(decoded)
+            if not function:
+                self._plan(m, decoded, "fail", None, "unknown function: use --invoke FUNCTION")
+            elif decoded.batch is None and replay_payload(decoded, m.get("Body")) is None:
+                self._plan(m, decoded, "fail", f"lambda:{function}", "not a JSON event")
+            else:
+                note = "records are read back from the stream" if decoded.batch else None
+                self._plan(m, decoded, "invoke", f"lambda:{function}", note)
+            return
+        ref = self.opts.target.arn if self.opts.target else self._source_for(decoded)
+        if ref is None:
+            self._plan(m, decoded, "fail", None, "unknown source queue: use --to")
+        else:
+            self._plan(m, decoded, "send", ref if isinstance(ref, str) else ref.arn, None)
+
+    # -- native move task -----------------------------------------------------------------------------
+    def _run_move_task(self) -> RedriveResult:
+        res = self.result
+        dest = self.opts.target.arn if self.opts.target else None
+        if self.opts.dry_run:
+            visible, _ = dlqapi.approximate_depth(self.ctx, self.dlq)
+            res.selected = visible
+            res.plan.append({"action": "start-message-move-task", "source_arn": self.dlq.arn,
+                             "destination_arn": dest or "(original sources)", "messages": visible,
+                             "rate": self.opts.rate})
+            return res
+        handle = None
+        if self.journal and self.journal.task_handles:
+            for task in dlqapi.list_move_tasks(self.ctx, self.dlq, 10):
+                if task.get("Status") == "RUNNING" and task.get("TaskHandle") in self.journal.task_handles:
+                    handle = task["TaskHandle"]
+        if handle is None:
+            rate = int(self.opts.rate) if self.opts.rate else None
+            handle = dlqapi.start_move_task(self.ctx, self.dlq, dest, rate)
+            if self.journal:
+                self.journal.task(handle)
+        self._audit([{"action": "move-task", "dlq": self.dlq.arn, "target": dest or "(original sources)",
+                      "result": "started", "task": handle}])
+        task: dict = {}
+        while True:
+            tasks = dlqapi.list_move_tasks(self.ctx, self.dlq, 10)
+            task = next((t for t in tasks if t.get("TaskHandle") == handle), None) or (tasks[0] if tasks else {})
+            self.progress(int(task.get("ApproximateNumberOfMessagesMoved", 0)),
+                          task.get("ApproximateNumberOfMessagesToMove"))
+            if task.get("Status") not in ("RUNNING", "CANCELLING"):
+                break
+            time.sleep(self.opts.poll_s)
+        res.task_status = task.get("Status")
+        res.task_failure = task.get("FailureReason")
+        res.sent = res.deleted = int(task.get("ApproximateNumberOfMessagesMoved", 0))
+        res.selected = int(task.get("ApproximateNumberOfMessagesToMove") or res.sent)
+        res.left_visible = dlqapi.approximate_depth(self.ctx, self.dlq)[0]
+        self._audit([{"action": "move-task", "dlq": self.dlq.arn, "target": dest or "(original sources)",
+                      "result": f"{res.task_status}: {res.sent} moved" + (f" ({res.task_failure})" if res.task_failure else ""),
+                      "task": handle}])
+        if self.journal:
+            self.journal.end(res.to_dict())
+        return res
+
+    # -- audit --------------------------------------------------------------------------------------
+    def _audit_line(self, m: dict, action: str, result: str, target: str | None = None,
+                    new_id: str | None = None) -> dict:
+        line = {"action": action, "dlq": self.dlq.arn, "message_id": m["MessageId"], "md5": m.get("MD5OfBody"),
+                "result": result}
+        if target:
+            line["target"] = target
+        if new_id:
+            line["new_message_id"] = new_id
+        return line
+
+    def _audit(self, lines: list[dict]) -> None:
+        if self.audit and not self.opts.dry_run and lines:
+            self.audit.write(lines)
+
+
+def journal_plan(dlq: dlqapi.QueueRef, opts: RedriveOptions) -> dict[str, Any]:
+    """What a journal's ``start`` line records, so --resume repeats the same run."""
+    return {"dlq_arn": dlq.arn, "dlq_url": dlq.url, "dlq_name": dlq.name, "region": dlq.region,
+            "mode": opts.mode, "target_arn": opts.target.arn if opts.target else None,
+            "function": opts.function, "filter": opts.filter, "max": opts.max_messages, "rate": opts.rate,
+            "visibility_s": opts.visibility_s}
+
+
+def open_journal(directory: Path, dlq: dlqapi.QueueRef, opts: RedriveOptions, *, resume: bool) -> Journal:
+    """A new journal, or with ``resume`` the newest unfinished one of this DLQ. Without ``resume`` an
+    unfinished journal is an error: a second run would resend what the first one may have sent."""
+    pending = Journal.unfinished(directory, dlq.arn)
+    if resume:
+        if not pending:
+            raise UsageError(f"nothing to resume: no unfinished redrive of {dlq.name} in {directory}")
+        return Journal.load(pending[0])
+    if pending:
+        raise UsageError(f"an unfinished redrive of {dlq.name} exists ({pending[0]}): "
+                         "pass --resume to finish it, or delete that journal file")
+    return Journal.create(directory, journal_plan(dlq, opts))

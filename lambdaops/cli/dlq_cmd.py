@@ -1,0 +1,609 @@
+"""``lambdaops dlq``: find, read, export, redrive and purge the fleet's dead-letter queues.
+
+Data goes to stdout (in ``-o`` format), prompts, notes and progress to stderr. Anything that changes
+a queue asks first (account, region, source, target, count) unless ``--yes``; with no terminal to
+ask on and no ``--yes`` it refuses with exit 2 instead of hanging.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typer.core import TyperCommand
+
+from lambdaops.cli.output import Column, emit, to_json
+from lambdaops.errors import EXIT_SERVICE, LambdaopsError, UsageError
+
+dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
+
+EACH_FUNCTION = "@each"  # --invoke without a value: each message's own function
+_VALUE_OPTIONS = {"--to", "--filter", "--max", "--rate", "--journal", "--workers", "--invoke"}
+PEEK_VISIBILITY_S = 30
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _aws_errors(fn, *args, region: str | None = None, **kwargs):
+    """Run an AWS call; botocore failures become one-line errors."""
+    from lambdaops.aws.errors import call_translated
+
+    return call_translated(fn, *args, region=region, **kwargs)
+
+
+def _resolve(state, text: str):
+    from lambdaops.aws.dlq import resolve_queue
+
+    aws = state.aws()
+    return aws, resolve_queue(aws, text, aws.require_regions())
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def confirm(action: str, lines: list[tuple[str, str]], *, yes: bool) -> None:
+    """Ask on stderr; refuse (exit 2) when there is nobody to ask and no ``--yes``."""
+    if yes:
+        return
+    if not _interactive():
+        raise UsageError(f"refusing to {action} without confirmation: no terminal to ask on (pass --yes)")
+    _err(f"About to {action}:")
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        _err(f"  {key.ljust(width)}  {value}")
+    if not typer.confirm("Proceed?", default=False, err=True):
+        raise typer.Exit(1)
+
+
+def _journal_dir(state, option: Optional[Path]) -> Path:
+    from lambdaops.aws.redrive_journal import default_journal_dir
+
+    if option is not None:
+        return option
+    if getattr(state, "demo", False):  # the in-process demo account dies with the process
+        return Path(tempfile.mkdtemp(prefix="lambdaops-redrive-"))
+    return default_journal_dir()
+
+
+def _age(seconds) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None) -> None:
+        text = f"\r  redriven {done:,}" + (f" / {total:,}" if total else "")
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    return show
+
+
+# --------------------------------------------------------------------------------------------
+# list
+
+
+LIST_COLUMNS = [
+    Column("name", "Queue", max_width=40),
+    Column("region", "Region"),
+    Column("kind", "Kind"),
+    Column("functions", "Functions", max_width=40),
+    Column("sources", "Sources", max_width=40),
+    Column("visible", "Visible", "right"),
+    Column("in_flight", "In flight", "right"),
+    Column("oldest_age_s", "Oldest", "right", fmt=_age),
+    Column("fifo", "FIFO"),
+]
+
+
+@dlq_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    strict: bool = typer.Option(False, "--strict", help="Exit 254 when any region fails (others are still listed)."),
+) -> None:
+    """Every DLQ and failure target of the fleet: kind, functions and sources it serves, depth, oldest age.
+
+    \b
+    Kinds: function-dlq (DeadLetterConfig to SQS), sns-dlq (SQS queue subscribed to a function's SNS
+    DLQ topic), on-failure (async on-failure destination), source-dlq (an SQS source queue's
+    redrive target), stream-on-failure (Kinesis/DynamoDB mapping's on-failure destination).
+    """
+    from lambdaops.aws.dlq import discover_dlqs
+    from lambdaops.cli.functions_cmd import report_region_errors
+
+    state = ctx.obj
+    fmt = state.output_format()
+    found = discover_dlqs(state.aws(), cache_dir=state.cache_dir())
+    code = report_region_errors(found.errors, strict=strict, total_regions=len(found.regions))
+    if found.errors and len(found.errors) == len(found.regions):
+        raise LambdaopsError("every region failed", exit_code=code)
+    rows = [q.to_row() for q in found.queues]
+    emit(rows, LIST_COLUMNS, fmt)
+    if fmt == "table" and sys.stderr.isatty():
+        _err(f"{len(rows)} queues in {len(found.regions)} regions, {sum(found.api_calls.values())} API calls")
+    if code:
+        raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------------------------
+# show
+
+
+SHOW_COLUMNS = [
+    Column("message_id", "Message", max_width=36),
+    Column("shape", "Shape"),
+    Column("function", "Function"),
+    Column("request_id", "Request"),
+    Column("error", "Error", max_width=60),
+    Column("condition", "Condition"),
+    Column("attempts", "Attempts", "right"),
+    Column("receive_count", "Receives", "right"),
+    Column("body_bytes", "Bytes", "right"),
+    Column("event", "Event", max_width=60),
+]
+
+
+def _show_doc(msg: dict, decoded, fetched) -> dict:
+    doc = decoded.to_dict()
+    doc["body"] = msg.get("Body", "")
+    if fetched is not None:
+        from lambdaops.aws.dlq_decode import decode_dynamodb_record, decode_kinesis_record
+
+        decode = decode_kinesis_record if decoded.batch.stream == "kinesis" else decode_dynamodb_record
+        doc["records"] = [decode(r) for r in fetched.records]
+        doc["records_note"] = fetched.note
+    return doc
+
+
+def _error_text(doc: dict, width: int) -> str | None:
+    """``200 TypeName: message``, without repeating a type the message already starts with."""
+    from lambdaops.aws.dlq_decode import safe_text
+
+    message = doc.get("error_message") or ""
+    etype = doc.get("error_type")
+    head = [str(x) for x in (doc.get("error_code"), etype if etype and not message.startswith(etype) else None) if x]
+    text = " ".join(head)
+    if message:
+        text = f"{text}: {safe_text(message, width)}" if text and etype and not message.startswith(etype) \
+            else f"{text} {safe_text(message, width)}".strip()
+    return text or None
+
+
+def _flat_row(doc: dict) -> dict:
+    from lambdaops.aws.dlq_decode import preview
+
+    return {"message_id": doc["message_id"], "shape": doc["shape"], "function": doc.get("function"),
+            "request_id": doc.get("request_id"), "error": _error_text(doc, 120),
+            "condition": doc.get("condition"), "attempts": doc.get("attempts"),
+            "receive_count": doc.get("receive_count"), "body_bytes": doc.get("body_bytes"),
+            "event": preview(doc.get("event"), 120) if doc.get("batch") is None
+            else f"{len(doc.get('records', []))} records" + (f" ({doc['records_note']})" if doc.get("records_note") else "")}
+
+
+def _print_message(out, n: int, total: int, doc: dict, width: int) -> None:
+    from lambdaops.aws.dlq_decode import attribute_preview, preview, safe_text
+
+    head = f"── {n}/{total}  {doc['message_id']}  {doc['shape']}"
+    if doc.get("timestamp"):
+        head += f"  {doc['timestamp']}"
+    out.write(head + "\n")
+
+    def line(label: str, value) -> None:
+        if value not in (None, "", [], {}):
+            out.write(f"   {label:<10} {value}\n")
+
+    line("function", safe_text(doc.get("function"), 120) if doc.get("function") else None)
+    line("request", doc.get("request_id"))
+    line("error", _error_text(doc, width))
+    line("condition", doc.get("condition"))
+    line("attempts", doc.get("attempts"))
+    line("receives", doc.get("receive_count"))
+    if doc.get("group_id"):
+        line("group", f"{safe_text(doc['group_id'], 80)}  dedup {safe_text(doc.get('dedup_id'), 80)}")
+    line("source", doc.get("source_arn"))
+    for name, attr in sorted((doc.get("attributes") or {}).items()):
+        line("attribute", f"{safe_text(name, 60)} = {attribute_preview(attr, 80)}")
+    for note in doc.get("notes") or []:
+        line("note", safe_text(note, width))
+    batch = doc.get("batch")
+    if batch:
+        line("batch", f"{batch['stream']} {batch['stream_arn']} {batch['shard_id']} "
+                      f"{batch['start_sequence_number']}..{batch['end_sequence_number']} ({batch['batch_size']} records)")
+        records = doc.get("records") or []
+        if doc.get("records_note"):
+            line("records", f"{len(records)} read back; {doc['records_note']}")
+        else:
+            line("records", f"{len(records)} read back from the stream")
+        for rec in records[:20]:
+            if batch["stream"] == "kinesis":
+                data = rec["data"]
+                shown = preview(data.get("value"), width) if data["format"] != "binary" \
+                    else f"<binary {data['bytes']} bytes, base64 {data['base64'][:32]}…>"
+                out.write(f"     {rec['sequenceNumber']}  key={safe_text(rec.get('partitionKey'), 40)}  {shown}\n")
+            else:
+                ddb = rec["dynamodb"]
+                out.write(f"     {rec['sequenceNumber']}  {rec.get('eventName')}  keys={preview(ddb.get('Keys'), 60)}  "
+                          f"new={preview(ddb.get('NewImage'), width // 2)}\n")
+        if len(records) > 20:
+            out.write(f"     … {len(records) - 20} more (-o json shows all)\n")
+    else:
+        kind = doc.get("body_format")
+        line("event", f"({kind}, {doc.get('body_bytes'):,} bytes) {preview(doc.get('event'), width)}")
+
+
+@dlq_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
+    max_messages: int = typer.Option(10, "--max", min=1, max=10_000, help="Messages to read."),
+    width: int = typer.Option(160, "--width", min=40, max=100_000, help="Characters of each event/error shown (table)."),
+) -> None:
+    """Decode messages without consuming them: original event, error, request id, function, attempts,
+    condition; stream batch records are read back from Kinesis or DynamoDB Streams.
+
+    SQS has no peek: the messages are received and made visible again at once, so their receive
+    count rises by one.
+    """
+    from lambdaops.aws import dlq as dlqapi
+    from lambdaops.aws.dlq_decode import decode_message
+
+    state = ctx.obj
+    fmt = state.output_format()
+    aws, ref = _resolve(state, queue)
+    sqs = aws.client("sqs", ref.region)
+    visible = dlqapi.approximate_depth(aws, ref)[0] if ref.fifo else 0
+    msgs = _aws_errors(dlqapi.receive_many, sqs, ref, max_messages, PEEK_VISIBILITY_S, region=ref.region)
+    released = _aws_errors(dlqapi.set_visibility, sqs, ref.url, [m["ReceiptHandle"] for m in msgs], 0,
+                           region=ref.region) if msgs else []
+    _err(f"note: SQS has no peek: {len(msgs)} message(s) of {ref.name} were received and made visible again"
+         f"{f' ({len(released)} could not be: they return in {PEEK_VISIBILITY_S}s)' if released else ''}; "
+         "their receive count rose by 1")
+    if ref.fifo and len(msgs) < min(max_messages, visible):
+        _err(f"note: FIFO queue: only {len(msgs)} of {visible} messages can be read without deleting (a message "
+             "group stays locked while its messages are being read); `dlq export --delete` reads them all")
+    functions = dlqapi.dlq_functions(aws, ref) if msgs else []
+    docs = []
+    for m in msgs:
+        decoded = decode_message(m)
+        if decoded.function is None and len(functions) == 1 and decoded.shape == "lambda-dlq":
+            decoded.function = functions[0]
+        fetched = dlqapi.fetch_batch_records(aws, decoded.batch) if decoded.batch else None
+        docs.append(_show_doc(m, decoded, fetched))
+    if fmt == "json":
+        sys.stdout.write(to_json(docs))
+    elif fmt in ("csv", "markdown"):
+        emit([_flat_row(d) for d in docs], SHOW_COLUMNS, fmt)
+    else:
+        out = sys.stdout
+        if not docs:
+            out.write(f"{ref.name}: no visible messages\n")
+        for i, doc in enumerate(docs, 1):
+            _print_message(out, i, len(docs), doc, width)
+
+
+# --------------------------------------------------------------------------------------------
+# export
+
+
+EXPORT_COLUMNS = [Column("queue", "Queue"), Column("file", "File"), Column("messages", "Messages", "right"),
+                  Column("bytes", "Bytes", "right"), Column("deleted", "Deleted", "right"),
+                  Column("left_visible", "Left visible", "right")]
+
+
+def _do_export(state, aws, ref, path: Path, *, delete: bool, journal: Optional[Path]):
+    from lambdaops.aws.dlq_export import export_queue
+    from lambdaops.aws.redrive_journal import AuditLog
+
+    audit = AuditLog(_journal_dir(state, journal))
+    try:
+        return export_queue(aws, ref, path, delete=delete, audit=audit)
+    finally:
+        audit.close()
+
+
+@dlq_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
+    to: Path = typer.Option(..., "--to", help="JSON-lines file to write (never overwritten)."),
+    delete: bool = typer.Option(False, "--delete", help="Delete the exported messages once the file is written and verified."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --delete."),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="Directory of the audit log."),
+) -> None:
+    """Write every message (body, all attributes and system attributes, decoded fields) to a file.
+
+    Without --delete nothing is consumed: messages are made visible again (receive counts rise by 1).
+    """
+    from lambdaops.aws import dlq as dlqapi
+
+    state = ctx.obj
+    fmt = state.output_format()
+    aws, ref = _resolve(state, queue)
+    if delete:
+        visible, _ = dlqapi.approximate_depth(aws, ref)
+        confirm("export and then delete messages", [
+            ("account", aws.account_id(ref.region) or "unknown"), ("region", ref.region),
+            ("queue", f"{ref.name} ({ref.arn})"), ("file", str(to)), ("messages", f"about {visible:,}")], yes=yes)
+    result = _do_export(state, aws, ref, to, delete=delete, journal=journal)
+    _err(f"exported {result.messages:,} message(s) of {ref.name} to {result.file}"
+         + (f", deleted {result.deleted:,}" if delete else " (receive counts rose by 1)"))
+    if ref.fifo and not delete and result.left_visible:
+        _err(f"note: FIFO queue: {result.left_visible:,} message(s) could not be read without deleting (a message "
+             "group stays locked while its messages are read); --delete exports the whole queue")
+    emit([result.to_dict()], EXPORT_COLUMNS, fmt, json_data=result.to_dict())
+    if result.delete_failed:
+        raise LambdaopsError(f"{result.delete_failed} exported message(s) could not be deleted and are still in {ref.name}",
+                             exit_code=EXIT_SERVICE)
+
+
+# --------------------------------------------------------------------------------------------
+# redrive
+
+
+def rewrite_invoke(args: list[str]) -> list[str]:
+    """Let ``--invoke`` take an optional value, which Click cannot express: ``--invoke`` followed by
+    the only positional argument (QUEUE) or by an option gets the value "each message's function"."""
+    positions: list[int] = []
+    invoke_at = None
+    i = 0
+    while i < len(args):
+        tok = args[i]
+        if tok == "--":
+            positions += list(range(i + 1, len(args)))
+            break
+        if tok == "--invoke":
+            invoke_at = i
+            i += 1
+            continue
+        if tok.startswith("-") and tok != "-":
+            i += 2 if (tok in _VALUE_OPTIONS and "=" not in tok) else 1
+            continue
+        positions.append(i)
+        i += 1
+    if invoke_at is None:
+        return args
+    nxt = invoke_at + 1
+    if nxt in positions and len(positions) >= 2:
+        return args  # --invoke FUNCTION QUEUE or QUEUE --invoke FUNCTION
+    return args[:invoke_at] + [f"--invoke={EACH_FUNCTION}"] + args[invoke_at + 1:]
+
+
+class _RedriveCommand(TyperCommand):
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, rewrite_invoke(list(args)))
+
+
+REDRIVE_COLUMNS = [Column("dlq", "DLQ"), Column("target", "Target"), Column("mode", "Mode"),
+                   Column("selected", "Selected", "right"), Column("sent", "Sent", "right"),
+                   Column("deleted", "Deleted", "right"), Column("skipped", "Skipped", "right"),
+                   Column("failed", "Failed", "right"), Column("left_visible", "Left in DLQ", "right"),
+                   Column("task_status", "Task")]
+
+
+def _choose_mode(aws, ref, *, invoke, by_hand, flt, max_messages, to_ref) -> str:
+    from lambdaops.aws import dlq as dlqapi
+
+    if invoke is not None:
+        return "invoke"
+    sources = _aws_errors(dlqapi.dead_letter_sources, aws, ref, region=ref.region)
+    if by_hand or flt or max_messages is not None or not sources:
+        if not sources and to_ref is None:
+            raise UsageError(f"{ref.name} is not the DLQ of an SQS queue (its messages came from Lambda, SNS or a "
+                             "stream mapping): pass --to QUEUE, or --invoke [FUNCTION] to replay them")
+        return "by-hand"
+    return "move-task"
+
+
+@dlq_app.command("redrive", cls=_RedriveCommand)
+def redrive_cmd(
+    ctx: typer.Context,
+    queue: str = typer.Argument(..., help="The DLQ: name, URL or ARN."),
+    to: Optional[str] = typer.Option(None, "--to", help="Send to this queue instead of each message's original source."),
+    invoke: Optional[str] = typer.Option(None, "--invoke", metavar="[FUNCTION]",
+                                         help="Replay each event to its function (or FUNCTION) with an async Invoke."),
+    flt: Optional[str] = typer.Option(None, "--filter", help="JMESPath over the decoded message (see `dlq show -o json`)."),
+    max_messages: Optional[int] = typer.Option(None, "--max", min=1, help="Redrive at most N messages."),
+    rate: Optional[float] = typer.Option(None, "--rate", min=0.1, help="Messages per second (move task: at most 500)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would happen; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    resume: bool = typer.Option(False, "--resume", help="Finish the unfinished redrive of QUEUE recorded in the journal."),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="Journal directory (default $XDG_STATE_HOME/lambdaops/redrive)."),
+    by_hand: bool = typer.Option(False, "--by-hand", help="Receive/send/delete even when a message move task could be used."),
+    workers: int = typer.Option(4, "--workers", min=1, max=32, help="Parallel receive/send loops (by hand and invoke)."),
+) -> None:
+    """Put DLQ messages back: to their original source queues (SQS-sourced DLQs: SQS's own message move
+    task), to --to QUEUE, or replayed to their function with --invoke.
+
+    \b
+    By hand, every message keeps its body, all attributes and AWSTraceHeader; FIFO messages keep
+    their group id and get a new deterministic deduplication id. A message is deleted from the DLQ
+    only after SQS (or Lambda) confirmed its copy. Each step goes to a local journal: a run killed
+    at any moment is finished with --resume. One audit line per message goes to audit.jsonl.
+    """
+    from lambdaops.aws import dlq as dlqapi
+    from lambdaops.aws.redrive import MOVE_TASK_MAX_RATE, RedriveOptions, Redriver, open_journal
+    from lambdaops.aws.redrive_journal import AuditLog, Journal
+
+    state = ctx.obj
+    fmt = state.output_format()
+    aws, ref = _resolve(state, queue)
+    jdir = _journal_dir(state, journal)
+    if resume:
+        if any(v is not None for v in (to, invoke, flt, max_messages, rate)) or by_hand:
+            raise UsageError("--resume repeats the journaled run: do not pass --to, --invoke, --filter, --max, --rate or --by-hand")
+        pending = Journal.unfinished(jdir, ref.arn)
+        if not pending:
+            raise UsageError(f"nothing to resume: no unfinished redrive of {ref.name} in {jdir}")
+        plan = Journal.load(pending[0])
+        plan.close()
+        p = plan.plan
+        to_ref = dlqapi.resolve_queue(aws, p["target_arn"]) if p.get("target_arn") else None
+        done = sum(1 for s in plan.state.values() if s in ("sent", "deleted"))
+        remaining = None if p.get("max") is None else max(0, int(p["max"]) - done)
+        opts = RedriveOptions(mode=p["mode"], target=to_ref, function=p.get("function"), filter=p.get("filter"),
+                              max_messages=remaining, rate=p.get("rate"), workers=workers)
+    else:
+        to_ref = dlqapi.resolve_queue(aws, to, [ref.region]) if to else None
+        if to_ref is not None and to_ref.arn == ref.arn:
+            raise UsageError("--to is the DLQ itself")
+        mode = _choose_mode(aws, ref, invoke=invoke, by_hand=by_hand, flt=flt, max_messages=max_messages, to_ref=to_ref)
+        if mode == "move-task" and rate is not None and rate > MOVE_TASK_MAX_RATE:
+            raise UsageError(f"--rate: a message move task moves at most {MOVE_TASK_MAX_RATE} messages/s")
+        function = None if invoke in (None, EACH_FUNCTION) else invoke
+        opts = RedriveOptions(mode=mode, target=to_ref, function=function, filter=flt, max_messages=max_messages,
+                              rate=rate, dry_run=dry_run, workers=workers)
+    default_function = None
+    if opts.mode == "invoke" and not opts.function:
+        functions = dlqapi.dlq_functions(aws, ref)
+        default_function = functions[0] if len(functions) == 1 else None
+    from lambdaops.aws.redrive import compile_filter
+
+    compile_filter(opts.filter)  # a bad expression is a usage error before anything happens
+    visible, in_flight = dlqapi.approximate_depth(aws, ref)
+    count = visible if opts.max_messages is None else min(visible, opts.max_messages)
+    target_text = {"invoke": f"lambda:{opts.function or default_function or '(each message’s own function)'} (async Invoke)",
+                   }.get(opts.mode) or (f"{opts.target.name} ({opts.target.arn})" if opts.target else "each message's original source queue")
+    via = {"move-task": "SQS message move task" + (f" at {opts.rate:g}/s" if opts.rate else ""),
+           "by-hand": "receive, send, delete confirmed copies" + (f" at {opts.rate:g}/s" if opts.rate else ""),
+           "invoke": "async Invoke, delete once accepted"}[opts.mode]
+    if not dry_run:
+        lines = [("account", aws.account_id(ref.region) or "unknown"), ("region", ref.region),
+                 ("source", f"{ref.name} ({ref.arn})"), ("target", target_text),
+                 ("count", f"{count:,} message(s)" + (f", filter {opts.filter}" if opts.filter else "")
+                  + (f" ({in_flight:,} more in flight, not included)" if in_flight else "")),
+                 ("via", via)]
+        if resume:
+            lines.append(("resume", str(pending[0])))
+        confirm("redrive", lines, yes=yes)
+    jr = None if dry_run else open_journal(jdir, ref, opts, resume=resume)
+    audit = None if dry_run else AuditLog(jdir)
+    progress = _progress_printer()
+    try:
+        runner = Redriver(aws, ref, opts, default_function=default_function, journal=jr, audit=audit,
+                          progress=progress)
+        result = runner.run()
+    finally:
+        if progress:
+            sys.stderr.write("\n")
+        if jr:
+            jr.close()
+        if audit:
+            audit.close()
+    _report_redrive(result, fmt, dry_run)
+
+
+def _report_redrive(result, fmt: str, dry_run: bool) -> None:
+    doc = result.to_dict()
+    if dry_run:
+        _err("dry run: nothing was sent, deleted or started"
+             + ("; the messages looked at were made visible again (receive counts rose by 1)" if result.received else ""))
+        if fmt == "json":
+            sys.stdout.write(to_json(doc))
+        else:
+            cols = [Column("id", "Message"), Column("shape", "Shape"), Column("action", "Action"),
+                    Column("target", "Target"), Column("group_id", "Group"), Column("note", "Note")]
+            if result.mode == "move-task":
+                cols = [Column("action", "Action"), Column("source_arn", "Source"),
+                        Column("destination_arn", "Destination"), Column("messages", "Messages", "right"),
+                        Column("rate", "Rate", "right")]
+            emit(result.plan, cols, fmt)
+        return
+    emit([doc], REDRIVE_COLUMNS, fmt, json_data=doc)
+    if result.journal:
+        _err(f"journal: {result.journal}")
+    if result.task_status == "FAILED":
+        raise LambdaopsError(f"the message move task failed: {result.task_failure}", exit_code=EXIT_SERVICE)
+    if result.failed:
+        first = result.failed[0]
+        raise LambdaopsError(f"{len(result.failed)} message(s) could not be redriven and stay in {result.dlq} "
+                             f"(first: {first['code']}: {first['message'][:120]}); see the audit log",
+                             exit_code=EXIT_SERVICE)
+    if result.delete_failed:
+        raise LambdaopsError(f"{result.delete_failed} message(s) were sent but could not be deleted from {result.dlq}: "
+                             "run again with --resume to delete them without sending them twice", exit_code=EXIT_SERVICE)
+
+
+# --------------------------------------------------------------------------------------------
+# purge
+
+
+@dlq_app.command("purge")
+def purge_cmd(
+    ctx: typer.Context,
+    queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Export to this file first; only exported messages are deleted."),
+    no_export: bool = typer.Option(False, "--no-export", help="Purge without exporting (PurgeQueue: irreversible)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    journal: Optional[Path] = typer.Option(None, "--journal", help="Directory of the audit log."),
+) -> None:
+    """Empty a DLQ, after offering to export it.
+
+    With an export, exactly the messages written to the (verified) file are deleted; messages that
+    arrive meanwhile stay. With --no-export the whole queue is purged (SQS PurgeQueue).
+    """
+    from lambdaops.aws import dlq as dlqapi
+    from lambdaops.aws.redrive_journal import AuditLog
+
+    state = ctx.obj
+    fmt = state.output_format()
+    if export is not None and no_export:
+        raise UsageError("--export and --no-export exclude each other")
+    aws, ref = _resolve(state, queue)
+    visible, in_flight = dlqapi.approximate_depth(aws, ref)
+    if export is None and not no_export:
+        if not _interactive():
+            raise UsageError("purge without a terminal needs --export FILE or --no-export (and --yes)")
+        if typer.confirm(f"Export the {visible:,} message(s) of {ref.name} to a file first?", default=True, err=True):
+            default = f"{ref.name}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.jsonl"
+            export = Path(typer.prompt("File", default=default, err=True))
+    lines = [("account", aws.account_id(ref.region) or "unknown"), ("region", ref.region),
+             ("queue", f"{ref.name} ({ref.arn})"),
+             ("count", f"{visible:,} visible, {in_flight:,} in flight")]
+    if export is not None:
+        lines.append(("export", f"{export}, then delete exactly the exported messages"))
+        confirm("purge", lines, yes=yes)
+        result = _do_export(state, aws, ref, export, delete=True, journal=journal)
+        _err(f"exported {result.messages:,} message(s) to {result.file} and deleted {result.deleted:,}")
+        emit([result.to_dict()], EXPORT_COLUMNS, fmt, json_data=result.to_dict())
+        if result.delete_failed:
+            raise LambdaopsError(f"{result.delete_failed} exported message(s) could not be deleted", exit_code=EXIT_SERVICE)
+        return
+    lines.append(("export", "none: PurgeQueue deletes every message, irreversibly"))
+    confirm("purge", lines, yes=yes)
+    dlqapi.purge_queue(aws, ref)
+    audit = AuditLog(_journal_dir(state, journal))
+    try:
+        audit.write([{"action": "purge", "dlq": ref.arn, "result": f"PurgeQueue ({visible} visible, {in_flight} in flight)"}])
+    finally:
+        audit.close()
+    doc = {"queue": ref.name, "purged": True, "visible_before": visible, "in_flight_before": in_flight}
+    _err(f"purged {ref.name} ({visible:,} visible, {in_flight:,} in flight)")
+    if fmt == "json":
+        sys.stdout.write(to_json(doc))
+    else:
+        emit([doc], [Column("queue", "Queue"), Column("purged", "Purged"),
+                     Column("visible_before", "Visible before", "right"),
+                     Column("in_flight_before", "In flight before", "right")], fmt)
+

@@ -35,3 +35,27 @@ def test_serve_refuses_non_loopback(tmp_path):
     out = subprocess.run([sys.executable, "-m", "lambdaops.cli.main", "demo", "serve", "--host", "0.0.0.0"],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2 and "loopback" in out.stderr
+
+
+def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(tmp_path):
+    """--early (what the TUI's --demo uses) answers the inventory before the traffic is generated;
+    a metrics request waits for the traffic instead of getting empty answers."""
+    from datetime import datetime, timedelta, timezone
+
+    demo = start_served_demo(tmp_path, "--early", truth=False)
+    try:
+        assert "traffic still being generated" in demo.proc.stdout.readline()
+        lam = demo.client("lambda", "us-east-1")
+        names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+        assert "checkout-api" in names
+        cw = demo.client("cloudwatch", "us-east-1")
+        now = datetime.now(timezone.utc)
+        resp = cw.get_metric_data(
+            MetricDataQueries=[{"Id": "inv", "MetricStat": {"Metric": {
+                "Namespace": "AWS/Lambda", "MetricName": "Invocations",
+                "Dimensions": [{"Name": "FunctionName", "Value": "checkout-api"}]}, "Period": 3600, "Stat": "Sum"}}],
+            StartTime=now - timedelta(hours=6), EndTime=now)
+        assert sum(resp["MetricDataResults"][0]["Values"]) > 0
+    finally:
+        code = stop_served_demo(demo)
+    assert code == 0

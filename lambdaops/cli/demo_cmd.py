@@ -28,6 +28,8 @@ def serve(
     window: str = typer.Option("6h", "--window", help="Length of the seeded traffic window before now."),
     latency: float = typer.Option(0.0, "--latency", min=0, help="Add this many ms to every call (real AWS: tens of ms)."),
     quotas: Optional[str] = typer.Option(None, "--quotas", help="'aws' enforces AWS's documented rate quotas."),
+    early: bool = typer.Option(False, "--early", help="Announce the endpoint once the functions exist; requests for "
+                               "metrics, logs, traces and queues wait until the traffic is generated."),
 ) -> None:
     """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
     from lambdaops.config import parse_duration
@@ -45,7 +47,7 @@ def serve(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        account.start()
+        account.start(early=early)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = threading.Event()
@@ -59,17 +61,25 @@ def serve(
         if truth is not None:
             from lambdaops.demo.truth import write_truth
 
+            account.ready.wait()
             write_truth(account, truth)
         print(f"lambdaops demo account {account.account_id} listening on {account.endpoint}")
-        print(f"regions: {', '.join(account.regions)}; functions: {len(account.fleet)}; seed: {seed}; "
-              f"seeded in {account.timings.get('total_s', 0):.1f}s")
+        seeded = "traffic still being generated" if not account.ready.is_set() else \
+            f"seeded in {account.timings.get('total_s', 0):.1f}s"
+        print(f"regions: {', '.join(account.regions)}; functions: {len(account.fleet)}; seed: {seed}; {seeded}")
         print("point tools at it with:")
         for line in account.env_lines():
             print(f"  {line}")
         print(f"  lambdaops --endpoint-url {account.endpoint} functions")
         print("press Ctrl-C to stop", flush=True)
-        while not stop.wait(0.5):
-            pass
+        announced = account.ready.is_set()
+        while not stop.wait(0.2):
+            if not announced and account.ready.is_set():
+                announced = True
+                if account.failure is not None:
+                    print(f"error: the demo account failed to seed: {account.failure}", file=sys.stderr, flush=True)
+                    raise typer.Exit(1)
+                print(f"traffic ready in {account.timings.get('total_s', 0):.1f}s", flush=True)
     finally:
         account.stop()
     print("demo account stopped", file=sys.stderr)

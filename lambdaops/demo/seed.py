@@ -47,10 +47,15 @@ class SeededRegion:
     versions: dict[str, str] = field(default_factory=dict)  # function -> published version
 
 
+# Marks the seeding's own requests: they pass the gate that holds other clients until the traffic exists.
+SEED_AGENT = "lambdaops-demo-seed"
+
+
 def client(endpoint: str, service: str, region: str):
     return boto3.client(service, region_name=region, endpoint_url=endpoint, aws_access_key_id="demo",
                         aws_secret_access_key="demo",
-                        config=botocore.config.Config(retries={"total_max_attempts": 1}, max_pool_connections=20))
+                        config=botocore.config.Config(retries={"total_max_attempts": 1}, max_pool_connections=20,
+                                                      user_agent_extra=SEED_AGENT))
 
 
 def seed_account(endpoint: str, fleet: list[FunctionSpec]) -> dict[str, SeededRegion]:

@@ -34,6 +34,27 @@ def _configure_moto() -> None:
 
     # Must be set before any function is created: moto's Docker and no-Docker backends keep separate state.
     default_user_config["lambda"]["use_docker"] = False
+    # moto lists its package directory (a listdir and ~150 stats) on every request to route it; the
+    # answer never changes within a process.
+    from moto import backends
+
+    if not getattr(backends.list_of_moto_modules, "lambdaops_cached", False):
+        modules = tuple(backends.list_of_moto_modules())
+
+        def cached_modules() -> tuple[str, ...]:
+            return modules
+
+        cached_modules.lambdaops_cached = True
+        backends.list_of_moto_modules = cached_modules
+
+
+EARLY_QUIET_S = 1.0
+# What answers before the traffic exists (``start(early=True)``): reads of resources only.
+_EARLY_SERVICES = {
+    "lambda": lambda op: op.startswith(("List", "Get")),
+    "resourcegroupstaggingapi": lambda op: True,
+    "sts": lambda op: True,
+}
 
 
 class DemoAccount:
@@ -61,6 +82,15 @@ class DemoAccount:
         self.timings: dict[str, float] = {}
         self._server = None
         self._thread: threading.Thread | None = None
+        self.gateway = None
+        # Set once the traffic (metrics, logs, traces, DLQ messages) exists; see ``start(early=True)``.
+        self.ready = threading.Event()
+        self.failure: BaseException | None = None
+        # Early mode: the traffic is generated once a client asks for it, or once the early readers
+        # have been quiet a moment. Generating it holds the GIL for seconds, and the inventory's
+        # requests would otherwise crawl behind it.
+        self._traffic_wanted = threading.Event()
+        self._last_early_request = 0.0
 
     @property
     def endpoint(self) -> str:
@@ -76,15 +106,21 @@ class DemoAccount:
         end = self.started_at
         return end - timedelta(hours=self.window_hours), end
 
-    def build_app(self):
+    def build_app(self, *, fillers: bool = True):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         gw = Gateway(DomainDispatcherApplication(create_backend_app), latency_ms=self.latency_ms)
         install_lambda_config(gw, self.overlay)
-        install_fillers(gw, self)
+        if fillers:
+            install_fillers(gw, self)
+        self.gateway = gw
         return gw
 
-    def start(self) -> "DemoAccount":
+    def start(self, *, early: bool = False) -> "DemoAccount":
+        """Serve and seed. With ``early`` it returns as soon as the resources exist and builds the
+        traffic in a thread: the control plane's reads (what an inventory needs) answer at once, and
+        every other request waits for the traffic (``ready``). The TUI uses this to list the fleet
+        while the telemetry is still being generated."""
         from werkzeug.serving import make_server
 
         from moto.moto_server.threaded_moto_server import MotoRequestHandler
@@ -92,7 +128,9 @@ class DemoAccount:
         _quiet_logging()
         _configure_moto()
         t0 = time.perf_counter()
-        app = self.build_app()
+        # Early: the fillers (metrics, logs, traces, Invoke...) import pandas and friends, half a second
+        # the listing need not wait for; the gate holds their requests until they are installed.
+        app = self.build_app(fillers=not early)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="demo-account", daemon=True)
         self._thread.start()
@@ -103,13 +141,50 @@ class DemoAccount:
         self.seeded = seed_account(self.endpoint, self.fleet)
         t2 = time.perf_counter()
         self.timings.update(server_s=t1 - t0, resources_s=t2 - t1)
-        if self.traffic:
-            self.state = generate_state(self)
-        self.timings["total_s"] = time.perf_counter() - t0
-        enforcer = getattr(self, "quota_enforcer", None)
-        if enforcer is not None:
-            enforcer.enabled = True
+        if early and self.traffic:
+            self.gateway.before.insert(0, self._wait_for_traffic)
+            self._last_early_request = time.monotonic()
+            threading.Thread(target=self._finish, args=(t0, True), name="demo-traffic", daemon=True).start()
+            return self
+        self._finish(t0)
+        if self.failure is not None:
+            raise self.failure
         return self
+
+    def _finish(self, t0: float, install: bool = False) -> None:
+        try:
+            if install:
+                while not self._traffic_wanted.wait(0.05):
+                    if time.monotonic() - self._last_early_request > EARLY_QUIET_S:
+                        break
+                install_fillers(self.gateway, self)
+            if self.traffic:
+                self.state = generate_state(self)
+            self.timings["total_s"] = time.perf_counter() - t0
+            enforcer = getattr(self, "quota_enforcer", None)
+            if enforcer is not None:
+                enforcer.enabled = True
+        except BaseException as exc:  # surfaced to every waiting request (early) or re-raised by start()
+            self.failure = exc
+        finally:
+            self.ready.set()
+
+    def _wait_for_traffic(self, req) -> None:
+        if self.ready.is_set() and self.failure is None:
+            return
+        if _EARLY_SERVICES.get(req.service, lambda op: False)(req.operation or ""):
+            self._last_early_request = time.monotonic()
+            return
+        from lambdaops.demo.seed import SEED_AGENT
+
+        if SEED_AGENT in req.headers.get("user-agent", ""):
+            return
+        self._traffic_wanted.set()
+        self.ready.wait()
+        if self.failure is not None:
+            from lambdaops.demo.api_errors import DemoApiError
+
+            raise DemoApiError("ServiceUnavailable", f"the demo account failed to seed: {self.failure}", 503)
 
     def _reset_moto(self) -> None:
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")

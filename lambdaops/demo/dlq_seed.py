@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -412,6 +413,28 @@ def moto_consumers_paused(account_id: str, regions: list[str]) -> Iterator[None]
             hooks.update(content)
 
 
+def backdate_sent_timestamps(account_id: str, merged: dict[tuple[str, str], Filled], single: set) -> None:
+    """moto stamps SentTimestamp when the seeding sends; AWS stamps it when the failed event reached the
+    queue. Give each message its arrival time so that "failed at" and ages read as they would.
+
+    A queue filled by one task got its messages in the order of its arrivals; where several tasks
+    filled one queue concurrently, the sorted arrivals go to the messages in queue order."""
+    from moto.sqs.models import sqs_backends
+
+    for (region, name), f in merged.items():
+        queue = sqs_backends[account_id][region].queues.get(name)
+        if queue is None or not f.arrivals_ms:
+            continue
+        arrivals = f.arrivals_ms if (region, name) in single else sorted(f.arrivals_ms)
+        # Source DLQs got their messages from SQS's own redrive, in an order the arrivals do not follow.
+        if f.kind == "source-dlq":
+            arrivals = sorted(arrivals)
+        # Never older than the queue keeps messages (a long --window on a 4-day source queue).
+        floor = int(time.time() * 1000) - (int(queue.message_retention_period) - 3600) * 1000
+        for message, ts in zip(queue._messages, arrivals):
+            message.sent_timestamp = max(int(ts), floor)
+
+
 def seed_dlqs(account, state: DemoState) -> None:
     """Fill the fleet's failure targets through ``account.endpoint``; record truth and SQS metrics."""
     seeded: dict[str, SeededRegion] = account.seeded or {}
@@ -426,6 +449,9 @@ def seed_dlqs(account, state: DemoState) -> None:
     for f in filled:
         into = merged.setdefault((f.region, f.name), Filled(f.region, f.name, f.url, f.kind))
         into.arrivals_ms += f.arrivals_ms
+    backdate_sent_timestamps(account.account_id, merged, single={(f.region, f.name) for f in filled
+                                                               if sum(g.name == f.name and g.region == f.region
+                                                                      for g in filled) == 1})
     for (region, name), f in merged.items():
         truth = QueueTruth(region, name, f.url, f.kind, dlq_messages=len(f.arrivals_ms))
         state.queues[(region, name)] = truth

@@ -143,6 +143,7 @@ def _retention_ok(self, queue_name: str, message) -> bool:
 def _mark_received(self, visibility_timeout=None) -> None:
     _state["originals"]["mark_received"](self, visibility_timeout)
     _handles[self.receipt_handle] = self
+    self.lambdaops_received_ms = time.time() * 1000.0
 
 
 def _find(queue, receipt_handle: str):
@@ -206,7 +207,10 @@ def _change_message_visibility(self, queue_name: str, receipt_handle: str, visib
         if message is None:
             raise ReceiptHandleIsInvalid
         given = time.time() * 1000.0 + int(visibility_timeout) * 1000
-        if given - message.sent_timestamp > 43200 * 1000:
+        # AWS counts the 12 hours from the receive (moto counts from the send, which refuses any
+        # change on a message older than 12 hours, e.g. releasing a day-old DLQ message).
+        received = getattr(message, "lambdaops_received_ms", None) or message.sent_timestamp
+        if given - received > 43200 * 1000:
             raise InvalidParameterValue(
                 f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
                 "VisibilityTimeout for the message is beyond the limit [43200 seconds]")

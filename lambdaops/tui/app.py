@@ -1,88 +1,338 @@
-"""The lambdaops Textual app. For now: the fleet inventory, loaded in a thread worker.
+"""The lambdaops Textual app: the fleet poll loop, navigation between screens, errors, write mode.
 
-The full fleet dashboard (metrics, findings, drill-down) builds on the telemetry engine.
+Refresh (Dolphie's loop): one poll at a time. A poll is a thread worker that lists the functions
+(first paint), then fetches sparklines and the full snapshot; when it finishes, well or not, the next
+poll is scheduled ``refresh`` seconds later, so polls never overlap. Changing the window or the
+regions, or pressing ``r``, bumps the generation: results of the older request are dropped when they
+arrive. ``p`` pauses (the timer is not re-armed). Nothing here calls AWS on the UI thread.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
 
 from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.app import App, SystemCommand
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
 
-COLUMNS = ("Function", "Region", "Runtime", "Arch", "Mem MB", "Timeout s", "Triggers", "DLQ / on-failure")
+from lambdaops.tui import format as fmt
+from lambdaops.tui.backend import Backend, error_text
+from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
+from lambdaops.tui.commands import COMMANDS, run_command
+from lambdaops.tui.fleet_model import build_fleet_model
+from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
+from lambdaops.tui.screens.fleet import FleetScreen
+
+
+@dataclass
+class ErrorEntry:
+    at: datetime
+    source: str
+    text: str
 
 
 class LambdaopsApp(App):
     TITLE = "lambdaops"
-    CSS = """
-    #status { height: 1; padding: 0 1; color: $text-muted; }
-    DataTable { height: 1fr; }
-    """
-    BINDINGS = [
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("q", "quit", "Quit", id="quit"),
-    ]
+    BINDINGS = bindings(GLOBAL)
 
-    @dataclass
-    class InventoryLoaded(Message):
-        inventory: object
-
-    @dataclass
-    class LoadFailed(Message):
-        error: str
-
-    def __init__(self, aws, state=None) -> None:
+    def __init__(self, backend: Backend, *, auto_poll: bool = True) -> None:
         super().__init__()
-        self.aws = aws
-        self.state = state
+        self.backend = backend
+        self.auto_poll = auto_poll  # tests and screenshots: one poll, no timer
+        self.account: str | None = None
+        self.generation = 0
+        self.polling = False
+        self.progress = ""
+        self.paused = False
+        self.next_poll_at: datetime | None = None
+        self.connected_once = False
+        self.functions: list[Any] = []
+        self.snapshot = None
+        self.fleet_records: list[dict] | None = None
+        self.sparks: dict[str, list[float]] = {}
+        self.error_log: list[ErrorEntry] = []
+        self._timer: Timer | None = None
+        self.fleet_screen = FleetScreen()
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
-        yield Static("loading the fleet...", id="status")
-        yield DataTable(id="fleet", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+    @property
+    def settings_write(self) -> bool:
+        return self.backend.settings.write
 
+    # -- start -----------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.sub_title = " ".join(self.aws.regions)
-        self.query_one(DataTable).add_columns(*COLUMNS)
-        self.load()
+        self.push_screen(self.fleet_screen)
+        # After the first frame: the demo account's start-up holds the GIL for seconds.
+        self.call_after_refresh(self.connect)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
+    def connect(self) -> None:
+        try:
+            ctx = self.backend.ctx  # the demo account starts here, with the frame already on screen
+            account = self.backend.account_id()
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.post_message(WorkFailed("connect", error_text(exc)))
+            return
+        self.post_message(Connected(account, list(ctx.regions)))
+
+    def on_connected(self, msg: Connected) -> None:
+        self.account = msg.account
+        self.connected_once = True
+        self.fleet_screen.table.empty_text = "listing functions…"
+        self.poll()
+        self.refresh_headers()
+
+    # -- the fleet poll --------------------------------------------------------------------
+    def poll(self, *, relist: bool = False) -> None:
+        """Start a poll now, cancelling the pending timer; whatever is still in flight becomes stale.
+        ``relist``: show the bare inventory first (start, new regions or window) instead of keeping
+        the current figures on screen until the new ones arrive."""
+        if not self.connected_once:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.generation += 1
+        self.polling = True
+        self.next_poll_at = None
+        self.fetch_fleet(self.generation, first_paint=relist or not self.functions)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="fleet")
+    def fetch_fleet(self, generation: int, first_paint: bool) -> None:
+        backend = self.backend
+        worker = get_current_worker()
+        window = backend.window()
+        label = fmt.window_label(backend.settings.window_s)
+        try:
+            if first_paint:
+                inv = backend.inventory()
+                for err in inv.errors:
+                    self.post_message(WorkFailed(f"inventory {err.region}", err.message, generation))
+                self.post_message(FleetRows(generation, "inventory",
+                                            build_fleet_model(inv.functions, window_label=label), inv.functions))
+                functions = inv.functions
+            else:
+                functions = self.functions
+            sparks: dict[str, list[float]] = {}
+            if functions and not worker.is_cancelled:
+                try:
+                    sparks = backend.sparklines(functions, window)
+                except Exception as exc:  # noqa: BLE001 - a missing sparkline is not worth the poll
+                    self.post_message(WorkFailed("sparklines", error_text(exc), generation))
+                if first_paint and not worker.is_cancelled:
+                    self.post_message(FleetRows(generation, "sparklines", build_fleet_model(
+                        functions, sparks=sparks, window_label=label), functions, sparks=sparks))
+            if worker.is_cancelled:
+                return
+            snap = backend.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
+            for err in snap.errors:
+                self.post_message(WorkFailed(f"collect {err.get('region', '')}".strip(), err["message"], generation))
+            records = snap.table.to_dict("records")
+            model = build_fleet_model(snap.functions, records, sparks, window_label=label)
+            self.post_message(FleetRows(generation, "snapshot", model, snap.functions, snapshot=(snap, records),
+                                        sparks=sparks))
+            self.post_message(FleetDone(generation, True))
+        except Exception as exc:  # noqa: BLE001 - shown as a notification and in the error log
+            self.post_message(WorkFailed("fleet", error_text(exc), generation))
+            self.post_message(FleetDone(generation, False))
+
+    def on_fleet_rows(self, msg: FleetRows) -> None:
+        if msg.generation != self.generation:
+            return  # stale: a newer request is under way
+        self.functions = msg.functions
+        if msg.sparks:
+            self.sparks = msg.sparks
+        if msg.snapshot is not None:
+            self.snapshot, self.fleet_records = msg.snapshot
+        self.fleet_screen.show_rows(msg)
+
+    def on_fleet_progress(self, msg: FleetProgress) -> None:
+        if msg.generation == self.generation:
+            self.progress = msg.text
+            self.refresh_headers()
+
+    def refresh_headers(self) -> None:
+        from lambdaops.tui.widgets.status_header import StatusHeader
+
+        for header in self.screen.query(StatusHeader):
+            header.refresh()
+
+    def on_fleet_done(self, msg: FleetDone) -> None:
+        if msg.generation != self.generation:
+            return
+        self.polling = False
+        self.progress = ""
+        self.fleet_screen.update_status()
+        self.schedule_poll()
+        self.refresh_headers()
+
+    def schedule_poll(self) -> None:
+        if self.paused or not self.auto_poll:
+            return
+        every = self.backend.settings.refresh_s
+        self.next_poll_at = self.backend.now() + timedelta(seconds=every)
+        self._timer = self.set_timer(every, self.tick)
+
+    def tick(self) -> None:
+        """The automatic refresh: the fleet, and the screen in front if it shows live data. Skipped
+        for that screen while a modal is open (the user is busy with it; the next tick catches up)."""
+        self.poll()
+        refresh = getattr(self.screen, "refresh_data", None)
+        if callable(refresh) and not isinstance(self.screen, ModalScreen):
+            refresh(quiet=True)
+
+    # -- errors ----------------------------------------------------------------------------
+    def on_work_failed(self, msg: WorkFailed) -> None:
+        if msg.generation is not None and msg.generation != self.generation:
+            return
+        self.record_error(msg.source, msg.error)
+
+    def record_error(self, source: str, text: str) -> None:
+        self.error_log.append(ErrorEntry(self.backend.now(), source, text))
+        self.notify(text, title=source, severity="error", timeout=8)
+        if self.fleet_screen.is_mounted:
+            self.fleet_screen.update_status()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The safety net: a worker that raised (a bug) is logged and shown, and the app goes on.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.record_error(f"worker {event.worker.group}", error_text(event.worker.error))
+            if event.worker.group == "fleet":
+                self.polling = False
+                self.schedule_poll()
+
+    # -- global actions --------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITE_ACTIONS and not self.settings_write:
+            return False
+        return True
 
     def action_refresh(self) -> None:
-        self.query_one("#status", Static).update("refreshing...")
-        self.load()
+        refresh = getattr(self.screen, "refresh_data", None)
+        if callable(refresh):
+            refresh()
+        else:
+            self.poll()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inventory")
-    def load(self) -> None:
-        from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-        from lambdaops.errors import LambdaopsError
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
+            self.next_poll_at = None
+            self.notify("automatic refresh paused (p resumes)")
+        else:
+            self.notify("automatic refresh resumed")
+            if not self.polling:
+                self.poll()
 
-        try:
-            inv = fleet_inventory(self.aws, opts=InventoryOptions(details=True, cache_dir=None))
-        except LambdaopsError as exc:
-            self.post_message(self.LoadFailed(exc.one_line()))
+    def set_window(self, seconds: int) -> None:
+        self.backend.settings.window_s = seconds
+        self.snapshot = self.fleet_records = None
+        self.poll(relist=True)
+        refresh = getattr(self.screen, "refresh_data", None)
+        if callable(refresh):
+            refresh()
+
+    def set_regions(self, regions: list[str]) -> None:
+        self.backend.set_regions(regions)
+        self.snapshot = self.fleet_records = None
+        self.poll(relist=True)
+
+    def action_window(self) -> None:
+        from lambdaops.tui.screens.window import WindowScreen
+
+        self.push_screen(WindowScreen(self.backend.settings.window_s),
+                         lambda seconds: seconds and self.set_window(seconds))
+
+    def action_regions(self) -> None:
+        from lambdaops.tui.screens.regions import RegionsScreen
+
+        if not self.backend.connected:
+            self.notify("still connecting to AWS", severity="warning")
             return
-        self.post_message(self.InventoryLoaded(inv))
+        self.push_screen(RegionsScreen(self.backend.regions, self.known_regions()),
+                         lambda regions: regions and self.set_regions(regions))
 
-    def on_lambdaops_app_inventory_loaded(self, msg: InventoryLoaded) -> None:
-        inv = msg.inventory
-        table = self.query_one(DataTable)
-        table.clear()
-        for fn in sorted(inv.functions, key=lambda f: (f.region, f.name)):
-            row = fn.to_row()
-            targets = ", ".join(t for t in (row["dead_letter_target"], row["on_failure_destination"]) if t) or "-"
-            table.add_row(fn.name, fn.region, row["runtime"], fn.architecture, str(fn.memory_mb), str(fn.timeout_s),
-                          ", ".join(row["triggers"]) or "-", targets, key=f"{fn.region}/{fn.name}")
-        errors = "; ".join(f"{e.region}: {e.message}" for e in inv.errors)
-        self.query_one("#status", Static).update(
-            f"{len(inv.functions)} functions in {len(inv.regions)} regions, "
-            f"{sum(inv.api_calls.values())} API calls" + (f"  [!] {errors}" if errors else ""))
-        for err in inv.errors:
-            self.notify(f"{err.region}: {err.message}", severity="error")
+    def known_regions(self) -> list[str]:
+        found = {f.region for f in self.functions}
+        return sorted(found | set(self.backend.regions) | {"us-east-1", "us-west-2", "eu-west-1", "eu-central-1",
+                                                            "ap-southeast-1", "ap-northeast-1"})
 
-    def on_lambdaops_app_load_failed(self, msg: LoadFailed) -> None:
-        self.query_one("#status", Static).update(f"[!] {msg.error}")
-        self.notify(msg.error, severity="error")
+    def action_help(self) -> None:
+        from lambdaops.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_errors(self) -> None:
+        from lambdaops.tui.screens.error_log import ErrorLogScreen
+
+        if not isinstance(self.screen, ErrorLogScreen):
+            self.push_screen(ErrorLogScreen(self.error_log))
+
+    def action_command_line(self) -> None:
+        from lambdaops.tui.screens.command_line import CommandLineScreen
+
+        self.push_screen(CommandLineScreen(self.command_suggestions()),
+                         lambda text: text and self.run_command(text))
+
+    def run_command(self, text: str) -> None:
+        problem = run_command(self, text)
+        if problem:
+            self.notify(problem, severity="warning")
+
+    def command_suggestions(self) -> list[str]:
+        names = [c.usage for c in COMMANDS]
+        names += [f"fn {f.name}" for f in self.functions]
+        return names
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # The palette offers what ":" offers.
+        for c in COMMANDS:
+            if not c.needs_argument:
+                yield SystemCommand(f":{c.name}", c.help, lambda c=c: self.run_command(c.name))
+        for f in self.functions:
+            yield SystemCommand(f":fn {f.name}", f"open {f.name} ({f.region})",
+                                lambda f=f: self.run_command(f"fn {f.region}/{f.name}"), discover=False)
+        yield SystemCommand("Theme", "Change the current theme", self.action_change_theme)
+
+    # -- navigation ------------------------------------------------------------------------
+    def function_by_key(self, key: str | None):
+        if not key:
+            return None
+        return next((f for f in self.functions if f"{f.region}/{f.name}" == key), None)
+
+    def record_of(self, key: str) -> dict | None:
+        return next((r for r in self.fleet_records or [] if f"{r['region']}/{r['name']}" == key), None)
+
+    def go_home(self) -> None:
+        while len(self.screen_stack) > 2:  # [default screen, fleet, ...]
+            self.pop_screen()
+
+    def open_function(self, key: str, tab: str | None = None) -> None:
+        from lambdaops.tui.screens.function import FunctionScreen
+
+        fn = self.function_by_key(key)
+        if fn is None:
+            self.notify(f"no function {key} in the fleet (yet)", severity="warning")
+            return
+        self.push_screen(FunctionScreen(fn, tab=tab))
+
+    def open_dlq(self, key: str | None = None, queue_arn: str | None = None) -> None:
+        from lambdaops.tui.screens.dlq import DlqScreen
+
+        self.push_screen(DlqScreen(focus_function=self.function_by_key(key), focus_queue=queue_arn))
+
+    def open_tuning(self, key: str | None) -> None:
+        from lambdaops.tui.screens.tuning import TuningScreen
+
+        fn = self.function_by_key(key)
+        if fn is None:
+            self.notify("select a function to tune first", severity="warning")
+            return
+        self.push_screen(TuningScreen(fn))

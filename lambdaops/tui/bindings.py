@@ -1,0 +1,95 @@
+"""Every key binding as data: an id (for keymaps: ``App.set_keymap({"lambdaops.refresh": "f5"})``), the
+key, the action, the footer label and a description for the ``?`` screen.
+
+k9s conventions: ``:`` command, ``/`` filter, ``enter`` drill down, ``esc`` back, ``r`` refresh,
+``p`` pause, ``t`` time window, ``R`` regions/profile, ``?`` help. Actions that change AWS use ctrl
+chords that sit on no harmless key, and are not bound at all in read-only mode (see
+:data:`WRITE_ACTIONS` and ``check_action`` in the app and screens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    key: str
+    action: str
+    label: str
+    description: str
+    show: bool = True
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.label, show=self.show, priority=self.priority,
+                       id=f"lambdaops.{self.id}", tooltip=self.description)
+
+
+GLOBAL = (
+    Key("command", "colon", "command_line", "Command", "jump to a screen or run a command (:fleet, :fn NAME, :dlq, :tune NAME, :window 1h, ...)"),
+    Key("help", "question_mark", "help", "Help", "this screen: every key and command"),
+    Key("refresh", "r", "refresh", "Refresh", "fetch the current screen's data now"),
+    Key("pause", "p", "pause", "Pause", "pause or resume the automatic refresh"),
+    Key("window", "t", "window", "Window", "choose the time window (15m .. 7d)"),
+    Key("regions", "R", "regions", "Regions", "choose the regions to watch (the profile is chosen at start: --profile)"),
+    Key("errors", "E", "errors", "Errors", "the error log: every failed call and query of this session", show=False),
+    Key("quit", "q", "quit", "Quit", "quit lambdaops"),
+)
+
+FLEET = (
+    Key("filter", "slash", "filter", "Filter", "filter rows: words must all appear (name, region, runtime, tag=value, finding); !word excludes"),
+    Key("open", "enter", "open", "Open", "open the selected function", show=True),
+    Key("sort", "s", "sort", "Sort", "sort by the next column (again: the next one; after the last: worst first)"),
+    Key("reverse", "S", "reverse", "Reverse", "reverse the sort order", show=False),
+    Key("clear", "escape", "clear_filter", "Clear", "clear the filter", show=False),
+    Key("dlq", "d", "dlq", "DLQs", "the DLQ screen (the selected function's queues first)"),
+    Key("tune", "u", "tune", "Tune", "the power-tuning screen for the selected function"),
+)
+
+FUNCTION = (
+    Key("back", "escape", "back", "Back", "back to the previous screen"),
+    Key("tab_overview", "1", "tab('overview')", "Overview", "configuration, charts and findings", show=False),
+    Key("tab_logs", "2", "tab('logs')", "Logs", "Logs Insights: the query files of queries/ or your own", show=False),
+    Key("tab_traces", "3", "tab('traces')", "Traces", "the slowest and the cold-start X-Ray traces", show=False),
+    Key("tab_dlqs", "4", "tab('dlqs')", "DLQs", "this function's DLQs and failure destinations", show=False),
+    Key("tab_tuning", "5", "tab('tuning')", "Tuning", "power tuning for this function", show=False),
+)
+
+TRACE = (
+    Key("back", "escape", "back", "Back", "back to the function"),
+)
+
+DLQ = (
+    Key("back", "escape", "back", "Back", "back to the previous screen"),
+    Key("export", "x", "export", "Export", "write the queue's messages to a JSON Lines file (reads, changes nothing)"),
+    Key("redrive", "ctrl+r", "redrive", "Redrive", "move the messages back to their source (write mode, confirmed)"),
+    Key("purge", "ctrl+x", "purge", "Purge", "delete every message of the queue (write mode, confirmed)"),
+)
+
+TUNING = (
+    Key("back", "escape", "back", "Back", "back to the previous screen"),
+    Key("start", "ctrl+s", "start_tuning", "Start", "start the power-tuning run (write mode, confirmed)"),
+    Key("apply", "ctrl+a", "apply_memory", "Apply", "set the recommended memory (write mode, confirmed)"),
+)
+
+MODAL = (
+    Key("cancel", "escape", "cancel", "Cancel", "close without doing anything"),
+)
+
+# Actions that change AWS: hidden and refused unless the app runs with --write.
+WRITE_ACTIONS = frozenset({"redrive", "purge", "start_tuning", "apply_memory"})
+
+SECTIONS = (("Everywhere", GLOBAL), ("Fleet", FLEET), ("Function", FUNCTION), ("Trace", TRACE),
+            ("DLQs", DLQ), ("Tuning", TUNING))
+
+
+def bindings(keys: tuple[Key, ...]) -> list[Binding]:
+    return [k.binding() for k in keys]
+
+
+def display_key(key: str) -> str:
+    return {"colon": ":", "question_mark": "?", "slash": "/", "escape": "esc"}.get(key, key)

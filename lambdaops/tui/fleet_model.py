@@ -1,0 +1,104 @@
+"""The fleet table's rows, from whatever has arrived so far: the inventory alone (first paint), the
+sparklines, then the snapshot's figures and findings.
+
+Built in the worker thread that fetched the data (one pass over the functions, no textual), so the
+UI thread only swaps the model in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from lambdaops.aws.models import FunctionInfo
+from lambdaops.tui import format as fmt
+from lambdaops.tui.table_model import Column, TableModel
+
+PENDING = "…"  # not fetched yet (distinct from "-", could not be fetched / does not apply)
+SEVERITY_RANK = {"critical": 2, "warning": 1}
+
+
+def fleet_columns(window_label: str = "3h") -> tuple[Column, ...]:
+    return (
+        Column("name", "Function", 22, severity_styled=True),
+        Column("region", "Region", 9),
+        Column("runtime", "Runtime", 12),
+        Column("memory_mb", "Mem MB", 6, "right"),
+        Column("trend", "Invocations", 11, sortable=False),
+        Column("invocations", "Count", 6, "right"),
+        Column("error_rate", "Err%", 5, "right"),
+        Column("throttles", "Thr", 5, "right"),
+        Column("cold_start_rate", "Cold%", 5, "right"),
+        Column("duration_p50_ms", "p50ms", 6, "right"),
+        Column("duration_p99_ms", "p99ms", 6, "right"),
+        Column("max_concurrency", "Conc", 4, "right"),
+        Column("iterator_age_max_ms", "IterAge", 7, "right"),
+        Column("dlq_depth", "DLQ", 4, "right"),
+        Column("cost_usd", f"${window_label}", 6, "right"),
+        Column("finding", "Worst finding", 26, severity_styled=True),
+    )
+
+
+def row_key(region: str, name: str) -> str:
+    return f"{region}/{name}"
+
+
+def _figure_cells(row: dict[str, Any] | None) -> tuple[list[str], dict[str, Any], str | None, str, str]:
+    """Formatted figures, sort values, severity, worst-finding text and findings' search text of one
+    snapshot row."""
+    if row is None:
+        return [PENDING] * 10, {}, None, "", ""
+    num = fmt.number
+    findings = row.get("findings") or []
+    worst = findings[0] if findings else None
+    age = num(row.get("iterator_age_max_ms"))
+    cells = [
+        fmt.count(row.get("invocations")),
+        fmt.pct(row.get("error_rate")),
+        fmt.count(row.get("throttles")),
+        fmt.pct(row.get("cold_start_rate")),
+        fmt.ms(row.get("duration_p50_ms")),
+        fmt.ms(row.get("duration_p99_ms")),
+        fmt.count(row.get("max_concurrency")),
+        fmt.MISSING if age is None else fmt.age_s(age / 1000),
+        fmt.count(row.get("dlq_depth")),
+        fmt.usd(row.get("cost_usd")),
+    ]
+    sort = {k: num(row.get(k)) for k in ("invocations", "error_rate", "throttles", "cold_start_rate",
+                                         "duration_p50_ms", "duration_p99_ms", "max_concurrency",
+                                         "iterator_age_max_ms", "dlq_depth", "cost_usd")}
+    severity = worst.severity if worst else None
+    sort["finding"] = float(SEVERITY_RANK.get(severity, 0)) + min(len(findings), 9) / 10
+    text = f"{fmt.SEVERITY_ICON[worst.severity]} {worst.message}" if worst else ""
+    if len(findings) > 1:
+        text += f" (+{len(findings) - 1})"
+    search = " ".join([severity or ""] + [f"{f.code} {f.message}" for f in findings])
+    return cells, sort, severity, text, search
+
+
+def build_fleet_model(functions: Iterable[FunctionInfo], table_rows: list[dict[str, Any]] | None = None,
+                      sparks: dict[str, list[float]] | None = None, window_label: str = "3h") -> TableModel:
+    """One row per function. ``table_rows``: the snapshot table as records (worst first, the order the
+    rows are shown in until the user sorts); without it the inventory order (region, name)."""
+    model = TableModel(fleet_columns(window_label))
+    by_key = {row_key(r["region"], r["name"]): r for r in table_rows} if table_rows is not None else None
+    fns = {row_key(f.region, f.name): f for f in functions}
+    if by_key is not None:
+        order = [k for k in by_key if k in fns] + sorted(k for k in fns if k not in by_key)
+    else:
+        order = sorted(fns)
+    sparks = sparks or {}
+    for key in order:
+        fn = fns[key]
+        row = by_key.get(key) if by_key is not None else None
+        figures, sort, severity, finding, finding_search = _figure_cells(row)
+        spark = sparks.get(key)
+        cells = [fn.name, fn.region, fn.runtime or fn.package_type.lower(), str(fn.memory_mb),
+                 fmt.sparkline(spark, 10) if spark is not None else (PENDING if row is None else ""),
+                 *figures, finding]
+        sort.update(name=fn.name, region=fn.region, runtime=cells[2], memory_mb=float(fn.memory_mb))
+        if row is None:
+            sort["finding"] = None
+        tags = " ".join(f"{k}={v}" for k, v in fn.tags.items())
+        search = f"{fn.name} {fn.region} {cells[2]} {fn.architecture} {tags} {finding_search}"
+        model.add_row(key, cells, sort, severity, search)
+    return model

@@ -1,0 +1,273 @@
+"""DLQs: every DLQ and failure destination of the fleet (kind, what it serves, depth, oldest age);
+the selected queue's messages decoded in a list with a detail pane; export, redrive and purge.
+
+Everything goes through the DLQ engine via :mod:`lambdaops.tui.dlq_source`. Browsing hides the
+messages for a moment and raises their receive count (SQS has no true peek), and the screen says so.
+Redrive and purge are bound only with --write and always go through the confirmation modal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.pretty import Pretty
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from lambdaops.aws.models import FunctionInfo
+from lambdaops.tui import dlq_source
+from lambdaops.tui.backend import error_text
+from lambdaops.tui.bindings import DLQ, WRITE_ACTIONS, bindings
+from lambdaops.tui.screens.confirm import Change, ConfirmScreen
+from lambdaops.tui.widgets.function_dlqs import QUEUE_COLUMNS, queue_cells
+from lambdaops.tui.widgets.status_header import StatusHeader
+
+BROWSE_NOTE = ("Reading messages hides them for a moment and raises their receive count (SQS has no "
+               "true peek); they are made visible again at once.")
+
+
+@dataclass
+class DlqLoaded(Message):
+    request: int
+    kind: str  # queues | messages | action
+    data: object = None
+    error: str | None = None
+
+
+class DlqScreen(Screen):
+    BINDINGS = bindings(DLQ)
+    DEFAULT_CSS = """
+    DlqScreen #queues { width: 2fr; height: 1fr; border: round $primary-darken-2; }
+    DlqScreen #right { width: 3fr; }
+    DlqScreen #messages { height: 1fr; border: round $primary-darken-2; }
+    DlqScreen #detail { height: 1fr; border: round $primary-darken-2; padding: 0 1; }
+    DlqScreen #dlq-status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, focus_function: FunctionInfo | None = None, focus_queue: str | None = None) -> None:
+        super().__init__()
+        self.focus_function = focus_function
+        self.focus_queue = focus_queue
+        self.queues: dict[str, dlq_source.QueueRow] = {}
+        self.messages: list = []
+        self.request = 0
+        self.shown_arn: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader("Fleet / DLQs")
+        yield Static("reading the fleet's DLQs and failure destinations…", id="dlq-status")
+        with Horizontal():
+            yield DataTable(cursor_type="row", id="queues")
+            with Vertical(id="right"):
+                yield DataTable(cursor_type="row", id="messages")
+                with VerticalScroll(id="detail"):
+                    yield Static("select a queue", id="detail-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        queues = self.query_one("#queues", DataTable)
+        queues.border_title = "DLQs and failure destinations"
+        queues.add_columns(*QUEUE_COLUMNS)
+        messages = self.query_one("#messages", DataTable)
+        messages.border_title = "Messages"
+        messages.add_columns("Failed at", "Shape", "Error", "Attempts", "Message id")
+        self.query_one("#detail").border_title = "Message"
+        queues.focus()
+        self.refresh_data()
+
+    # -- queues ----------------------------------------------------------------------------
+    def refresh_data(self, quiet: bool = False) -> None:
+        """Depths again; the selected queue's messages only when asked (``r``): reading them raises
+        their receive count, which the automatic refresh must not do every minute."""
+        self.request += 1
+        if not quiet:
+            self.shown_arn = None
+        self.load_queues(self.request, self.app.backend.regions)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dlq-queues")
+    def load_queues(self, request: int, regions: list[str]) -> None:
+        try:
+            queues, errors = dlq_source.discover(self.app.backend.ctx, regions)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(DlqLoaded(request, "queues", error=error_text(exc)))
+            return
+        for err in errors:
+            self.post_message(DlqLoaded(request, "region", error=err))
+        self.post_message(DlqLoaded(request, "queues", queues))
+
+    def on_dlq_loaded(self, msg: DlqLoaded) -> None:
+        if msg.request != self.request and msg.kind == "queues":
+            return
+        if msg.error:
+            self.app.record_error(f"DLQ {msg.kind}", msg.error)
+            if msg.kind == "messages":
+                self.query_one("#detail-text", Static).update(Text(msg.error, style="yellow"))
+            elif msg.kind == "queues":
+                self.query_one("#dlq-status", Static).update(f"failed: {msg.error}")
+            return
+        if msg.kind == "queues":
+            self.show_queues(msg.data)
+        elif msg.kind == "messages":
+            self.show_messages(msg.data)
+        elif msg.kind == "action":
+            self.app.notify(str(msg.data), title="DLQ", timeout=10)
+            self.refresh_data()
+
+    def show_queues(self, queues: list) -> None:
+        table = self.query_one("#queues", DataTable)
+        keep = self.focus_queue or self.selected_arn
+        table.clear()
+        self.queues = {q.arn: q for q in queues}
+        for q in queues:
+            table.add_row(*queue_cells(q), key=q.arn)
+        if keep in self.queues:
+            table.move_cursor(row=table.get_row_index(keep))
+        elif self.focus_function is not None:
+            mine = dlq_source.queues_of(queues, self.focus_function)
+            if mine:
+                table.move_cursor(row=table.get_row_index(mine[0].arn))
+        self.focus_queue = None
+        total = sum(q.depth or 0 for q in queues)
+        mode = "write mode" if self.app.settings_write else "read-only (start with --write to redrive or purge)"
+        self.query_one("#dlq-status", Static).update(
+            f"{len(queues)} queues and destinations · {total:,.0f} messages waiting · {mode}")
+        self.load_selected()
+
+    @property
+    def selected_arn(self) -> str | None:
+        table = self.query_one("#queues", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @property
+    def selected_queue(self) -> dlq_source.QueueRow | None:
+        return self.queues.get(self.selected_arn or "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "queues":
+            self.load_selected()
+        elif event.data_table.id == "messages":
+            self.show_detail(event.cursor_row)
+
+    # -- messages --------------------------------------------------------------------------
+    def load_selected(self) -> None:
+        q = self.selected_queue
+        if q is None or q.arn == self.shown_arn:
+            return
+        self.shown_arn = q.arn
+        self.query_one("#messages", DataTable).clear()
+        self.messages = []
+        self.query_one("#messages", DataTable).border_title = f"Messages of {q.name} ({q.kind})"
+        if not q.readable:
+            self.query_one("#detail-text", Static).update(Text(
+                f"{q.name} is a {q.service} target, not an SQS queue: its messages cannot be read here.", style="dim"))
+            return
+        if not q.depth and not q.in_flight:
+            self.query_one("#detail-text", Static).update(Text("the queue is empty", style="dim"))
+            return
+        self.query_one("#detail-text", Static).update(Text("reading messages…  " + BROWSE_NOTE, style="dim"))
+        self.load_messages(self.request, q)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dlq-messages")
+    def load_messages(self, request: int, queue) -> None:
+        try:
+            self.post_message(DlqLoaded(request, "messages", dlq_source.browse(self.app.backend.ctx, queue)))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(DlqLoaded(request, "messages", error=error_text(exc)))
+
+    def show_messages(self, messages: list) -> None:
+        self.messages = messages
+        table = self.query_one("#messages", DataTable)
+        table.clear()
+        for i, m in enumerate(messages):
+            table.add_row(*dlq_source.message_fields(m), key=str(i))
+        if messages:
+            self.show_detail(0)
+        else:
+            self.query_one("#detail-text", Static).update("no visible message (all in flight, or just emptied)")
+
+    def show_detail(self, index: int) -> None:
+        if not 0 <= index < len(self.messages):
+            return
+        self.query_one("#detail-text", Static).update(message_detail(self.messages[index]))
+
+    # -- actions ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITE_ACTIONS and not self.app.settings_write:
+            return False  # not even bound in read-only mode
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_export(self) -> None:
+        q = self.selected_queue
+        if q is not None and q.readable:
+            self.app.notify(f"exporting {q.name}…")
+            self.run_engine("export", q)
+
+    def action_redrive(self) -> None:
+        self._confirm("Redrive", "redrive")
+
+    def action_purge(self) -> None:
+        self._confirm("Purge", "purge")
+
+    def _confirm(self, label: str, op: str) -> None:
+        q = self.selected_queue
+        if q is None or not q.readable:
+            return
+        if op == "redrive":
+            target = ("back to its source queue(s)" if q.kind == "source-dlq"
+                      else "re-invoking " + (", ".join(q.serves) or "each message's function"))
+        else:
+            target = "deleted for good"
+        change = Change(label, self.app.account or "?", q.region, f"{q.name} ({q.kind}) → {target}",
+                        f"{q.depth or 0:,.0f} messages")
+        self.app.push_screen(ConfirmScreen(change), lambda yes: yes and self.run_engine(op, q))
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="dlq-action")
+    def run_engine(self, op: str, queue) -> None:
+        try:
+            result = getattr(dlq_source, op)(self.app.backend.ctx, queue)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(DlqLoaded(self.request, "action", error=f"{op}: {error_text(exc)}"))
+            return
+        self.post_message(DlqLoaded(self.request, "action", f"{op} {queue.name}: {result}"))
+
+
+def message_detail(m) -> Group:
+    """One decoded message: what failed and why, then the original event, then the attributes."""
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column()
+    for label, value in (("Shape", m.shape), ("Message id", m.message_id), ("Failed at", m.timestamp),
+                         ("Function", m.function), ("Request id", m.request_id),
+                         ("Error", " ".join(x for x in (m.error_code, m.error_type) if x)),
+                         ("Message", m.error_message), ("Condition", m.condition), ("Attempts", m.attempts),
+                         ("Received", m.receive_count), ("Source", m.source_arn), ("Group id", m.group_id)):
+        if value not in (None, ""):
+            facts.add_row(label, str(value))
+    parts: list = [facts]
+    for note in m.notes:
+        parts.append(Text(note, style="dim"))
+    if m.batch is not None:
+        parts.append(Text("\nStream batch (records must be read back from the stream)", style="bold"))
+        parts.append(Pretty(m.batch))
+    if m.event is not None:
+        parts.append(Text("\nOriginal event", style="bold"))
+        parts.append(Syntax(json.dumps(m.event, indent=2, default=str), "json", theme="ansi_dark", word_wrap=True)
+                     if not isinstance(m.event, str) else Text(m.event))
+    if m.attributes:
+        parts.append(Text("\nMessage attributes", style="bold"))
+        parts.append(Syntax(json.dumps(m.attributes, indent=2, default=str), "json", theme="ansi_dark", word_wrap=True))
+    return Group(*parts)

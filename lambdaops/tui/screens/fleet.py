@@ -1,0 +1,137 @@
+"""Fleet (home): every function of the selected regions, worst first, filterable and sortable."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from lambdaops.tui import format as fmt
+from lambdaops.tui.bindings import FLEET, bindings
+from lambdaops.tui.messages import FleetRows
+from lambdaops.tui.widgets.findings_strip import FindingsStrip
+from lambdaops.tui.widgets.status_header import StatusHeader
+from lambdaops.tui.widgets.virtual_table import VirtualTable
+
+
+class FleetScreen(Screen):
+    BINDINGS = bindings(FLEET)
+    DEFAULT_CSS = """
+    FleetScreen #filter { dock: bottom; height: 3; display: none; border: round $accent; }
+    FleetScreen #filter.shown { display: block; }
+    FleetScreen #fleet-status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader("Fleet")
+        yield FindingsStrip(id="findings")
+        yield VirtualTable(id="fleet", empty_text="connecting to AWS…")
+        yield Static("", id="fleet-status")
+        yield Input(placeholder="filter: words that must all appear (!word excludes); enter keeps it, esc clears",
+                    id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.table.focus()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#fleet", VirtualTable)
+
+    # -- data ----------------------------------------------------------------------------
+    def show_rows(self, msg: FleetRows) -> None:
+        self.table.empty_text = "no function in these regions" if msg.stage == "snapshot" else "loading…"
+        self.table.set_model(msg.model)
+        if msg.snapshot is not None:
+            self.query_one(FindingsStrip).show(self.app.fleet_records)
+        self.update_status()
+
+    def update_status(self) -> None:
+        table, app = self.table, self.app
+        parts = [f"{len(table.model):,} functions"]
+        if table.filter_text:
+            parts.append(f"{len(table.view):,} match '{table.filter_text}'")
+        if table.sort_key:
+            col = table.model.column(table.sort_key)
+            parts.append(f"sorted by {col.label if col else table.sort_key} {'▼' if table.descending else '▲'}")
+        else:
+            parts.append("worst first")
+        snap = app.snapshot
+        if snap is not None:
+            parts.append(f"figures of {fmt.clock(snap.window.end)} (collected in {snap.elapsed_s:.1f}s)")
+        elif app.connected_once:
+            parts.append("figures loading (metrics, then Logs Insights)…")
+        if app.error_log:
+            parts.append(f"{len(app.error_log)} errors (E)")
+        self.query_one("#fleet-status", Static).update(" · ".join(parts))
+
+    # -- filter ----------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.table.set_filter(event.value)
+            self.update_status()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if not event.value:
+                event.input.remove_class("shown")
+            self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.table.set_filter("")
+        self.table.focus()
+        self.update_status()
+
+    def set_filter(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = text  # fires Changed, which filters
+        box.set_class(bool(text), "shown")
+        self.table.set_filter(text)
+        self.update_status()
+
+    # -- sort and drill down ---------------------------------------------------------------
+    def action_sort(self) -> None:
+        self.table.cycle_sort()
+        self.update_status()
+
+    def action_reverse(self) -> None:
+        self.table.reverse_sort()
+        self.update_status()
+
+    def sort_by(self, column: str) -> bool:
+        cols = {c.key: c for c in self.table.model.columns}
+        by_label = {c.label.lower().rstrip("%"): c.key for c in cols.values()}
+        key = column if column in cols else by_label.get(column.lower().rstrip("%"))
+        if key is None:
+            return False
+        self.table.sort_by(key)
+        self.update_status()
+        return True
+
+    def action_open(self) -> None:
+        key = self.table.selected_key
+        if key:
+            self.app.open_function(key)
+
+    def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
+        self.app.open_function(event.key)
+
+    def on_findings_strip_chosen(self, event: FindingsStrip.Chosen) -> None:
+        if event.target.code == "dlq_not_empty":
+            self.app.open_dlq(event.target.key)
+        else:
+            self.app.open_function(event.target.key)
+
+    def action_dlq(self) -> None:
+        self.app.open_dlq(self.table.selected_key)
+
+    def action_tune(self) -> None:
+        self.app.open_tuning(self.table.selected_key)

@@ -1,0 +1,1 @@
+"""Widgets of the lambdaops TUI, one per module."""

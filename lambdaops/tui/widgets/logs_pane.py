@@ -1,0 +1,161 @@
+"""The function's Logs tab: a query file of ``queries/`` or a typed Logs Insights query over this
+function's log group and the window; rows in a table; enter on a row with a trace id opens it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Select, Static
+
+from lambdaops import query_files
+from lambdaops.aws.models import FunctionInfo
+from lambdaops.tui.backend import error_text
+from lambdaops.tui.table_model import Column, TableModel
+from lambdaops.tui.widgets.virtual_table import VirtualTable
+
+TYPED = "(typed query)"
+DEFAULT_QUERY = "slowest"
+MAX_COL = 40
+TRACE_FIELDS = ("@xrayTraceId", "xrayTraceId", "traceId")
+
+
+@dataclass
+class QueryDone(Message):
+    request: int
+    model: TableModel | None = None
+    rows: list | None = None
+    summary: str = ""
+    error: str | None = None
+
+
+def rows_model(rows: list[dict[str, str]]) -> TableModel:
+    """Columns in order of first appearance, widths from the content (capped), @message last and wide."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    if "@message" in keys:
+        keys = [k for k in keys if k != "@message"] + ["@message"]
+    cols = []
+    for k in keys:
+        width = min(MAX_COL, max([len(k)] + [len(str(r.get(k, ""))) for r in rows[:200]]))
+        numeric = all(_is_number(r.get(k)) for r in rows[:50] if r.get(k) not in (None, ""))
+        cols.append(Column(k, k, width, "right" if numeric and k != "@message" else "left"))
+    model = TableModel(tuple(cols))
+    for i, r in enumerate(rows):
+        cells = [str(r.get(k, "")).replace("\n", " ").replace("\t", " ") for k in keys]
+        sort = {k: (float(r[k]) if _is_number(r.get(k)) else r.get(k)) for k in keys}
+        model.add_row(str(i), cells, sort)
+    return model
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+class LogsPane(Vertical):
+    DEFAULT_CSS = """
+    LogsPane #query-bar { height: 3; }
+    LogsPane Select { width: 34; }
+    LogsPane #query { width: 1fr; }
+    LogsPane #run { width: 10; }
+    LogsPane #logs-status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, fn: FunctionInfo) -> None:
+        super().__init__()
+        self.fn = fn
+        self.request = 0
+        self.rows: list[dict] = []
+        self.queries = {name: query_files.load(name) for name in query_files.available()}
+
+    def compose(self) -> ComposeResult:
+        options = [(f"{n}: {q.description[:40]}" if q.description else n, n) for n, q in self.queries.items()]
+        first = DEFAULT_QUERY if DEFAULT_QUERY in self.queries else (options[0][1] if options else TYPED)
+        with Horizontal(id="query-bar"):
+            yield Select(options + [(TYPED, TYPED)], value=first, allow_blank=False, id="query-file")
+            yield Input(one_line(self.queries[first].text) if first in self.queries else "",
+                        placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query")
+            yield Button("Run", variant="primary", id="run")
+        yield Static(f"runs over {self.fn.log_group} for the window · enter in the query runs it", id="logs-status")
+        yield VirtualTable(id="log-rows", empty_text="no results yet: choose a query and run it")
+
+    def activate(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        q = self.queries.get(event.value)
+        if q is not None:
+            self.query_one("#query", Input).value = one_line(q.text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        select = self.query_one(Select)
+        q = self.queries.get(select.value)
+        if q is not None and event.value != one_line(q.text):
+            select.value = TYPED
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.run_query()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.run_query()
+
+    def run_query(self) -> None:
+        text = self.query_one("#query", Input).value.strip()
+        if not text:
+            self.app.notify("type a query first", severity="warning")
+            return
+        self.request += 1
+        self.query_one("#logs-status", Static).update(f"running over {self.fn.log_group}…")
+        source = self.query_one(Select).value
+        self.fetch(self.request, text, self.app.backend.window(), None if source == TYPED else str(source))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="function-logs")
+    def fetch(self, request: int, text: str, window, source: str | None) -> None:
+        try:
+            out = self.app.backend.run_insights(self.fn, text, window, source=source)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(QueryDone(request, error=error_text(exc)))
+            return
+        if out.failed_groups:
+            self.post_message(QueryDone(request, error=next(iter(out.failed_groups.values()))))
+            return
+        rows = [{k: v for k, v in r.items() if k != "@log"} for r in out.rows]
+        summary = (f"{len(rows):,} rows · {out.records_scanned:,.0f} records, {out.bytes_scanned / 1e6:,.1f} MB scanned"
+                   " · enter on a row with a trace id opens the trace")
+        self.post_message(QueryDone(request, rows_model(rows), rows, summary))
+
+    def on_query_done(self, msg: QueryDone) -> None:
+        if msg.request != self.request:
+            return
+        status = self.query_one("#logs-status", Static)
+        if msg.error:
+            status.update(f"query failed: {msg.error}")
+            self.app.record_error(f"{self.fn.name}: Logs Insights", msg.error)
+            return
+        self.rows = msg.rows or []
+        table = self.query_one(VirtualTable)
+        table.empty_text = "the query returned no rows"
+        table.set_model(msg.model)
+        status.update(msg.summary)
+        table.focus()
+
+    def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
+        event.stop()
+        row = self.rows[int(event.key)] if event.key.isdigit() and int(event.key) < len(self.rows) else {}
+        trace_id = next((row[f] for f in TRACE_FIELDS if row.get(f)), None)
+        if not trace_id:
+            self.app.notify("this row has no X-Ray trace id", severity="warning")
+            return
+        from lambdaops.tui.screens.trace import TraceScreen
+
+        self.app.push_screen(TraceScreen(self.fn, trace_id=trace_id))

@@ -1,0 +1,58 @@
+"""The one-line header on every screen: where we look, over what window, how fresh it is, and what
+looking has cost the account so far (API calls and their approximate price)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from lambdaops.tui import format as fmt
+
+
+class StatusHeader(Widget):
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; background: $panel; color: $foreground; }
+    """
+
+    def __init__(self, crumb: str = "", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.crumb = crumb  # where we are: "Fleet", "Fleet / checkout-api", ...
+
+    def on_mount(self) -> None:
+        # Once a second: the clock, the countdown and the call counter move by themselves.
+        self.set_interval(1.0, self.refresh)
+
+    def render(self) -> Text:
+        app = self.app
+        backend = app.backend
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" lambdaops ", style="bold reverse")
+        line.append(f" {self.crumb} ", style="bold")
+        account = app.account or ("connecting…" if not backend.connected else "account ?")
+        line.append(f" {account}", style="bold")
+        if backend.label:
+            line.append(f" ({backend.label})", style="dim")
+        line.append(f"  {' '.join(backend.regions) or '-'}")
+        line.append(f"  last {fmt.window_label(backend.settings.window_s)}")
+        line.append("  ")
+        line.append_text(self._refresh_state())
+        if app.settings_write:
+            line.append("  WRITE", style="bold reverse red")
+        line.append(f"   {backend.usage().label()}", style="dim")
+        right = f" {fmt.clock(backend.now())} "
+        pad = self.size.width - line.cell_len - len(right)
+        if pad > 0:
+            line.append(" " * pad)
+        line.append(right, style="bold")
+        return line
+
+    def _refresh_state(self) -> Text:
+        app = self.app
+        every = f"every {fmt.window_label(app.backend.settings.refresh_s)}"
+        if app.polling:
+            return Text(f"⟳ {app.progress or 'refreshing…'}", style="italic")
+        if app.paused:
+            return Text(f"⏸ paused ({every})", style="bold yellow")
+        if app.next_poll_at is not None:
+            return Text(f"↻ {every}, next {fmt.clock(app.next_poll_at)}")
+        return Text(f"↻ {every}")

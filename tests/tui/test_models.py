@@ -1,0 +1,106 @@
+"""The TUI's pure parts (no app, no AWS): table model, fleet rows, formatting, commands, cost."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lambdaops.analysis.fleet import Finding
+from lambdaops.aws.models import EventSource, FunctionInfo
+from lambdaops.tui import format as fmt
+from lambdaops.tui.api_cost import estimate
+from lambdaops.tui.commands import find, run_command
+from lambdaops.tui.fleet_model import PENDING, build_fleet_model, row_key
+from lambdaops.tui.table_model import Column, TableModel
+
+
+def fn(name, region="us-east-1", **kw):
+    return FunctionInfo(name=name, region=region, arn=f"arn:aws:lambda:{region}:1:function:{name}",
+                        runtime="python3.12", architecture="arm64", memory_mb=512, timeout_s=10,
+                        last_modified=None, **kw)
+
+
+def test_view_filters_sorts_and_keeps_missing_last():
+    m = TableModel((Column("name", "Name", 10), Column("n", "N", 5, "right")))
+    for key, n in (("a", 3.0), ("b", None), ("c", 10.0), ("ab", 1.0)):
+        m.add_row(key, [key, "-" if n is None else str(n)], {"name": key, "n": n})
+    assert m.view() == [0, 1, 2, 3]
+    assert [m.keys[i] for i in m.view("a")] == ["a", "ab"]
+    assert [m.keys[i] for i in m.view("a !b")] == ["a"]
+    assert [m.keys[i] for i in m.view(sort_key="n", descending=True)] == ["c", "a", "ab", "b"]
+    assert [m.keys[i] for i in m.view(sort_key="n")] == ["ab", "a", "c", "b"]
+    assert [m.keys[i] for i in m.view(sort_key="name", descending=True)] == ["c", "b", "ab", "a"]
+
+
+def test_fleet_rows_from_inventory_show_pending_figures():
+    model = build_fleet_model([fn("b"), fn("a", "eu-west-1")])
+    assert model.keys == ["eu-west-1/a", "us-east-1/b"]  # region, name until the figures say worse
+    assert model.cells[0][model.columns.index(model.column("invocations"))] == PENDING
+
+
+def test_fleet_rows_from_snapshot_follow_its_order_and_show_missing_as_dash():
+    rows = [{"name": "b", "region": "us-east-1", "invocations": 48213.0, "error_rate": 0.0123,
+             "iterator_age_max_ms": float("nan"), "dlq_depth": None, "cost_usd": 1.92,
+             "findings": [Finding("critical", "dlq_not_empty", "DLQ holds 214 messages"),
+                          Finding("warning", "cold_start_rate", "cold starts 9.8%")]},
+            {"name": "a", "region": "us-east-1", "invocations": 0.0, "findings": []}]
+    model = build_fleet_model([fn("a"), fn("b", tags={"team": "orders"})], rows, {row_key("us-east-1", "b"): [0, 1, 4]})
+    col = {c.key: i for i, c in enumerate(model.columns)}
+    b = model.cells[0]
+    assert model.keys[0] == "us-east-1/b"
+    assert b[col["invocations"]] == "48.2k" and b[col["error_rate"]] == "1.2"
+    assert b[col["iterator_age_max_ms"]] == "-" and b[col["dlq_depth"]] == "-"
+    assert b[col["finding"]] == "✖ DLQ holds 214 messages (+1)"
+    assert b[col["trend"]] == "▁▃█"
+    assert model.severity[0] == "critical"
+    assert [model.keys[i] for i in model.view("team=orders")] == ["us-east-1/b"]
+    assert [model.keys[i] for i in model.view("critical")] == ["us-east-1/b"]
+
+
+@pytest.mark.parametrize("value,text", [(None, "-"), (math.nan, "-"), (12, "12"), (48213, "48.2k"), (2.5e6, "2.5M")])
+def test_count(value, text):
+    assert fmt.count(value) == text
+
+
+def test_durations_and_ages():
+    assert fmt.ms(812) == "812" and fmt.ms(1400) == "1.4k"
+    assert fmt.duration_ms(74) == "74 ms" and fmt.duration_ms(1930) == "1.93 s"
+    assert fmt.age_s(432) == "7m12s" and fmt.age_s(7500) == "2h05m"
+    assert fmt.window_label(10800) == "3h" and fmt.window_label(5400) == "90m"
+    assert fmt.sparkline([0, 0]) == "▁▁" and fmt.sparkline([]) == ""
+
+
+def test_api_cost_counts_metrics_and_paid_requests():
+    usage = estimate({"cloudwatch.GetMetricData": 2, "lambda.ListFunctions": 4, "sqs.GetQueueAttributes": 10},
+                     metrics=1000, insights_bytes=1e9)
+    assert usage.calls == 16
+    assert usage.usd == pytest.approx(0.01 + 0.005 + 10 * 0.4e-6)
+    assert usage.label().startswith("API 16 calls ~$0.015")
+
+
+def test_commands_resolve_aliases_and_report_problems():
+    assert find("home").name == "fleet" and find("q").name == "quit"
+
+    class App:
+        functions = []
+
+    assert run_command(App(), ":nonsense") == "unknown command 'nonsense' (try :help)"
+    assert run_command(App(), "window") == "usage: window 1h"
+    assert "not a duration" in run_command(App(), "window soon")
+    assert run_command(App(), "fn nothing-like-this") == "no function matches 'nothing-like-this'"
+
+
+def test_event_sources_are_not_needed_for_rows():
+    f = fn("x", event_sources=[EventSource("u", "kinesis", "arn:aws:kinesis:us-east-1:1:stream/s", "Enabled")])
+    assert build_fleet_model([f]).keys == ["us-east-1/x"]
+
+
+def test_tui_modules_import_textual_only_under_tui_and_never_boto3():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "lambdaops" / "tui"
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from) (boto3|botocore)\b", text, re.M), path

@@ -1,0 +1,289 @@
+"""Every screen and binding, driven from the keyboard against the demo account (pilot tests)."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from rich.console import Console
+
+from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
+from lambdaops.tui.messages import FleetRows
+from lambdaops.tui.screens.command_line import CommandLineScreen
+from lambdaops.tui.screens.dlq import DlqScreen, message_detail
+from lambdaops.tui.screens.error_log import ErrorLogScreen
+from lambdaops.tui.screens.fleet import FleetScreen
+from lambdaops.tui.screens.function import FunctionScreen
+from lambdaops.tui.screens.help import HelpScreen
+from lambdaops.tui.screens.regions import RegionsScreen
+from lambdaops.tui.screens.trace import TraceScreen
+from lambdaops.tui.screens.tuning import TuningScreen
+from lambdaops.tui.screens.window import WindowScreen
+from lambdaops.tui.table_model import TableModel
+from lambdaops.tui.widgets.virtual_table import VirtualTable
+from tests.tui.conftest import SIZE
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_fleet_paints_then_fills_in_and_filters_and_sorts(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#fleet", VirtualTable)
+        assert isinstance(app.screen, FleetScreen)
+        await fleet_ready(pilot, app)
+        assert len(table.model) == 24
+        assert app.account == "123456789012"
+        first = table.model.cells[table.view[0]]
+        assert first[-1].startswith("✖")  # worst first
+        assert app.fleet_screen.query_one("#findings").option_count > 0
+
+        await pilot.press("slash", *"orders", "enter")
+        assert table.filter_text == "orders"
+        assert {table.model.keys[i].split("/")[1] for i in table.view} >= {"orders-api", "order-queue-worker"}
+        assert all("orders" in table.model.search[i] for i in table.view)
+        assert app.focused is table
+
+        await pilot.press("s")  # first sortable column: name
+        assert table.sort_key == "name"
+        names = [table.model.keys[i].split("/")[1] for i in table.view]
+        assert names == sorted(names)
+        await pilot.press("S")
+        assert table.descending
+        await pilot.press("escape")
+        assert table.filter_text == "" and len(table.view) == 24
+
+
+async def test_enter_opens_a_function_and_escape_comes_back(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        table = app.screen.query_one("#fleet", VirtualTable)
+        await pilot.press("down", "enter")
+        screen = app.screen
+        assert isinstance(screen, FunctionScreen)
+        assert f"{screen.fn.region}/{screen.fn.name}" == table.selected_key
+        await settle(pilot, app)
+        overview = screen.query_one("FunctionOverview")
+        assert overview.chart("traffic").message == ""  # drawn, not "loading" or an error
+        assert overview.chart("duration").series
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+        assert table.selected_key == f"{screen.fn.region}/{screen.fn.name}"
+
+
+async def test_findings_strip_jumps_to_the_function(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("tab")
+        assert app.focused.id == "findings"
+        target = app.fleet_screen.query_one("#findings")._targets[0]
+        await pilot.press("enter")
+        assert isinstance(app.screen, (FunctionScreen, DlqScreen))
+        if isinstance(app.screen, FunctionScreen):
+            assert f"{app.screen.fn.region}/{app.screen.fn.name}" == target.key
+
+
+async def test_function_tabs_logs_traces_dlqs_tuning(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_function(pilot, app, "checkout-api")
+        screen = app.screen
+
+        await pilot.press("2")  # Logs: run the preselected query file
+        await pilot.press("enter")
+        logs = screen.query_one("LogsPane")
+        await settle(pilot, app)
+        rows = logs.query_one(VirtualTable)
+        assert len(rows.model) > 0, logs.query_one("#logs-status").render()
+        traced = next(i for i, r in enumerate(logs.rows) if r.get("@xrayTraceId"))
+        rows.move_to_key(str(traced))
+        await pilot.press("enter")
+        assert isinstance(app.screen, TraceScreen)
+        await settle(pilot, app)
+        assert app.screen.trace is not None and app.screen.trace.spans
+        await pilot.press("escape")
+
+        await pilot.press("3")  # Traces
+        await settle(pilot, app)
+        traces = screen.query_one("TracesPane")
+        assert traces.traces, "no traces listed"
+        await pilot.press("enter")
+        assert isinstance(app.screen, TraceScreen)
+        kinds = {s.kind for s in app.screen.trace.spans}
+        assert {"Invocation", "Overhead"} <= kinds
+        await pilot.press("escape")
+
+        await pilot.press("5")  # Tuning tab: the way to the tuning screen
+        await pilot.click("#open-tuning")
+        assert isinstance(app.screen, TuningScreen)
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_function_dlqs_tab_opens_the_dlq_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_function(pilot, app, "order-queue-worker", tab="dlqs")
+        await pilot.press("4")
+        await settle(pilot, app)
+        table = app.screen.query_one("#fn-queues")
+        assert table.row_count == 1
+        await pilot.press("enter")
+        dlq = app.screen
+        assert isinstance(dlq, DlqScreen)
+        await settle(pilot, app)
+        assert dlq.selected_queue is not None and dlq.selected_queue.name == "orders-dlq"
+        assert len(dlq.queues) >= 10
+        assert dlq.messages, "the queue's messages were not read"
+        first = dlq.messages[0]
+        assert first.shape == "sqs-message" and first.source_arn.endswith(":orders-queue")
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(message_detail(first))
+        detail = console.export_text()
+        assert "Original event" in detail and first.message_id in detail
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, FleetScreen)
+
+
+async def test_dlq_screen_decodes_messages_and_exports(make_app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("d")
+        await settle(pilot, app)
+        dlq = app.screen
+        names = list(dlq.queues)
+        depths = [q.depth or 0 for q in dlq.queues.values()]
+        assert depths == sorted(depths, reverse=True)  # fullest first
+        assert "image-resize" in dlq.selected_queue.serves  # the function under the fleet cursor
+        lambda_dlq = next(q for q in dlq.queues.values() if q.name == "payments-async-dlq")
+        dlq.query_one("#queues").move_cursor(row=names.index(lambda_dlq.arn))
+        await settle(pilot, app)
+        m = dlq.messages[0]
+        assert m.shape == "lambda-dlq" and m.request_id and m.error_message
+        await pilot.press("x")
+        await settle(pilot, app)
+        files = list(tmp_path.glob("dlq-payments-async-dlq-*.jsonl"))
+        assert len(files) == 1 and len(files[0].read_text().splitlines()) == lambda_dlq.depth
+
+
+async def test_global_keys_help_window_regions_errors_pause_refresh(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+
+        await pilot.press("t")
+        assert isinstance(app.screen, WindowScreen)
+        await pilot.press("up", "enter")  # 3h -> 1h
+        assert app.backend.settings.window_s == 3600
+        await fleet_ready(pilot, app)
+        assert app.snapshot.window.seconds == 3600
+
+        await pilot.press("R")
+        assert isinstance(app.screen, RegionsScreen)
+        await pilot.press("escape")
+        assert app.backend.regions == ["us-east-1", "eu-west-1"]
+
+        await pilot.press("E")
+        assert isinstance(app.screen, ErrorLogScreen)
+        await pilot.press("escape")
+
+        await pilot.press("p")
+        assert app.paused
+        await pilot.press("p")
+        assert not app.paused
+        await fleet_ready(pilot, app)
+
+        generation = app.generation
+        await pilot.press("r")
+        assert app.generation == generation + 1
+        await fleet_ready(pilot, app)
+
+
+async def test_command_line_and_palette_offer_the_same_commands(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandLineScreen)
+        await pilot.press(*"fn tax-calculator", "enter")
+        assert isinstance(app.screen, FunctionScreen) and app.screen.fn.name == "tax-calculator"
+        await pilot.press("colon", *"fleet", "enter")
+        assert isinstance(app.screen, FleetScreen)
+        await pilot.press("colon", *"dlq", "enter")
+        assert isinstance(app.screen, DlqScreen)
+        await pilot.press("colon", *"fleet checkout", "enter")
+        assert app.fleet_screen.table.filter_text == "checkout"
+        await pilot.press("colon", *"bogus", "enter")
+        assert isinstance(app.screen, FleetScreen)
+
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {":fleet", ":dlq", ":refresh", ":pause", ":help", ":errors", ":quit"} <= titles
+        assert ":fn checkout-api" in titles
+
+
+async def test_stale_results_are_dropped(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        table = app.fleet_screen.table
+        before = table.model
+        app.post_message(FleetRows(app.generation - 1, "snapshot", TableModel(()), []))
+        await pilot.pause(0.1)
+        assert table.model is before and app.functions
+
+
+async def test_an_aws_failure_is_a_notification_not_a_crash(make_app):
+    class Failing(ReplayBackend):
+        def charts(self, fn, window):
+            raise RuntimeError("GetMetricData exploded")
+
+    app = make_app(backend_cls=Failing)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_function(pilot, app, "checkout-api")
+        assert any("exploded" in e.text for e in app.error_log)
+        assert "exploded" in app.screen.query_one("FunctionOverview").chart("traffic").message
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+
+
+async def test_q_quits_cleanly(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+async def test_no_aws_call_runs_on_the_ui_thread(make_app, demo):
+    """Every boto3 call of a session that visits every screen is made from a worker thread."""
+    from lambdaops.tui.demo_session import demo_context
+
+    ctx = demo_context(demo)
+    threads: list[threading.Thread] = []
+    original = ctx._instrument
+
+    def instrument(cli, service, region):
+        original(cli, service, region)
+        cli.meta.events.register("before-call", lambda **kw: threads.append(threading.current_thread()))
+
+    ctx._instrument = instrument
+    app = make_app(ctx=ctx, cache={})  # its own cache: the real collection runs too
+    async with app.run_test(size=SIZE) as pilot:
+        await open_function(pilot, app, "orders-stream-consumer")
+        for tab in ("2", "3", "4"):
+            await pilot.press(tab)
+            await settle(pilot, app)
+        await pilot.press("escape", "d")
+        await settle(pilot, app)
+        await pilot.press("escape", "u")
+        await settle(pilot, app)
+    assert len(threads) > 20
+    assert threading.main_thread() not in threads

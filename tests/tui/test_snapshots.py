@@ -1,0 +1,127 @@
+"""Snapshot tests: each screen rendered to SVG on the frozen demo account and compared with the
+golden file in ``tests/tui/snapshots/`` after normalisation.
+
+Normalised: Textual's per-render CSS class ids, X-Ray trace ids, request and message ids and dates
+(the clock is frozen at the latest 12:00 UTC, so dates move while times of day stay), timestamps SQS
+gave messages on arrival, the API call counter and the collection time (they depend on how often a
+query was polled). Regenerate after a deliberate change with
+``LAMBDAOPS_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_snapshots.py`` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from lambdaops.tui.api_cost import ApiUsage
+from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
+from tests.tui.conftest import SIZE
+
+pytestmark = pytest.mark.e2e
+
+GOLDEN = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("LAMBDAOPS_UPDATE_SNAPSHOTS") == "1"
+RULES = (
+    (re.compile(r"\bterminal-\d+-"), "terminal-"),
+    (re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}"), "1-TRACE"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f-]*"), "UUID"),  # also cut by a column
+    # Dates move with the frozen clock (times of day do not); SQS stamps some messages on arrival.
+    (re.compile(r"\d{4}-\d\d-\d\d(?:T|&#160;)\d\d:\d\d:\d\d(?:\.\d+)?Z?"), "TIMESTAMP"),
+    (re.compile(r"\b\d\d-\d\d(&#160;\d\d:\d\d:\d\d)"), r"MM-DD\1"),
+)
+
+
+class SteadyBackend(ReplayBackend):
+    """The same figures, with the two numbers that depend on timing held still."""
+
+    def usage(self) -> ApiUsage:
+        return ApiUsage(calls=100, metrics=200, insights_bytes=0.0, usd=0.002)
+
+    def collect(self, window, progress=None):
+        snap = super().collect(window, progress)
+        snap.elapsed_s = 5.0
+        return snap
+
+
+def normalise(svg: str) -> str:
+    for rx, repl in RULES:
+        svg = rx.sub(repl, svg)
+    return svg
+
+
+async def shoot(app, pilot, name: str) -> None:
+    for inp in app.screen.query("Input"):
+        inp.cursor_blink = False
+    await pilot.pause(0.3)
+    actual = normalise(app.export_screenshot())
+    golden = GOLDEN / f"{name}.svg"
+    if UPDATE or not golden.exists():
+        GOLDEN.mkdir(exist_ok=True)
+        golden.write_text(actual)
+        if not UPDATE:
+            pytest.fail(f"no golden file for {name}: written to {golden}; look at it, then run again")
+        return
+    if actual != golden.read_text():
+        (GOLDEN / f"{name}.actual.svg").write_text(actual)
+        pytest.fail(f"{name} differs from {golden} (see {name}.actual.svg beside it)")
+
+
+@pytest.fixture
+def steady_app(make_app):
+    return lambda **kw: make_app(backend_cls=SteadyBackend, **kw)
+
+
+async def test_fleet(steady_app):
+    app = steady_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await shoot(app, pilot, "fleet")
+
+
+async def test_function_overview(steady_app):
+    app = steady_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_function(pilot, app, "orders-stream-consumer")
+        await shoot(app, pilot, "function")
+
+
+async def test_traces(steady_app):
+    app = steady_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_function(pilot, app, "checkout-api", tab="traces")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        await shoot(app, pilot, "trace")
+
+
+async def test_dlq(steady_app, monkeypatch):
+    # Oldest ages come from CloudWatch over the last hour of the real clock: whether the frozen
+    # window is in that hour depends on when the test runs.
+    monkeypatch.setattr("lambdaops.aws.dlq.oldest_ages", lambda *a, **kw: {})
+    app = steady_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("d")
+        await settle(pilot, app)
+        await shoot(app, pilot, "dlq")
+
+
+async def test_tuning_form(steady_app):
+    app = steady_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("u")
+        await settle(pilot, app)
+        await shoot(app, pilot, "tuning")
+
+
+async def test_help(steady_app):
+    app = steady_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("question_mark")
+        await shoot(app, pilot, "help")

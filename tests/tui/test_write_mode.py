@@ -1,0 +1,105 @@
+"""Actions that change AWS: absent in read-only mode; with --write always behind a confirmation that
+names account, region, target and count, with the focus on Cancel. Then a real tuning run, live."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambdaops.tui.demo_session import fleet_ready, settle, wait_until
+from lambdaops.tui.screens.confirm import ConfirmScreen
+from lambdaops.tui.screens.dlq import DlqScreen
+from lambdaops.tui.screens.tuning import TuningScreen
+from tests.tui.conftest import SIZE
+
+pytestmark = pytest.mark.e2e
+
+
+def footer_keys(app) -> set[str]:
+    return {b.binding.action for b in app.screen.active_bindings.values()
+            if app.screen.check_action(b.binding.action, ()) and app.check_action(b.binding.action, ())}
+
+
+async def open_tuning(pilot, app, name: str) -> TuningScreen:
+    await fleet_ready(pilot, app)
+    fn = next(f for f in app.functions if f.name == name)
+    app.open_tuning(f"{fn.region}/{fn.name}")
+    await settle(pilot, app)
+    return app.screen
+
+
+async def test_read_only_hides_and_refuses_write_actions(make_app):
+    app = make_app(write=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tuning(pilot, app, "image-resize")
+        assert "start_tuning" not in footer_keys(app)
+        await pilot.press("ctrl+s")
+        assert app.screen is screen and not screen.running
+        assert "--write" in str(screen.query_one("#tuning-status").render())
+
+        await pilot.press("escape", "d")
+        assert isinstance(app.screen, DlqScreen)
+        await settle(pilot, app)
+        keys = footer_keys(app)
+        assert "export" in keys and not {"redrive", "purge"} & keys
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, DlqScreen)
+
+
+async def test_confirmation_shows_the_change_and_cancel_is_the_default(make_app):
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tuning(pilot, app, "image-resize")
+        assert "start_tuning" in footer_keys(app)
+        await pilot.press("ctrl+s")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        c = confirm.change
+        assert (c.account, c.region, c.target) == ("123456789012", "us-east-1", "image-resize")
+        assert c.count.endswith("invocations")
+        assert app.focused.id == "cancel"
+        await pilot.press("enter")  # enter out of habit: cancels
+        assert app.screen is screen and not screen.running
+
+
+async def test_a_tuning_run_is_watched_live_and_recommends(make_app):
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tuning(pilot, app, "image-resize")
+        screen.query_one("#memory").value = "1024,2048"
+        screen.query_one("#invocations").value = "5"
+        await pilot.press("ctrl+s")
+        await pilot.press("y")
+        assert screen.running
+        await wait_until(pilot, lambda: not screen.running, timeout=120, what="the tuning run")
+        await settle(pilot, app)
+        assert screen.outcome is not None, str(screen.query_one("#tuning-status").render())
+        assert set(screen.results) == {1024, 2048}
+        assert screen.query_one("#results").row_count == 2
+        assert screen.query_one("#cost-chart").series and screen.query_one("#duration-chart").series
+        assert "Recommended" in str(screen.query_one("#tuning-status").render())
+        # The engine put the function back as it was.
+        fn = next(f for f in app.functions if f.name == "image-resize")
+        cfg = app.backend.ctx.call("lambda", fn.region, "get_function_configuration", FunctionName=fn.name)
+        assert cfg["MemorySize"] == fn.memory_mb
+
+
+async def test_redrive_is_confirmed_then_moves_the_messages_back(make_app):
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("d")
+        await settle(pilot, app)
+        dlq = app.screen
+        orders = next(q for q in dlq.queues.values() if q.name == "orders-dlq")
+        dlq.query_one("#queues").move_cursor(row=list(dlq.queues).index(orders.arn))
+        await settle(pilot, app)
+        depth = orders.depth
+        await pilot.press("ctrl+r")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert confirm.change.count == f"{depth:,.0f} messages" and "orders-dlq" in confirm.change.target
+        assert app.focused.id == "cancel"
+        await pilot.press("y")
+        await settle(pilot, app, rounds=5)
+        assert any(n.message.startswith("redrive orders-dlq: moved") for n in app._notifications)
+        assert dlq.queues[orders.arn].depth == 0

@@ -15,6 +15,7 @@ from lambdaops.aws.models import FunctionInfo
 from lambdaops.tui import dlq_source
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import error_text
+from lambdaops.tui.widgets.tab_result import accept
 
 
 @dataclass
@@ -74,12 +75,8 @@ class FunctionDlqs(Vertical):
         self.post_message(QueuesLoaded(request, queues))
 
     def on_queues_loaded(self, msg: QueuesLoaded) -> None:
-        if msg.request != self.request:
-            return
-        status = self.query_one("#dlqs-status", Static)
-        if msg.error:
-            status.update(f"failed: {msg.error}")
-            self.app.record_error(f"{self.fn.name}: DLQs", msg.error)
+        status = accept(self, msg, "#dlqs-status", "failed", "DLQs")
+        if status is None:
             return
         table = self.query_one(DataTable)
         table.clear()

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Select, Static
 from lambdaops import query_files
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.tui.backend import error_text
+from lambdaops.tui.widgets.tab_result import accept
 from lambdaops.tui.table_model import Column, TableModel
 from lambdaops.tui.widgets.virtual_table import VirtualTable
 
@@ -135,12 +136,8 @@ class LogsPane(Vertical):
         self.post_message(QueryDone(request, rows_model(rows), rows, summary))
 
     def on_query_done(self, msg: QueryDone) -> None:
-        if msg.request != self.request:
-            return
-        status = self.query_one("#logs-status", Static)
-        if msg.error:
-            status.update(f"query failed: {msg.error}")
-            self.app.record_error(f"{self.fn.name}: Logs Insights", msg.error)
+        status = accept(self, msg, "#logs-status", "query failed", "Logs Insights")
+        if status is None:
             return
         self.rows = msg.rows or []
         table = self.query_one(VirtualTable)

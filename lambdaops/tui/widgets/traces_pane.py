@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import error_text
+from lambdaops.tui.widgets.tab_result import accept
 
 
 @dataclass
@@ -69,12 +70,8 @@ class TracesPane(Vertical):
         self.post_message(TracesLoaded(request, slowest, cold))
 
     def on_traces_loaded(self, msg: TracesLoaded) -> None:
-        if msg.request != self.request:
-            return
-        status = self.query_one("#traces-status", Static)
-        if msg.error:
-            status.update(f"X-Ray failed: {msg.error}")
-            self.app.record_error(f"{self.fn.name}: traces", msg.error)
+        status = accept(self, msg, "#traces-status", "X-Ray failed", "traces")
+        if status is None:
             return
         table = self.query_one(DataTable)
         table.clear()

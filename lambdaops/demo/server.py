@@ -138,7 +138,7 @@ class DemoAccount:
         t1 = time.perf_counter()
         from lambdaops.demo.seed import seed_account
 
-        self.seeded = seed_account(self.endpoint, self.fleet)
+        self.seeded = seed_account(self.endpoint, self.fleet, self.overlay)
         t2 = time.perf_counter()
         self.timings.update(server_s=t1 - t0, resources_s=t2 - t1)
         if early and self.traffic:

@@ -4,7 +4,7 @@ process (``lambdaops demo serve``), reached like any endpoint: its start-up and 
 engine are CPU-bound Python, and in this process they would hold the GIL for seconds at a time
 (measured: keys took up to 2.1 s to answer while the in-process account ran a fleet query). The
 frame is on screen at once; with ``--early`` the child answers the inventory as soon as the functions
-exist (rows about 3 s after start here, instead of 6 s), and the telemetry follows when generated.
+exist (rows 2.2-2.5 s after start here, instead of 6 s), and the telemetry follows when generated.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ class LambdaopsApp(App):
         super().__init__()
         self.backend = backend
         self.auto_poll = auto_poll  # tests and screenshots: one poll, no timer
+        self.exiting = False
         self.account: str | None = None
         self.generation = 0
         self.polling = False
@@ -61,6 +62,19 @@ class LambdaopsApp(App):
     @property
     def settings_write(self) -> bool:
         return self.backend.settings.write
+
+    # -- quitting --------------------------------------------------------------------------
+    def exit(self, *args, **kwargs) -> None:
+        self.exiting = True
+        super().exit(*args, **kwargs)
+
+    def push_screen(self, screen, *args, **kwargs):
+        # Keys typed right after ``q`` ("qu", "q" then enter) are still delivered while the app
+        # closes; a screen pushed then is never composed and its on_mount raises (a traceback and
+        # exit code 1 in the terminal). Nothing new opens once quitting has begun.
+        if self.exiting:
+            return None
+        return super().push_screen(screen, *args, **kwargs)
 
     # -- start -----------------------------------------------------------------------------
     def on_mount(self) -> None:

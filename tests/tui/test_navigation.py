@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from rich.console import Console
+from textual import events
 
 from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
 from lambdaops.tui.messages import FleetRows
@@ -260,6 +261,20 @@ async def test_q_quits_cleanly(make_app):
         await fleet_ready(pilot, app)
         await pilot.press("q")
     assert app.return_code in (0, None)
+
+
+@pytest.mark.parametrize("after", ["u", "d", "enter", "question_mark", "t", "colon"])
+async def test_keys_typed_after_q_open_nothing(make_app, after):
+    """Typing on after ``q`` (``qu``, a quick ``q`` then ``enter``) must not open a screen into a
+    closing app: that crashed with a traceback and exit code 1 in a real terminal."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        # Both keys queued before either is handled, as a terminal delivers a fast "qu".
+        for key, char in (("q", "q"), (after, {"question_mark": "?", "colon": ":", "enter": "\r"}.get(after, after))):
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.5)
+    assert app.return_code == 0
 
 
 async def test_no_aws_call_runs_on_the_ui_thread(make_app, demo):

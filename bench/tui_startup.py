@@ -1,0 +1,91 @@
+"""How long `lambdaops --demo` takes to show the fleet, measured as a person sees it (not run by the suite).
+
+    .venv/bin/python bench/tui_startup.py [--runs 5] [--interval 0.05] [-- COMMAND...]
+
+Each run starts the command in a fresh tmux terminal (160x45) and reads the screen every
+``--interval`` seconds until the figures are in, then types ``q`` and checks the exit code. Printed per
+run, in seconds from the start of the command:
+- frame: the header is on screen;
+- rows: the fleet's function names are on screen (the inventory);
+- figures: the status line no longer says the figures are loading (the whole snapshot);
+- exit: 0 expected, with the terminal back.
+The median of each column closes the table. Needs tmux.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = [str(Path(sys.executable).parent / "lambdaops"), "--demo"]
+ROW_MARKERS = ("checkout-api", "orders-stream-consumer")  # two of the demo fleet's named functions
+
+
+def _screen(session: str) -> str:
+    out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True)
+    return out.stdout
+
+
+def one(cmd: list[str], interval: float, timeout: float) -> dict:
+    session = f"bench{time.monotonic_ns()}"
+    rc_file = Path(tempfile.mkstemp()[1])
+    shell = " ".join(f"'{c}'" for c in cmd) + f"; echo $? > {rc_file}"
+    t0 = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", shell], check=True)
+    seen: dict[str, float] = {}
+    try:
+        while time.perf_counter() - t0 < timeout:
+            screen = _screen(session)
+            t = time.perf_counter() - t0
+            if "frame" not in seen and "lambdaops" in screen and "Fleet" in screen:
+                seen["frame"] = t
+            if "rows" not in seen and all(m in screen for m in ROW_MARKERS):
+                seen["rows"] = t
+            if "rows" in seen and "figures" not in seen and "worst first" in screen \
+                    and "loading" not in screen and "refreshing" not in screen:
+                seen["figures"] = t
+                break
+            time.sleep(interval)
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
+        deadline = time.perf_counter() + 10
+        while time.perf_counter() < deadline and not rc_file.read_text().strip():
+            time.sleep(0.05)
+        seen["exit"] = rc_file.read_text().strip() or "still running"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        rc_file.unlink(missing_ok=True)
+    return seen
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--interval", type=float, default=0.05)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("cmd", nargs="*")
+    args = ap.parse_args()
+    if shutil.which("tmux") is None:
+        sys.exit("bench/tui_startup.py needs tmux (apt-get install tmux)")
+    cmd = args.cmd or DEFAULT
+    rows = []
+    print(f"{'run':>3} {'frame':>6} {'rows':>6} {'figures':>8}  exit")
+    for i in range(args.runs):
+        r = one(cmd, args.interval, args.timeout)
+        rows.append(r)
+        cols = [f"{r[k]:6.2f}" if k in r else "     -" for k in ("frame", "rows")]
+        fig = f"{r['figures']:8.2f}" if "figures" in r else "       -"
+        print(f"{i + 1:>3} {cols[0]} {cols[1]} {fig}  {r.get('exit')}")
+    med = {k: statistics.median([r[k] for r in rows if k in r]) for k in ("frame", "rows", "figures")
+           if any(k in r for r in rows)}
+    print("med " + " ".join(f"{k}={v:.2f}s" for k, v in med.items()))
+
+
+if __name__ == "__main__":
+    main()

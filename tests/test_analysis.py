@@ -66,6 +66,10 @@ def test_each_finding_and_its_severity():
     assert codes["cold"] == [("critical", "cold_start_rate")]
     assert codes["lagging"] == [("critical", "iterator_age")]
     assert codes["dlq"] == [("critical", "dlq_not_empty")]
+    messages = {name: [f["message"] for f in r["findings"]] for name, r in out.items()}
+    assert messages["dlq"] == ["DLQ holds 150 messages"]
+    one = [f["message"] for f in by_name(analyze([rec("one", dlq_depth=1.0, timeouts=1.0)]))["one"]["findings"]]
+    assert "DLQ holds 1 message" in one and "1 invocation timed out (0.10%)" in one
     assert codes["oom-risk"] == [("warning", "memory_near_limit")]  # 1000/1024 = 97.7%: warn >= 90%, critical >= 98%
     assert codes["oom"] == [("critical", "memory_near_limit")]
     assert codes["fat"] == [("warning", "memory_overprovisioned")]

@@ -111,7 +111,7 @@ def findings_for(row: dict[str, Any], t: Thresholds) -> list[Finding]:
     dlq = g("dlq_depth")
     if dlq is not None and dlq >= t.dlq_depth_warning:
         sev = "critical" if dlq >= t.dlq_depth_critical else "warning"
-        out.append(Finding(sev, "dlq_not_empty", f"DLQ holds {dlq:,.0f} messages"))
+        out.append(Finding(sev, "dlq_not_empty", f"DLQ holds {_count(dlq, 'message')}"))
     used, mem = g("memory_used_max_mb"), g("memory_mb")
     oom = g("out_of_memory") or 0
     if used is not None and mem:
@@ -127,13 +127,18 @@ def findings_for(row: dict[str, Any], t: Thresholds) -> list[Finding]:
     if timeouts:
         rate = timeouts / inv if inv else 1.0
         sev = "critical" if rate >= t.timeout_rate_critical else "warning"
-        out.append(Finding(sev, "timeouts", f"{timeouts:,.0f} invocations timed out ({rate:.2%})"))
+        out.append(Finding(sev, "timeouts", f"{_count(timeouts, 'invocation')} timed out ({rate:.2%})"))
     p99, timeout_s = g("duration_p99_ms"), g("timeout_s")
     if p99 is not None and timeout_s and p99 >= t.duration_near_timeout * timeout_s * 1000:
         out.append(Finding("warning", "duration_near_timeout",
                            f"p99 duration {_ms(p99)} is {p99 / (timeout_s * 1000):.0%} of the {timeout_s}s timeout"))
     out.sort(key=lambda f: -SEVERITY_RANK[f.severity])
     return out
+
+
+def _count(n: float, noun: str) -> str:
+    """``1 message``, ``30 messages``: findings are read as sentences."""
+    return f"{n:,.0f} {noun}" + ("" if round(n) == 1 else "s")
 
 
 def _ms(value: float | None) -> str:

@@ -104,3 +104,25 @@ def test_tui_modules_import_textual_only_under_tui_and_never_boto3():
     for path in root.rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"^\s*(import|from) (boto3|botocore)\b", text, re.M), path
+
+
+def test_message_detail_names_the_error_and_its_status_apart():
+    import io
+    import json
+
+    from rich.console import Console
+
+    from lambdaops.aws.dlq_decode import decode_message
+    from lambdaops.tui.screens.dlq import message_detail
+
+    record = {"version": "1.0", "timestamp": "2026-11-30T06:13:20.123Z",
+              "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:1:function:f:$LATEST",
+                                 "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+              "requestPayload": {"k": 1},
+              "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+              "responsePayload": {"errorMessage": "unsupported image", "errorType": "Error"}}
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(message_detail(decode_message({"MessageId": "m", "Body": json.dumps(record)})))
+    lines = [line.split() for line in console.export_text().splitlines()]
+    assert ["Error", "Error"] in lines and ["Status", "200"] in lines
+    assert ["Message", "unsupported", "image"] in lines and ["Attempts", "3"] in lines

@@ -46,8 +46,8 @@ class DlqLoaded(Message):
 class DlqScreen(Screen):
     BINDINGS = bindings(DLQ)
     DEFAULT_CSS = """
-    DlqScreen #queues { width: 2fr; height: 1fr; border: round $primary-darken-2; }
-    DlqScreen #right { width: 3fr; }
+    DlqScreen #queues { width: 1fr; height: 1fr; border: round $primary-darken-2; }
+    DlqScreen #right { width: 1fr; }
     DlqScreen #messages { height: 1fr; border: round $primary-darken-2; }
     DlqScreen #detail { height: 1fr; border: round $primary-darken-2; padding: 0 1; }
     DlqScreen #dlq-status { height: 1; padding: 0 1; color: $text-muted; }
@@ -252,7 +252,9 @@ def message_detail(m) -> Group:
     facts.add_column()
     for label, value in (("Shape", m.shape), ("Message id", m.message_id), ("Failed at", m.timestamp),
                          ("Function", m.function), ("Request id", m.request_id),
-                         ("Error", " ".join(x for x in (m.error_code, m.error_type) if x)),
+                         # error_code is a status (Lambda's ErrorCode attribute, a destination's
+                         # responseContext.statusCode), not part of the error's name: "200 Error" misleads.
+                         ("Error", m.error_type), ("Status", m.error_code),
                          ("Message", m.error_message), ("Condition", m.condition), ("Attempts", m.attempts),
                          ("Received", m.receive_count), ("Source", m.source_arn), ("Group id", m.group_id)):
         if value not in (None, ""):

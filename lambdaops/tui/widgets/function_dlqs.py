@@ -27,11 +27,12 @@ class QueuesLoaded(Message):
 
 def queue_cells(q) -> tuple[str, ...]:
     depth = fmt.count(q.depth) if q.error is None else "error"
-    return (q.name, depth, fmt.count(q.in_flight), fmt.age_s(q.oldest_s), q.kind, q.service, ", ".join(q.serves))
+    return (q.name, depth, fmt.age_s(q.oldest_s), ", ".join(q.serves), q.kind, fmt.count(q.in_flight), q.service)
 
 
-# What needs attention first (name, depth, age), then what it is.
-QUEUE_COLUMNS = ("Queue / target", "Depth", "In flight", "Oldest", "Kind", "Service", "Serves")
+# What needs attention first (name, depth, age, whose failures), then what it is: the fleet's DLQ
+# list is half a screen wide, and the columns cut off at its edge must be the least needed.
+QUEUE_COLUMNS = ("Queue / target", "Depth", "Oldest", "Serves", "Kind", "In flight", "Service")
 
 
 class FunctionDlqs(Vertical):

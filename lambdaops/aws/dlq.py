@@ -482,7 +482,7 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
                   ages: bool = True, workers: int = 8) -> DlqDiscovery:
     """Every DLQ and failure target of the fleet in ``regions``, with depth and oldest age."""
     regions = list(regions or ctx.require_regions())
-    inv = fleet_inventory(ctx, regions, InventoryOptions(details=True, cache_dir=cache_dir))
+    inv = fleet_inventory(ctx, regions, InventoryOptions(details=True, concurrency=False, cache_dir=cache_dir))
     errors = list(inv.errors)
     failed_regions = {e.region for e in errors}
     queues: list[DlqInfo] = []

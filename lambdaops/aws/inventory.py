@@ -82,6 +82,9 @@ class DetailsCache:
 @dataclass
 class InventoryOptions:
     details: bool = True
+    # Reserved concurrency is one call per function that DLQ discovery has no use for: it asks for
+    # the failure destinations only (``concurrency=False``).
+    concurrency: bool = True
     cache_dir: Path | None = None
     control_plane_rps: float = CONTROL_PLANE_RPS
     workers: int = 8
@@ -114,11 +117,14 @@ def function_tags(ctx: AwsContext, region: str) -> dict[str, dict[str, str]]:
     return tags
 
 
-def _details(ctx: AwsContext, region: str, name: str, limiter: RateLimiter) -> dict:
-    """``aws lambda get-function-concurrency`` + ``get-function-event-invoke-config``."""
+def _details(ctx: AwsContext, region: str, name: str, limiter: RateLimiter, concurrency: bool = True) -> dict:
+    """``aws lambda get-function-event-invoke-config`` (+ ``get-function-concurrency``); a result
+    without the ``reserved`` key did not ask for it."""
     cli = ctx.client("lambda", region)
-    limiter.acquire()
-    reserved = cli.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+    out: dict = {}
+    if concurrency:
+        limiter.acquire()
+        out["reserved"] = cli.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
     limiter.acquire()
     try:
         dest = cli.get_function_event_invoke_config(FunctionName=name).get("DestinationConfig", {})
@@ -126,11 +132,9 @@ def _details(ctx: AwsContext, region: str, name: str, limiter: RateLimiter) -> d
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
         dest = {}
-    return {
-        "reserved": reserved,
-        "on_failure": (dest.get("OnFailure") or {}).get("Destination"),
-        "on_success": (dest.get("OnSuccess") or {}).get("Destination"),
-    }
+    out["on_failure"] = (dest.get("OnFailure") or {}).get("Destination")
+    out["on_success"] = (dest.get("OnSuccess") or {}).get("Destination")
+    return out
 
 
 def _function_from(cfg: dict, region: str) -> FunctionInfo:
@@ -192,14 +196,14 @@ def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache
         def fill(fn: FunctionInfo) -> None:
             key = f"{fn.arn}@{revisions.get(fn.arn)}"
             hit = cache.get(key)
-            if hit is None:
+            if hit is None or (opts.concurrency and "reserved" not in hit):
                 try:
-                    hit = _details(ctx, region, fn.name, limiter)
+                    hit = _details(ctx, region, fn.name, limiter, opts.concurrency)
                 except (bx.ClientError, bx.BotoCoreError) as exc:
                     fn.details_error = translate(exc, profile=ctx.profile, region=region).one_line()
                     return
                 cache.put(key, hit)
-            fn.reserved_concurrency = hit["reserved"]
+            fn.reserved_concurrency = hit.get("reserved")
             fn.on_failure_destination = hit["on_failure"]
             fn.on_success_destination = hit["on_success"]
 

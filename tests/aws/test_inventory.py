@@ -78,6 +78,19 @@ def test_details_are_cached_on_disk(aws, tmp_path):
     assert {f.name: f.reserved_concurrency for f in inv.functions}["fn-0"] == 7
 
 
+def test_destinations_without_concurrency_and_a_partial_cache_entry_is_completed(aws, tmp_path):
+    _make_fleet("us-east-1", 3)
+    ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+    inv = fleet_inventory(ctx, opts=InventoryOptions(concurrency=False, cache_dir=tmp_path))
+    assert "lambda.GetFunctionConcurrency" not in inv.api_calls  # what DLQ discovery asks for
+    assert inv.api_calls["lambda.GetFunctionEventInvokeConfig"] == 3
+    assert {f.name: f.on_failure_destination for f in inv.functions}["fn-1"].endswith(":q-us-east-1")
+    full = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+    inv = fleet_inventory(full, opts=InventoryOptions(cache_dir=tmp_path))
+    assert inv.api_calls["lambda.GetFunctionConcurrency"] == 3  # the cached entries lacked it
+    assert {f.name: f.reserved_concurrency for f in inv.functions}["fn-0"] == 7
+
+
 def test_a_failing_region_is_reported_and_the_others_listed(aws, monkeypatch):
     _make_fleet("us-east-1", 2)
     real = aws.client

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lambdaops.analysis.thresholds import Thresholds
+from lambdaops.durations import age
 from lambdaops.pricing import gb_second_price, request_price
 
 FIGURES = (
@@ -148,8 +149,7 @@ def _ms(value: float | None) -> str:
 
 
 def _duration(ms: float) -> str:
-    s = int(ms // 1000)
-    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{ms / 1000:.1f}s"
+    return age(ms / 1000) if ms >= 60_000 else f"{ms / 1000:.1f}s"
 
 
 def analyze(records: list[dict[str, Any]], thresholds: Thresholds | None = None) -> pd.DataFrame:

@@ -77,16 +77,9 @@ def _journal_dir(state, option: Optional[Path]) -> Path:
 
 
 def _age(seconds) -> str:
-    if seconds is None:
-        return "-"
-    seconds = float(seconds)
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"
+    from lambdaops.durations import age
+
+    return "-" if seconds is None else age(float(seconds))
 
 
 def _progress_printer():

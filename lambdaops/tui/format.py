@@ -10,6 +10,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from lambdaops.durations import age
+
 MISSING = "-"
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SEVERITY_ICON = {"critical": "✖", "warning": "⚠"}
@@ -81,16 +83,7 @@ def duration_ms(value: Any) -> str:
 def age_s(seconds: Any) -> str:
     """An age: '45s', '7m12s', '2h05m', '3d04h'."""
     v = number(seconds)
-    if v is None:
-        return MISSING
-    s = int(v)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+    return MISSING if v is None else age(v)
 
 
 def usd(value: Any) -> str:

@@ -126,3 +126,20 @@ def test_message_detail_names_the_error_and_its_status_apart():
     lines = [line.split() for line in console.export_text().splitlines()]
     assert ["Error", "Error"] in lines and ["Status", "200"] in lines
     assert ["Message", "unsupported", "image"] in lines and ["Attempts", "3"] in lines
+
+
+def test_recommendation_text_compares_with_now_only_when_it_differs():
+    from types import SimpleNamespace as NS
+
+    from lambdaops.analysis.tuning_stats import Recommendation
+    from lambdaops.tui.screens.tuning import recommendation_text
+
+    def result(memory, saving, speedup):
+        rec = Recommendation(memory, "x86_64", "cheapest per invocation", saving, speedup)
+        return NS(primary=NS(recommendation=rec), strategy="cost", original_memory_mb=1024, notes=["a note"])
+
+    same = recommendation_text(result(1024, 0.0, 0.0))
+    assert "Recommended: 1024 MB" in same and "cheaper" not in same and "ctrl+a" not in same
+    assert same.endswith("\na note")
+    other = recommendation_text(result(512, 12.5, -40.0))
+    assert "12.5% cheaper" in other and "40.0% slower than now (1024 MB)" in other and "ctrl+a applies it" in other

@@ -280,6 +280,8 @@ def recommendation_text(result) -> str:
     if rec is None:
         return "[yellow]no memory size could be measured: nothing to recommend[/]"
     parts = [f"[b]Recommended: {rec.memory_mb} MB[/b] ({result.strategy}: {rec.reason})"]
+    if rec.memory_mb == result.original_memory_mb:
+        return parts[0] + "".join(f"\n{n}" for n in result.notes)  # "0.0% cheaper than itself" says nothing
     if rec.saving_pct is not None:
         parts.append(f"{abs(rec.saving_pct):.1f}% {'cheaper' if rec.saving_pct >= 0 else 'dearer'}")
     if rec.speedup_pct is not None:

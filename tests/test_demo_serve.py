@@ -59,3 +59,19 @@ def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(t
     finally:
         code = stop_served_demo(demo)
     assert code == 0
+
+
+def test_the_tuis_demo_account_stops_when_its_parent_goes():
+    """The TUI's child account watches its stdin: when the TUI dies (kill -9, a crash) the pipe
+    closes and the account stops instead of holding its memory and port."""
+    from lambdaops.tui.launch import DemoProcess
+
+    demo = DemoProcess()
+    try:
+        endpoint = demo.wait()
+        assert endpoint.startswith("http://127.0.0.1:") and "us-east-1" in demo.regions
+        assert demo.proc.poll() is None
+        demo.proc.stdin.close()  # what the OS does when the parent exits
+        assert demo.proc.wait(timeout=20) == 0
+    finally:
+        demo.stop()

@@ -30,6 +30,9 @@ def serve(
     quotas: Optional[str] = typer.Option(None, "--quotas", help="'aws' enforces AWS's documented rate quotas."),
     early: bool = typer.Option(False, "--early", help="Announce the endpoint once the functions exist; requests for "
                                "metrics, logs, traces and queues wait until the traffic is generated."),
+    until_stdin_closes: bool = typer.Option(False, "--until-stdin-closes", hidden=True,
+                                            help="Stop when standard input reaches its end (the TUI's child: "
+                                            "the account dies with the process that started it)."),
 ) -> None:
     """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
     from lambdaops.config import parse_duration
@@ -57,6 +60,18 @@ def serve(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if until_stdin_closes:
+        # The parent holds the pipe's other end and never writes: its end closes when it exits,
+        # however it exits (kill -9, a crash), and an orphaned account would hold 400 MB and a port.
+        def watch_stdin() -> None:
+            try:
+                while sys.stdin.buffer.read(4096):
+                    pass
+            except (OSError, ValueError):
+                pass
+            stop.set()
+
+        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
     try:
         if truth is not None:
             from lambdaops.demo.truth import write_truth

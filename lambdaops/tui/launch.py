@@ -22,9 +22,11 @@ class DemoProcess:
 
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        # stdin is a pipe this process never writes to: the child stops when it closes, so the
+        # account cannot outlive a TUI that was killed or crashed.
         self.proc = subprocess.Popen([sys.executable, "-m", "lambdaops.cli.main", "demo", "serve", "--port", "0",
-                                      "--early"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      "--early", "--until-stdin-closes"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, env=env)
         self.endpoint: str | None = None
         self.regions: list[str] = []
@@ -59,8 +61,9 @@ class DemoProcess:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def build_backend(state, demo: DemoProcess | None = None):

@@ -135,9 +135,11 @@ def purge(ctx, queue: QueueRow) -> str:
     return "purge requested (SQS deletes the messages within 60 seconds)"
 
 
-def message_fields(m) -> tuple[str, str, str, str, str]:
-    """The list row of a decoded message: when, shape, error, attempts, id."""
+def message_fields(m) -> tuple[str, str, str, str]:
+    """The list row of a decoded message: when, error, attempts, the function that failed (a queue
+    can serve several). The shape (one per queue kind, nearly always) and the message id are in the
+    detail pane: the list is half a screen wide, and cut to its last columns they told nothing."""
     error = m.error_type or m.error_code or m.condition or ""
     attempts = m.attempts if m.attempts is not None else m.receive_count
-    return ((m.timestamp or "")[:19].replace("T", " "), m.shape, error, "" if attempts is None else str(attempts),
-            m.message_id)
+    return ((m.timestamp or "")[:19].replace("T", " "), error, "" if attempts is None else str(attempts),
+            m.function or "")

@@ -79,7 +79,10 @@ class DlqScreen(Screen):
         queues.add_columns(*QUEUE_COLUMNS)
         messages = self.query_one("#messages", DataTable)
         messages.border_title = "Messages"
-        messages.add_columns("Failed at", "Shape", "Error", "Attempts", "Message id")
+        # Fixed widths (the values' own: a timestamp, the longest shape): the table redraws at once
+        # and never sits at header widths while it measures its cells (seen under load).
+        for label, width in (("Failed at", 19), ("Error", 16), ("Attempts", 8), ("Function", 24)):
+            messages.add_column(label, width=width)
         self.query_one("#detail").border_title = "Message"
         queues.focus()
         self.refresh_data()

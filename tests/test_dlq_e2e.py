@@ -285,12 +285,15 @@ def test_redrive_to_the_original_source_uses_the_move_task(demo, baseline, cli):
 def test_invoke_replays_failed_events_and_deletes_them(demo, baseline, cli):
     for name, region in (("image-resize-failures", "us-east-1"), ("inventory-sync-failures", "us-east-1"),
                          ("thumbnail-eu-dlq", "eu-west-1")):
+        # The demo's traffic follows the time of day: thumbnail-eu's DLQ holds 1 to 36 messages.
         before = truth_queues(demo)[(region, name)]["dlq_messages"]
+        assert before >= 1, name
+        n = min(2, before)
         res = cli("dlq", "redrive", name, "--invoke", "--max", "2", "--yes", "-o", "json")
         assert res.exit_code == 0, res.stderr
         doc = json.loads(res.stdout)
-        assert doc["mode"] == "invoke" and doc["sent"] == doc["deleted"] == 2, doc
-        assert doc["left_visible"] == before - 2
+        assert doc["mode"] == "invoke" and doc["sent"] == doc["deleted"] == n, doc
+        assert doc["left_visible"] == before - n
 
 
 def test_export_and_purge(demo, baseline, cli, tmp_path):

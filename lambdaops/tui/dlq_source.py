@@ -135,11 +135,13 @@ def purge(ctx, queue: QueueRow) -> str:
     return "purge requested (SQS deletes the messages within 60 seconds)"
 
 
-def message_fields(m) -> tuple[str, str, str, str]:
+def message_fields(m, serves: tuple[str, ...] | list[str] = ()) -> tuple[str, str, str, str]:
     """The list row of a decoded message: when, error, attempts, the function that failed (a queue
     can serve several). The shape (one per queue kind, nearly always) and the message id are in the
-    detail pane: the list is half a screen wide, and cut to its last columns they told nothing."""
+    detail pane: the list is half a screen wide, and cut to its last columns they told nothing.
+    A message that does not name its function (an SQS redrive, a Lambda DLQ) failed in the one
+    function its queue serves, when it serves one."""
     error = m.error_type or m.error_code or m.condition or ""
     attempts = m.attempts if m.attempts is not None else m.receive_count
-    return ((m.timestamp or "")[:19].replace("T", " "), error, "" if attempts is None else str(attempts),
-            m.function or "")
+    function = m.function or (serves[0] if len(serves) == 1 else "")
+    return ((m.timestamp or "")[:19].replace("T", " "), error, "" if attempts is None else str(attempts), function)

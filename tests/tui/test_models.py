@@ -143,3 +143,16 @@ def test_recommendation_text_compares_with_now_only_when_it_differs():
     assert same.endswith("\na note")
     other = recommendation_text(result(512, 12.5, -40.0))
     assert "12.5% cheaper" in other and "40.0% slower than now (1024 MB)" in other and "ctrl+a applies it" in other
+
+
+def test_message_row_names_the_function_its_queue_serves_when_the_message_does_not():
+    from types import SimpleNamespace as NS
+
+    from lambdaops.tui.dlq_source import message_fields
+
+    m = NS(timestamp="2026-11-30T06:04:00.397Z", error_type=None, error_code=None, condition=None, attempts=4,
+           receive_count=4, function=None)
+    assert message_fields(m, ["order-queue-worker"]) == ("2026-11-30 06:04:00", "", "4", "order-queue-worker")
+    assert message_fields(m, ["a", "b"])[3] == ""  # a shared queue: which one failed is unknown
+    named = NS(**{**vars(m), "function": "image-resize", "error_type": "Error"})
+    assert message_fields(named, ["other"]) == ("2026-11-30 06:04:00", "Error", "4", "image-resize")

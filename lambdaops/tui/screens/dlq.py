@@ -120,7 +120,7 @@ class DlqScreen(Screen):
         if msg.kind == "queues":
             self.show_queues(msg.data)
         elif msg.kind == "messages":
-            self.show_messages(msg.data)
+            self.show_messages(*msg.data)
         elif msg.kind == "action":
             self.app.notify(str(msg.data), title="DLQ", timeout=10)
             self.refresh_data()
@@ -184,16 +184,17 @@ class DlqScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dlq-messages")
     def load_messages(self, request: int, queue) -> None:
         try:
-            self.post_message(DlqLoaded(request, "messages", dlq_source.browse(self.app.backend.ctx, queue)))
+            self.post_message(DlqLoaded(request, "messages", (queue, dlq_source.browse(self.app.backend.ctx, queue))))
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(request, "messages", error=error_text(exc)))
 
-    def show_messages(self, messages: list) -> None:
+    def show_messages(self, queue: dlq_source.QueueRow, messages: list) -> None:
         self.messages = messages
+        serves = list(queue.serves)
         table = self.query_one("#messages", DataTable)
         table.clear()
         for i, m in enumerate(messages):
-            table.add_row(*dlq_source.message_fields(m), key=str(i))
+            table.add_row(*dlq_source.message_fields(m, serves), key=str(i))
         if messages:
             self.show_detail(0)
         else:

@@ -210,6 +210,7 @@ def _drive_to_dlq(sqs, url: str, fifo: bool, max_calls: int) -> None:
             # and then (the demo's figures must not depend on luck).
             if not _messages_left(sqs, url):
                 return
+            time.sleep(0.005)
             continue
         if fifo:
             sqs.change_message_visibility_batch(QueueUrl=url, Entries=[

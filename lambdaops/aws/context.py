@@ -57,6 +57,15 @@ class StaticCredentials:
     session_token: str | None = None
 
 
+def available_profiles() -> list[str]:
+    """The profiles of ``~/.aws/config`` and ``~/.aws/credentials`` (``aws configure list-profiles``);
+    reads files only, no call."""
+    try:
+        return sorted(boto3.Session().available_profiles)
+    except bx.BotoCoreError:
+        return []
+
+
 class AwsContext:
     """Resolved AWS settings plus a client factory shared by every command and the TUI."""
 

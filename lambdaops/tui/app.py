@@ -51,6 +51,7 @@ class LambdaopsApp(App):
         self.paused = False
         self.next_poll_at: datetime | None = None
         self.connected_once = False
+        self.profiles: list[str] | None = None  # the profiles ``R`` offers (None: cannot switch)
         self.functions: list[Any] = []
         self.snapshot = None
         self.fleet_records: list[dict] | None = None
@@ -87,16 +88,36 @@ class LambdaopsApp(App):
         try:
             ctx = self.backend.ctx  # the demo account starts here, with the frame already on screen
             account = self.backend.account_id()
+            profiles = self.backend.profiles() if self.backend.can_switch_profile else None
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.post_message(WorkFailed("connect", error_text(exc)))
             return
-        self.post_message(Connected(account, list(ctx.regions)))
+        self.post_message(Connected(account, list(ctx.regions), profiles))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
+    def switch_profile(self, profile: str, regions: list[str]) -> None:
+        try:
+            account = self.backend.switch_profile(profile, regions)
+            profiles = self.backend.profiles()
+        except Exception as exc:  # noqa: BLE001 - the old profile stays on screen
+            self.post_message(WorkFailed(f"profile {profile}", error_text(exc)))
+            return
+        self.post_message(Connected(account, self.backend.regions, profiles, switched=True))
 
     def on_connected(self, msg: Connected) -> None:
         self.account = msg.account
+        self.profiles = msg.profiles
         self.connected_once = True
-        self.fleet_screen.table.empty_text = "listing functions…"
-        self.poll()
+        if msg.switched:
+            # Another account: nothing on screen belongs to it; back to its fleet.
+            self.go_home()
+            self.functions, self.sparks = [], {}
+            self.snapshot = self.fleet_records = None
+            self.notify(f"watching profile {self.backend.profile} (account {msg.account or '?'})")
+            self.poll(relist=True)
+        else:
+            self.fleet_screen.table.empty_text = "listing functions…"
+            self.poll()
         self.refresh_headers()
 
     # -- the fleet poll --------------------------------------------------------------------
@@ -269,8 +290,18 @@ class LambdaopsApp(App):
         if not self.backend.connected:
             self.notify("still connecting to AWS", severity="warning")
             return
-        self.push_screen(RegionsScreen(self.backend.regions, self.known_regions()),
-                         lambda regions: regions and self.set_regions(regions))
+        self.push_screen(RegionsScreen(self.backend.regions, self.known_regions(), profile=self.backend.profile,
+                                       profiles=self.profiles), self.apply_where)
+
+    def apply_where(self, where) -> None:
+        """What ``R`` was closed with: a new profile (checked in a worker; its regions are the
+        ones chosen), else new regions."""
+        if where is None:
+            return
+        if where.profile:
+            self.switch_profile(where.profile, where.regions or self.backend.regions)
+        elif where.regions and where.regions != self.backend.regions:
+            self.set_regions(where.regions)
 
     def known_regions(self) -> list[str]:
         found = {f.region for f in self.functions}

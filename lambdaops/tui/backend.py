@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.config import REFRESH_FLOOR_S, parse_duration
-from lambdaops.errors import LambdaopsError, ServiceError
+from lambdaops.errors import ConfigError, LambdaopsError, ServiceError
 from lambdaops.tui.api_cost import ApiUsage, estimate
 from lambdaops.tui.fleet_model import row_key
 
@@ -79,8 +79,14 @@ class ColdStartSeries:
 
 class Backend:
     def __init__(self, connect: Callable[[], "AwsContext"], *, clock: Callable[[], datetime] | None = None,
-                 settings: TuiSettings | None = None, cache_dir: Any = None, label: str = "") -> None:
+                 settings: TuiSettings | None = None, cache_dir: Any = None, label: str = "",
+                 for_profile: Callable[[str, list[str]], "AwsContext"] | None = None,
+                 profiles: Callable[[], list[str]] | None = None) -> None:
         self._connect = connect
+        # ``R`` may switch profiles where these are given (a real account; the demo has one):
+        # ``for_profile(name, regions)`` resolves and checks a context, ``profiles()`` lists the names.
+        self._for_profile = for_profile
+        self._profiles = profiles
         self._ctx: AwsContext | None = None
         self._lock = threading.Lock()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -112,6 +118,32 @@ class Backend:
     @property
     def regions(self) -> list[str]:
         return list(self._ctx.regions) if self._ctx is not None else []
+
+    @property
+    def can_switch_profile(self) -> bool:
+        return self._for_profile is not None
+
+    @property
+    def profile(self) -> str | None:
+        return self._ctx.profile if self._ctx is not None else None
+
+    def profiles(self) -> list[str]:
+        return self._profiles() if self._profiles is not None else []
+
+    def switch_profile(self, profile: str, regions: list[str] | None = None) -> str | None:
+        """Resolve ``profile`` (credentials checked: an expired SSO token fails here, in one line)
+        for ``regions`` (default: those watched now), then watch it; the old context stays if this
+        raises. Returns the new account id. What watching cost is counted afresh: it is another
+        account's bill."""
+        if self._for_profile is None:
+            raise ConfigError("this session cannot switch profiles (the demo account has one)")
+        ctx = self._for_profile(profile, list(regions or self.regions))
+        account = ctx.account_id()
+        with self._lock:
+            self._ctx, self._account = ctx, account
+            self._metrics, self._insights_bytes = 0, 0.0
+            self.label = profile
+        return account
 
     def set_regions(self, regions: list[str]) -> None:
         # A new list, not an in-place edit: a worker iterating the old one keeps a consistent view.

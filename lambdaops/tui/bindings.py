@@ -35,7 +35,7 @@ GLOBAL = (
     Key("refresh", "r", "refresh", "Refresh", "fetch the current screen's data now"),
     Key("pause", "p", "pause", "Pause", "pause or resume the automatic refresh"),
     Key("window", "t", "window", "Window", "choose the time window (15m .. 7d)"),
-    Key("regions", "R", "regions", "Regions", "choose the regions to watch (the profile is chosen at start: --profile)"),
+    Key("regions", "R", "regions", "Regions", "choose the regions and the AWS profile to watch (credentials checked before anything changes)"),
     Key("errors", "E", "errors", "Errors", "the error log: every failed call and query of this session", show=False),
     Key("quit", "q", "quit", "Quit", "quit lambdaops"),
 )

@@ -81,7 +81,22 @@ def build_backend(state, demo: DemoProcess | None = None):
 
         return Backend(connect, settings=settings, cache_dir=None, label="demo")
     ctx = state.aws()
-    return Backend(lambda: ctx, settings=settings, cache_dir=state.cache_dir(), label=state.profile or "")
+
+    def for_profile(profile: str, regions: list[str]):
+        from lambdaops.aws.context import AwsContext
+
+        new = AwsContext(profile=profile, regions=regions, endpoint_url=state.endpoint_url, debug=state.debug)
+        new.check_credentials()
+        new.require_regions()
+        return new
+
+    def profiles() -> list[str]:
+        from lambdaops.aws.context import available_profiles
+
+        return available_profiles()
+
+    return Backend(lambda: ctx, settings=settings, cache_dir=state.cache_dir(), label=state.profile or "",
+                   for_profile=for_profile, profiles=profiles)
 
 
 def run_tui(state) -> None:

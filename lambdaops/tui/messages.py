@@ -19,6 +19,8 @@ from lambdaops.tui.table_model import TableModel
 class Connected(Message):
     account: str | None
     regions: list[str]
+    profiles: list[str] | None = None  # what ``R`` offers; None: this session cannot switch
+    switched: bool = False  # a new profile (``R``), not the first connection
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 from botocore import exceptions as bx
 from moto import mock_aws
 
-from lambdaops.aws.context import AwsContext, StaticCredentials
+from lambdaops.aws.context import AwsContext, StaticCredentials, available_profiles
 from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.errors import ConfigError, NotFoundError, ServiceError
@@ -144,3 +144,11 @@ def test_inventory_json_rows_are_snake_case(aws):
     row = inv.functions[0].to_row()
     assert all(k == k.lower() for k in row)
     json.dumps(row)
+
+
+def test_available_profiles_reads_config_and_credentials(tmp_path, monkeypatch):
+    (tmp_path / "config").write_text("[default]\nregion = us-east-1\n[profile prod]\nregion = eu-west-1\n")
+    (tmp_path / "credentials").write_text("[staging]\naws_access_key_id = a\naws_secret_access_key = b\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    assert available_profiles() == ["default", "prod", "staging"]

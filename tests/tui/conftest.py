@@ -34,10 +34,10 @@ def replay_cache():
 
 @pytest.fixture
 def make_app(demo, module_ctx, replay_cache):
-    def make(*, write: bool = False, ctx=None, cache=None, backend_cls=ReplayBackend) -> LambdaopsApp:
+    def make(*, write: bool = False, ctx=None, cache=None, backend_cls=ReplayBackend, **backend_kw) -> LambdaopsApp:
         shared = replay_cache if cache is None else cache
         backend = demo_backend(demo, write=write, ctx=ctx or module_ctx,
-                               cls=lambda *a, **kw: backend_cls(*a, cache=shared, **kw))
+                               cls=lambda *a, **kw: backend_cls(*a, cache=shared, **kw, **backend_kw))
         return LambdaopsApp(backend, auto_poll=False)
 
     return make

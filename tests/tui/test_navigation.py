@@ -208,6 +208,62 @@ async def test_global_keys_help_window_regions_errors_pause_refresh(make_app):
         await fleet_ready(pilot, app)
 
 
+async def test_R_switches_the_profile_and_a_failing_one_keeps_the_old(make_app, demo):
+    from textual.widgets import Select
+
+    from lambdaops.errors import ConfigError
+    from lambdaops.tui.demo_session import demo_context
+
+    asked = []
+
+    def for_profile(name, regions):
+        asked.append((name, regions))
+        if name == "expired":
+            raise ConfigError("the SSO session of profile 'expired' has expired", hint="run: aws sso login")
+        ctx = demo_context(demo)
+        ctx.profile, ctx.regions = name, regions
+        return ctx
+
+    app = make_app(for_profile=for_profile, profiles=lambda: ["expired", "staging"])
+
+    async def choose(profile):
+        await pilot.press("R")
+        screen = app.screen
+        assert isinstance(screen, RegionsScreen)
+        screen.query_one("#profile", Select).value = profile
+        screen.query_one("#apply").focus()
+        await pilot.press("enter")
+        await settle(pilot, app)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        assert app.profiles == ["expired", "staging"]
+        before = app.backend.ctx
+        await choose("expired")
+        assert app.error_log and app.error_log[-1].source == "profile expired"
+        assert "expired" in app.error_log[-1].text
+        assert app.backend.ctx is before and app.backend.profile is None  # still watching the old one
+        assert str(app.fleet_screen.query_one("#fleet-status").render()).endswith("· 1 error (E)")
+
+        await choose("staging")
+        await fleet_ready(pilot, app)
+        assert asked[-1][0] == "staging" and sorted(asked[-1][1]) == ["eu-west-1", "us-east-1"]
+        assert app.backend.profile == "staging" and app.backend.label == "staging"
+        assert app.backend.ctx is not before and app.account == "123456789012"
+        assert len(app.functions) == 24 and app.snapshot is not None
+        assert isinstance(app.screen, FleetScreen)
+
+
+async def test_the_demo_session_offers_no_profile_switch(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        assert app.profiles is None
+        await pilot.press("R")
+        assert not app.screen.query("#profile")
+        assert "demo account has one" in str(app.screen.query_one(".muted").render())
+
+
 async def test_command_line_and_palette_offer_the_same_commands(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

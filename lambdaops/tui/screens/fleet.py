@@ -62,7 +62,8 @@ class FleetScreen(Screen):
         elif app.connected_once:
             parts.append("figures loading (metrics, then Logs Insights)…")
         if app.error_log:
-            parts.append(f"{len(app.error_log)} errors (E)")
+            n = len(app.error_log)
+            parts.append(f"{n} error{'' if n == 1 else 's'} (E)")
         self.query_one("#fleet-status", Static).update(" · ".join(parts))
 
     # -- filter ----------------------------------------------------------------------------

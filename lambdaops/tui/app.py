@@ -52,6 +52,7 @@ class LambdaopsApp(App):
         self.next_poll_at: datetime | None = None
         self.connected_once = False
         self.profiles: list[str] | None = None  # the profiles ``R`` offers (None: cannot switch)
+        self.failed_regions: dict[str, str] = {}  # of the last complete poll: flagged in the header
         self.functions: list[Any] = []
         self.snapshot = None
         self.fleet_records: list[dict] | None = None
@@ -141,10 +142,12 @@ class LambdaopsApp(App):
         worker = get_current_worker()
         window = backend.window()
         label = fmt.window_label(backend.settings.window_s)
+        failed: dict[str, str] = {}  # a region that fails is flagged in the header; the others are shown
         try:
             if first_paint:
                 inv = backend.inventory()
                 for err in inv.errors:
+                    failed.setdefault(err.region, err.message)
                     self.post_message(WorkFailed(f"inventory {err.region}", err.message, generation))
                 self.post_message(FleetRows(generation, "inventory",
                                             build_fleet_model(inv.functions, window_label=label), inv.functions))
@@ -164,12 +167,14 @@ class LambdaopsApp(App):
                 return
             snap = backend.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
             for err in snap.errors:
+                if err.get("region"):
+                    failed.setdefault(err["region"], err["message"])
                 self.post_message(WorkFailed(f"collect {err.get('region', '')}".strip(), err["message"], generation))
             records = snap.table.to_dict("records")
             model = build_fleet_model(snap.functions, records, sparks, window_label=label)
             self.post_message(FleetRows(generation, "snapshot", model, snap.functions, snapshot=(snap, records),
                                         sparks=sparks))
-            self.post_message(FleetDone(generation, True))
+            self.post_message(FleetDone(generation, True, failed))
         except Exception as exc:  # noqa: BLE001 - shown as a notification and in the error log
             self.post_message(WorkFailed("fleet", error_text(exc), generation))
             self.post_message(FleetDone(generation, False))
@@ -198,6 +203,8 @@ class LambdaopsApp(App):
     def on_fleet_done(self, msg: FleetDone) -> None:
         if msg.generation != self.generation:
             return
+        if msg.ok:
+            self.failed_regions = msg.failed_regions
         self.polling = False
         self.progress = ""
         self.fleet_screen.update_status()

@@ -51,6 +51,7 @@ class FleetDone(Message):
 
     generation: int
     ok: bool
+    failed_regions: dict[str, str] = field(default_factory=dict)  # region -> its first error this poll
 
 
 @dataclass

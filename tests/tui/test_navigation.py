@@ -311,6 +311,34 @@ async def test_an_aws_failure_is_a_notification_not_a_crash(make_app):
         assert isinstance(app.screen, FleetScreen)
 
 
+async def test_a_failing_region_is_flagged_and_the_others_shown(make_app, demo):
+    from botocore import exceptions as bx
+
+    from lambdaops.tui.demo_session import demo_context
+    from lambdaops.tui.widgets.status_header import StatusHeader
+
+    ctx = demo_context(demo)
+    original = ctx._instrument
+
+    def deny(**kw):
+        raise bx.ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ListFunctions")
+
+    def instrument(cli, service, region):
+        original(cli, service, region)
+        if (service, region) == ("lambda", "eu-west-1"):
+            cli.meta.events.register("before-call.lambda.ListFunctions", deny)
+
+    ctx._instrument = instrument
+    app = make_app(ctx=ctx, cache={})
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        assert app.functions and {f.region for f in app.functions} == {"us-east-1"}
+        assert set(app.failed_regions) == {"eu-west-1"} and "access denied" in app.failed_regions["eu-west-1"]
+        header = str(app.screen.query_one(StatusHeader).render())
+        assert "eu-west-1 ✖" in header and "us-east-1 ✖" not in header
+        assert any(e.source == "inventory eu-west-1" for e in app.error_log)
+
+
 async def test_q_quits_cleanly(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -32,7 +32,12 @@ class StatusHeader(Widget):
         line.append(f" {account}", style="bold")
         if backend.label:
             line.append(f" ({backend.label})", style="dim")
-        line.append(f"  {' '.join(backend.regions) or '-'}")
+        line.append(" ")
+        for region in backend.regions or ["-"]:
+            if region in app.failed_regions:  # the rest of the fleet is shown; this region is not
+                line.append(f" {region} ✖", style="bold red")
+            else:
+                line.append(f" {region}")
         line.append(f"  last {fmt.window_label(backend.settings.window_s)}")
         line.append("  ")
         line.append_text(self._refresh_state())

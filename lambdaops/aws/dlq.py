@@ -241,11 +241,11 @@ def topic_sqs_subscriptions(ctx: AwsContext, region: str, topic_arn: str) -> lis
     return result
 
 
-def oldest_ages(ctx: AwsContext, region: str, names: list[str]) -> dict[str, float]:
+def oldest_ages(ctx: AwsContext, region: str, names: list[str], end: datetime | None = None) -> dict[str, float]:
     """``aws cloudwatch get-metric-data``: latest ApproximateAgeOfOldestMessage (Maximum, 1 min) per
-    queue over the last hour, 500 queues per call. Missing data -> absent."""
+    queue over the hour before ``end`` (default now), 500 queues per call. Missing data -> absent."""
     out: dict[str, float] = {}
-    end = datetime.now(timezone.utc)
+    end = end or datetime.now(timezone.utc)
     cw = ctx.client("cloudwatch", region)
     for start in range(0, len(names), 500):
         chunk = names[start:start + 500]
@@ -479,8 +479,9 @@ def _fill_depth(ctx: AwsContext, info: DlqInfo) -> None:
 
 
 def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cache_dir=None,
-                  ages: bool = True, workers: int = 8) -> DlqDiscovery:
-    """Every DLQ and failure target of the fleet in ``regions``, with depth and oldest age."""
+                  ages: bool = True, workers: int = 8, now: datetime | None = None) -> DlqDiscovery:
+    """Every DLQ and failure target of the fleet in ``regions``, with depth and oldest age (as of
+    ``now``: the caller's clock, frozen in the TUI's screenshots)."""
     regions = list(regions or ctx.require_regions())
     inv = fleet_inventory(ctx, regions, InventoryOptions(details=True, concurrency=False, cache_dir=cache_dir))
     errors = list(inv.errors)
@@ -495,7 +496,7 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
             if ages:
                 names = [i.name for i in found if i.url and (i.visible or i.in_flight)]
                 try:
-                    got = oldest_ages(ctx, region, names) if names else {}
+                    got = oldest_ages(ctx, region, names, now) if names else {}
                 except (bx.ClientError, bx.BotoCoreError):
                     got = {}  # the age is a nicety: CloudWatch refusing must not hide the queues
                 for info in found:

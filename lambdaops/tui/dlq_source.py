@@ -73,12 +73,12 @@ class QueueRow:
         return bool(self.info.url)
 
 
-def discover(ctx, regions: list[str]) -> tuple[list[QueueRow], list[str]]:
+def discover(ctx, regions: list[str], now=None) -> tuple[list[QueueRow], list[str]]:
     """Every DLQ and failure destination of the fleet in ``regions``, fullest first, and the
-    per-region errors."""
+    per-region errors; ages as of ``now`` (the backend's clock)."""
     from lambdaops.aws.dlq import discover_dlqs
 
-    found = discover_dlqs(ctx, regions)
+    found = discover_dlqs(ctx, regions, now=now)
     rows = sorted((QueueRow(q) for q in found.queues), key=lambda q: (-(q.depth or 0), q.region, q.name))
     return rows, [f"{e.region}: {e.message}" for e in found.errors]
 

@@ -160,6 +160,9 @@ async def test_dlq_screen_decodes_messages_and_exports(make_app, tmp_path, monke
         names = list(dlq.queues)
         depths = [q.depth or 0 for q in dlq.queues.values()]
         assert depths == sorted(depths, reverse=True)  # fullest first
+        # Ages as of the session's (frozen) clock: the demo's CloudWatch data ends there.
+        ages = {q.name: q.oldest_s for q in dlq.queues.values() if q.depth}
+        assert all(age and age > 0 for age in ages.values()), ages
         assert "image-resize" in dlq.selected_queue.serves  # the function under the fleet cursor
         lambda_dlq = next(q for q in dlq.queues.values() if q.name == "payments-async-dlq")
         dlq.query_one("#queues").move_cursor(row=names.index(lambda_dlq.arn))

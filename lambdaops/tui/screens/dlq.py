@@ -99,7 +99,7 @@ class DlqScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dlq-queues")
     def load_queues(self, request: int, regions: list[str]) -> None:
         try:
-            queues, errors = dlq_source.discover(self.app.backend.ctx, regions)
+            queues, errors = dlq_source.discover(self.app.backend.ctx, regions, self.app.backend.now())
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(request, "queues", error=error_text(exc)))
             return

@@ -114,6 +114,7 @@ class LambdaopsApp(App):
             self.go_home()
             self.functions, self.sparks = [], {}
             self.snapshot = self.fleet_records = None
+            self.failed_regions = {}
             self.notify(f"watching profile {self.backend.profile} (account {msg.account or '?'})")
             self.poll(relist=True)
         else:

@@ -11,6 +11,7 @@ mappings' on-failure destinations. ``ListDeadLetterSourceQueues`` adds sources n
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,6 +25,7 @@ from lambdaops.aws.dlq_decode import StreamBatch, sequence_key
 from lambdaops.aws.errors import error_code, translate
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.aws.models import RegionError, arn_name
+from lambdaops.aws.queues import queue_url_from_arn
 from lambdaops.errors import LambdaopsError, NotFoundError, UsageError
 
 KIND_ORDER = ("source-dlq", "function-dlq", "sns-dlq", "on-failure", "stream-on-failure")
@@ -79,6 +81,22 @@ def parse_queue(text: str) -> tuple[str | None, str | None, str, str | None]:
     if "/" in text or ":" in text or not text:
         raise UsageError(f"{text!r} is not a queue name, URL or ARN")
     return None, None, text, None
+
+
+def _aws_endpoints(ctx: AwsContext) -> bool:
+    """Whether SQS is reached at AWS's own endpoints (no --endpoint-url, no AWS_ENDPOINT_URL*)."""
+    return ctx.endpoint_url is None and not any(os.environ.get(v) for v in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"))
+
+
+def known_queue_url(ctx: AwsContext, arn: str) -> str | None:
+    """The URL of the queue ``arn``: built from the ARN on AWS's own endpoints (the format is fixed:
+    a GetQueueUrl call saved per queue, every refresh), asked with GetQueueUrl elsewhere (another
+    endpoint may use another format). None when GetQueueUrl says it does not exist; a built URL of a
+    queue that is gone fails on first use instead (NotFoundError)."""
+    parts = arn.split(":")
+    if _aws_endpoints(ctx) and len(parts) == 6 and parts[4]:
+        return queue_url_from_arn(arn)
+    return get_queue_url(ctx, parts[3], parts[5], parts[4] or None)
 
 
 def get_queue_url(ctx: AwsContext, region: str, name: str, account: str | None = None) -> str | None:
@@ -445,11 +463,14 @@ def _region_targets(ctx: AwsContext, region: str, functions) -> list[DlqInfo]:
                 _describe_target(ctx, targets, es.on_failure, "stream-on-failure", fn.name, es.name,
                                  "stream-on-failure")
     for src_arn, fns in sqs_sources.items():
-        src_url = get_queue_url(ctx, _arn_region(src_arn), arn_name(src_arn) or "", src_arn.split(":")[4] or None)
+        src_url = known_queue_url(ctx, src_arn)
         if not src_url:
             continue
-        attrs = ctx.call("sqs", _arn_region(src_arn), "get_queue_attributes", QueueUrl=src_url,
-                         AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        try:
+            attrs = ctx.call("sqs", _arn_region(src_arn), "get_queue_attributes", QueueUrl=src_url,
+                             AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        except NotFoundError:
+            continue  # a mapping whose queue is gone has no DLQ to list
         try:
             dlq_arn = json.loads(attrs.get("RedrivePolicy") or "{}").get("deadLetterTargetArn")
         except ValueError:
@@ -463,13 +484,17 @@ def _region_targets(ctx: AwsContext, region: str, functions) -> list[DlqInfo]:
 def _fill_depth(ctx: AwsContext, info: DlqInfo) -> None:
     if _arn_service(info.arn) != "sqs":
         return
-    parts = info.arn.split(":")
-    info.url = get_queue_url(ctx, info.region, info.name, parts[4] or None)
-    if info.url is None:
+    info.url = known_queue_url(ctx, info.arn)
+    attrs = None
+    if info.url is not None:
+        try:
+            attrs = queue_attributes(ctx, info.ref())
+        except NotFoundError:
+            info.url = None
+    if attrs is None:
         info.note = "the queue does not exist (a stale configuration?)"
         return
     ref = info.ref()
-    attrs = queue_attributes(ctx, ref)
     info.visible = int(attrs.get("ApproximateNumberOfMessages", 0))
     info.in_flight = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
     info.delayed = int(attrs.get("ApproximateNumberOfMessagesDelayed", 0))

@@ -15,9 +15,12 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws.models import FunctionInfo
 
 
+_PARTITION_DOMAIN = {"aws-cn": "amazonaws.com.cn"}  # aws and aws-us-gov: amazonaws.com
+
+
 def queue_url_from_arn(arn: str) -> str:
-    _, _, _, region, account, name = arn.split(":", 5)
-    return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+    _, partition, _, region, account, name = arn.split(":", 5)
+    return f"https://sqs.{region}.{_PARTITION_DOMAIN.get(partition, 'amazonaws.com')}/{account}/{name}"
 
 
 def is_sqs_arn(arn: str | None) -> bool:

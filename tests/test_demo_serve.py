@@ -28,7 +28,7 @@ def test_serve_answers_other_processes_then_exits_cleanly(tmp_path):
         assert len(rows) >= 20 and {r["region"] for r in rows} == {"us-east-1", "eu-west-1"}
     finally:
         code = stop_served_demo(demo)
-    assert code == 0
+    assert code == 0, demo.proc.stderr.read()[-3000:]
 
 
 def test_serve_refuses_non_loopback(tmp_path):
@@ -58,7 +58,7 @@ def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(t
         assert sum(resp["MetricDataResults"][0]["Values"]) > 0
     finally:
         code = stop_served_demo(demo)
-    assert code == 0
+    assert code == 0, demo.proc.stderr.read()[-3000:]
 
 
 def test_the_tuis_demo_account_stops_when_its_parent_goes():

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import boto3
 import pytest
@@ -14,15 +12,9 @@ from moto import mock_aws
 from lambdaops.aws.context import AwsContext, StaticCredentials
 from lambdaops.aws.dlq import discover_dlqs
 from lambdaops.aws.queues import queue_url_from_arn
+from tests.aws.helpers import handler_zip
 
 KW = {"region_name": "us-east-1", "aws_access_key_id": "a", "aws_secret_access_key": "b"}
-
-
-def _zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", "def handler(e, c):\n    return e\n")
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -44,7 +36,7 @@ def fleet(monkeypatch):
         gone_url, gone_arn = queue("gone-failures")
         for name in ("consumer", "worker", "stale"):
             lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-                                Code={"ZipFile": _zip()})
+                                Code={"ZipFile": handler_zip()})
         lam.create_event_source_mapping(FunctionName="consumer", EventSourceArn=src_arn)
         lam.put_function_event_invoke_config(FunctionName="worker", DestinationConfig={"OnFailure": {"Destination": fail_arn}})
         lam.put_function_event_invoke_config(FunctionName="stale", DestinationConfig={"OnFailure": {"Destination": gone_arn}})

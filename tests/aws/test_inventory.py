@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import boto3
 import pytest
@@ -15,13 +13,7 @@ from lambdaops.aws.context import AwsContext, StaticCredentials, available_profi
 from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.errors import ConfigError, NotFoundError, ServiceError
-
-
-def _zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", "def handler(e, c):\n    return e\n")
-    return buf.getvalue()
+from tests.aws.helpers import handler_zip
 
 
 @pytest.fixture
@@ -42,7 +34,7 @@ def _make_fleet(region: str, n: int) -> None:
     qarn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for i in range(n):
         lam.create_function(FunctionName=f"fn-{i}", Runtime="python3.12", Role=role, Handler="app.handler",
-                            Code={"ZipFile": _zip()}, MemorySize=128 * (i + 1), Architectures=["arm64"],
+                            Code={"ZipFile": handler_zip()}, MemorySize=128 * (i + 1), Architectures=["arm64"],
                             Tags={"team": "a" if i % 2 else "b"})
     lam.put_function_concurrency(FunctionName="fn-0", ReservedConcurrentExecutions=7)
     if n > 1:

@@ -245,7 +245,7 @@ def test_cleanup_after_a_run_killed_hard(account, monkeypatch):
 
     with monkeypatch.context() as patch:
         # A hard kill runs no finally: simulate it by skipping the restore and stopping mid-run.
-        patch.setattr(engine, "restore_function", lambda api, ledger: [])
+        patch.setattr(engine, "restore_function", lambda *a, **kw: [])
         patch.setattr(engine.TuningRun, "_invoke_one", dying)
         code, _, err = cli(account, "--region", region, "tune", name, "--memory", "128,512", "--num", "5")
         assert code == 130

@@ -236,6 +236,8 @@ class TuningRun:
             raise
         self.shield.enter_cleanup(None)
         problems = self._cleanup()
+        if self.shield.count:  # Ctrl-C during the final cleanup: deferred until it finished, honoured now
+            raise KeyboardInterrupt
         result = self._result(cfg, outcomes, notes)
         result.cleanup_problems = problems
         return result

@@ -390,7 +390,6 @@ class TuningRun:
             problems = restore_function(self.api, self.ledger, self.shield)
         except CleanupAborted:
             self.cleanup_problems = ["the cleanup was stopped by Ctrl-C part-way"]
-            self._emit("warning", f"{self.ledger.name} is not fully restored: run {self.cleanup_hint}")
             raise
         self.cleanup_problems, self.restored = problems, not problems
         for p in problems:

@@ -82,7 +82,9 @@ class InterruptShield:
         if self.count >= ABORT_AT:
             raise CleanupAborted()
         try:
-            self.on_message("Ctrl-C: still restoring the function, the cleanup goes on "
-                            f"(Ctrl-C {ABORT_AT - self.count} more time(s) aborts it)")
+            left = ABORT_AT - self.count
+            self.on_message("Ctrl-C: still restoring the function, the cleanup goes on ("
+                            + ("one more Ctrl-C" if left == 1 else f"{left} more Ctrl-C") + " stops it and leaves "
+                            "the rest to `lambdaops tune --cleanup`)")
         except Exception:  # noqa: BLE001 - a message must never be what breaks the cleanup
             pass

@@ -560,3 +560,21 @@ def test_cleanup_is_not_fooled_by_a_restore_that_did_not_stick():
     result = run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]))
     assert any("memory is 512 MB" in p for p in result.cleanup_problems)
     assert TAG_RUN in fake.tags  # the markers stay: tune --cleanup can still find what to undo
+
+
+def test_tune_cleanup_itself_is_shielded_from_ctrl_c():
+    from lambdaops.tuning.interrupts import InterruptShield
+
+    fake = FakeLambda(memory=1024)
+    before = fake.snapshot()
+    fake.tags.update({TAG_RUN: "dead03", TAG_RESTORE: "memory=1024 arch=x86_64"})
+    fake.memory = 512
+    fake.versions["2"] = {"memory": 512, "arch": "x86_64", "env": None,
+                          "description": "lambdaops-tune dead03 size=512 arch=x86_64"}
+    fake.aliases["lambdaops-tune-dead03-512"] = "2"
+    inject(fake, "update_function_configuration", 1, "before")
+    inject(fake, "delete_alias", 1, "after")
+    messages = []
+    report = cleanup_leftovers(make_api(fake), "fn", InterruptShield(messages.append, deferring=True))
+    assert report.problems == [] and len(messages) == 2
+    assert fake.snapshot() == before

@@ -199,7 +199,8 @@ def register(app: typer.Typer) -> None:
                                       help="Invoke each size's --num invocations concurrently (faster; each "
                                            "concurrent call may start its own environment: more cold starts)."),
         cold_only: bool = typer.Option(False, "--cold-only",
-                                       help="Force a cold start on every invocation (a fresh version each time)."),
+                                       help="Force a cold start on every invocation (a fresh version each time); "
+                                            "speed then counts Init/Restore Duration and nothing is trimmed."),
         strategy: str = typer.Option("cost", "--strategy", help="cost | speed | balanced."),
         weight: float = typer.Option(0.5, "--weight", help="balanced: weight of cost (0..1) against duration."),
         arch_compare: bool = typer.Option(False, "--arch-compare",

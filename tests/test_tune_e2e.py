@@ -181,6 +181,28 @@ def test_json_log_format_function_parallel_and_cold_only(account):
     assert_no_trace(account, name, region, before)
 
 
+def test_cold_only_speed_includes_init_and_is_billed_at_least_that(account):
+    from lambdaops.demo.memory_model import init_scale
+
+    name, region, mb = "orders-api", "us-east-1", 1024
+    f = spec(account, name)
+    before = footprint(account, name, region)
+    runs = {}
+    for mode in ([], ["--cold-only"]):
+        code, out, err = cli(account, "--region", region, "tune", name, "--memory", str(mb), "--num", "5",
+                             *mode, "-o", "json")
+        assert code == 0, err
+        runs[bool(mode)] = next(r for r in json.loads(out)["results"] if r["memory_mb"] == mb)
+    cold, warm = runs[True], runs[False]
+    assert cold["cold_starts"] == 5
+    # Duration + Init Duration, every invocation kept: well above the warm Duration by about the INIT
+    init = f.init_ms * init_scale(mb)
+    assert cold["duration_ms"]["mean_trimmed"] - warm["duration_ms"]["mean_trimmed"] > 0.5 * init
+    # INIT is billed (max(Billed Duration, ceil(Duration + Init))), so billed is never below that speed
+    assert cold["billed_ms_mean"] >= cold["duration_ms"]["mean_trimmed"]
+    assert_no_trace(account, name, region, before)
+
+
 def test_arch_compare_restores_the_architecture(account):
     name, region = "orders-api", "us-east-1"
     before = footprint(account, name, region)
@@ -245,7 +267,7 @@ def test_cleanup_after_a_run_killed_hard(account, monkeypatch):
 
     with monkeypatch.context() as patch:
         # A hard kill runs no finally: simulate it by skipping the restore and stopping mid-run.
-        patch.setattr(engine, "restore_function", lambda api, ledger: [])
+        patch.setattr(engine, "restore_function", lambda *a, **kw: [])
         patch.setattr(engine.TuningRun, "_invoke_one", dying)
         code, _, err = cli(account, "--region", region, "tune", name, "--memory", "128,512", "--num", "5")
         assert code == 130

@@ -51,7 +51,8 @@ class _Waiter:
 class FakeLambda:
     """Duration = 100 ms x 1024 / memory + 20 ms; out of memory below ``working_set``."""
 
-    def __init__(self, memory=1024, arch="x86_64", env=None, working_set=200, fail=None, timeout=30):
+    def __init__(self, memory=1024, arch="x86_64", env=None, working_set=200, fail=None, timeout=30,
+                 cold_init_ms=None):
         self.memory, self.arch, self.env = memory, arch, dict(env) if env is not None else None
         self.timeout = timeout
         self.working_set = working_set
@@ -64,6 +65,11 @@ class FakeLambda:
         self.changed_since_publish = False
         self.lock = threading.Lock()
         self.call_times: list[tuple[float, str]] = []
+        # With cold_init_ms, a version's first invocation is a cold start whose REPORT line shows Init
+        # Duration but leaves it out of Billed Duration (some post-2025-08 lines do; aws-facts section 8).
+        self.cold_init_ms = cold_init_ms
+        self.warm_versions: set[str] = set()
+        self.emitted: list[tuple[int, float, float | None]] = []  # (memory, duration, init)
 
     # -- bookkeeping ---------------------------------------------------------------------------------
     def _count(self, op):
@@ -139,7 +145,8 @@ class FakeLambda:
         if not self.changed_since_publish:  # Lambda returns the existing version when nothing changed
             last = max(self.versions, key=int)
             return {"Version": last, "Description": self.versions[last]["description"], "State": "Active"}
-        number = str(max(int(v) for v in self.versions) + 1)
+        # Lambda never reuses a deleted version's number
+        self.last_version = number = str(max([int(v) for v in self.versions] + [int(getattr(self, "last_version", 0))]) + 1)
         self.versions[number] = {"memory": self.memory, "arch": self.arch, "description": Description,
                                  "env": copy.deepcopy(self.env)}
         self.changed_since_publish = False
@@ -175,8 +182,14 @@ class FakeLambda:
             return {"StatusCode": 200, "FunctionError": "Unhandled",
                     "LogResult": base64.b64encode(line.encode()).decode(),
                     "Payload": _Body(b'{"errorType":"Runtime.OutOfMemory"}'), "ExecutedVersion": "1"}
+        number = self.aliases.get(Qualifier, Qualifier)
+        init = self.cold_init_ms if self.cold_init_ms is not None and number not in self.warm_versions else None
+        self.warm_versions.add(number)
+        duration = round(duration, 2)
+        self.emitted.append((mem, duration, init))
         line = (f"START RequestId: r{n}\nEND RequestId: r{n}\nREPORT RequestId: r{n}\tDuration: {duration:.2f} ms\t"
-                f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {mem} MB\tMax Memory Used: 90 MB")
+                f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {mem} MB\tMax Memory Used: 90 MB"
+                + (f"\tInit Duration: {init:.2f} ms" if init is not None else ""))
         return {"StatusCode": 200, "LogResult": base64.b64encode(line.encode()).decode(), "Payload": _Body(b"{}"),
                 "ExecutedVersion": "2"}
 
@@ -404,3 +417,164 @@ def test_log_tails_in_both_formats():
     rep = parse_log_tail(b64('{"type": "platform.start"}\n' + json.dumps(doc)))
     assert rep.status == "timeout" and rep.restore_ms == 290.5 and rep.cold_start and rep.init_ms is None
     assert parse_log_tail(None) is None and parse_log_tail(b64("START RequestId: x\n")) is None
+
+
+# -- cold-only figures ------------------------------------------------------------------------------
+
+def test_cold_only_speed_counts_init_and_nothing_is_discarded():
+    fake = FakeLambda(memory=1024, cold_init_ms=300.0)
+    result = run_tuning(make_api(fake), "fn", opts(cold_only=True, memory_sizes=[512]))
+    for s in result.primary.results:
+        runs = [(d, i) for mb, d, i in fake.emitted if mb == s.memory_mb]
+        assert len(runs) == 5 and all(i == 300.0 for _, i in runs) and s.cold_starts == 5
+        # every cold invocation counts, with its INIT (the reference drops floor(5 x 0.2) from each end otherwise)
+        assert s.duration_ms.mean_trimmed == pytest.approx(sum(d + i for d, i in runs) / 5)
+        # INIT is billed even where the line leaves it out of Billed Duration
+        assert s.billed_ms_mean == pytest.approx(sum(math.ceil(d + i) for d, i in runs) / 5)
+    assert any("cold-only" in n for n in result.notes)
+
+
+def test_warm_runs_keep_duration_and_the_trimmed_mean():
+    fake = FakeLambda(memory=1024, cold_init_ms=300.0)
+    result = run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]))
+    s = result.primary.stats_at(512)
+    runs = sorted(d for mb, d, _ in fake.emitted if mb == 512)
+    assert s.cold_starts == 1
+    assert s.duration_ms.mean_trimmed == pytest.approx(sum(runs[1:4]) / 3)  # Duration only, one dropped each end
+
+
+# -- interrupts at every step -------------------------------------------------------------------------
+
+def inject(fake, op, call, when="before", exc=KeyboardInterrupt):
+    """Raise ``exc`` on the ``call``-th call of ``op``: before it reaches Lambda, or after Lambda did it
+    (a call in flight whose answer never arrived)."""
+    real = getattr(fake, op)
+    seen = {"n": 0}
+
+    def wrapped(*a, **kw):
+        seen["n"] += 1
+        if seen["n"] == call and when == "before":
+            raise exc()
+        out = real(*a, **kw)
+        if seen["n"] == call and when == "after":
+            raise exc()
+        return out
+
+    setattr(fake, op, wrapped)
+    return seen
+
+
+def test_a_publish_in_flight_at_ctrl_c_is_found_and_deleted():
+    fake = FakeLambda(memory=256)
+    before = fake.snapshot()
+    inject(fake, "publish_version", 2, "after")  # version created, the answer lost
+    with pytest.raises(KeyboardInterrupt):
+        run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]))
+    assert_untouched(fake, before)
+
+
+def test_a_tag_call_in_flight_at_ctrl_c_is_undone():
+    fake = FakeLambda(memory=256)
+    before = fake.snapshot()
+    inject(fake, "tag_resource", 1, "after")
+    with pytest.raises(KeyboardInterrupt):
+        run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]))
+    assert_untouched(fake, before)
+
+
+def test_ctrl_c_in_the_final_cleanup_does_not_cut_it_short():
+    fake = FakeLambda(memory=256)
+    before = fake.snapshot()
+    # updates: 256 (the current size, measured first), 512, then the restore to 256: cut before it lands
+    inject(fake, "update_function_configuration", 3, "before")
+    warnings = []
+    with pytest.raises(KeyboardInterrupt):  # honoured once the cleanup is done
+        run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]),
+                   on_event=lambda ev: ev.kind == "warning" and warnings.append(ev.message))
+    assert_untouched(fake, before)
+    assert any("still restoring" in w for w in warnings)
+
+
+def test_two_ctrl_c_in_the_final_cleanup_still_restore_everything():
+    fake = FakeLambda(memory=256)
+    before = fake.snapshot()
+    inject(fake, "update_function_configuration", 3, "after")  # the restore: done, the answer lost
+    inject(fake, "untag_resource", 1, "before")
+    warnings = []
+    with pytest.raises(KeyboardInterrupt):
+        run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]),
+                   on_event=lambda ev: ev.kind == "warning" and warnings.append(ev.message))
+    assert_untouched(fake, before)
+    assert sum("still restoring" in w for w in warnings) == 2
+
+
+def test_the_third_ctrl_c_aborts_the_cleanup_and_cleanup_leftovers_finishes_it():
+    from lambdaops.tuning.engine import TuningRun
+    from lambdaops.tuning.interrupts import CleanupAborted
+
+    fake = FakeLambda(memory=256)
+    before = fake.snapshot()
+    inject(fake, "invoke", 8, "before")  # the first Ctrl-C: in the 512 MB size
+    inject(fake, "update_function_configuration", 3, "before")  # the second: during the restore (retried)
+    inject(fake, "delete_alias", 2, "before")  # the third (#1 was the 256 MB size's): the cleanup stops here
+    run = TuningRun(make_api(fake), "fn", opts(memory_sizes=[512]))
+    with pytest.raises(CleanupAborted):
+        run.run()
+    assert run.restored is False and run.cleanup_problems
+    assert fake.memory == 256 and TAG_RUN in fake.tags  # restored so far; the markers stay for --cleanup
+    assert any(a.startswith("lambdaops-tune-") for a in fake.aliases)
+    report = cleanup_leftovers(make_api(fake), "fn")
+    assert report.problems == []
+    assert_untouched(fake, before)
+
+
+def test_the_run_says_whether_it_restored_the_function():
+    from lambdaops.tuning.engine import TuningRun
+
+    fake = FakeLambda(memory=256)
+    run = TuningRun(make_api(fake), "fn", opts(memory_sizes=[512]))
+    inject(fake, "invoke", 3, "before")
+    with pytest.raises(KeyboardInterrupt):
+        run.run()
+    assert run.restored is True and run.cleanup_problems == []
+    fake2 = FakeLambda(memory=256, fail={"get_function": (1, client_error("ResourceNotFoundException",
+                                                                            "GetFunction", 404))})
+    run2 = TuningRun(make_api(fake2), "fn", opts())
+    with pytest.raises(ServiceError):
+        run2.run()
+    assert run2.restored is None  # nothing was changed: nothing to say about restoring
+
+
+def test_cleanup_is_not_fooled_by_a_restore_that_did_not_stick():
+    fake = FakeLambda(memory=256)
+    real = fake.update_function_configuration
+    calls = {"n": 0}
+
+    def forgetful(FunctionName, MemorySize=None, Environment=None):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the restore: answered, but the memory stays (someone else's update won)
+            return {}
+        return real(FunctionName, MemorySize=MemorySize, Environment=Environment)
+
+    fake.update_function_configuration = forgetful
+    result = run_tuning(make_api(fake), "fn", opts(memory_sizes=[512]))
+    assert any("memory is 512 MB" in p for p in result.cleanup_problems)
+    assert TAG_RUN in fake.tags  # the markers stay: tune --cleanup can still find what to undo
+
+
+def test_tune_cleanup_itself_is_shielded_from_ctrl_c():
+    from lambdaops.tuning.interrupts import InterruptShield
+
+    fake = FakeLambda(memory=1024)
+    before = fake.snapshot()
+    fake.tags.update({TAG_RUN: "dead03", TAG_RESTORE: "memory=1024 arch=x86_64"})
+    fake.memory = 512
+    fake.versions["2"] = {"memory": 512, "arch": "x86_64", "env": None,
+                          "description": "lambdaops-tune dead03 size=512 arch=x86_64"}
+    fake.aliases["lambdaops-tune-dead03-512"] = "2"
+    inject(fake, "update_function_configuration", 1, "before")
+    inject(fake, "delete_alias", 1, "after")
+    messages = []
+    report = cleanup_leftovers(make_api(fake), "fn", InterruptShield(messages.append, deferring=True))
+    assert report.problems == [] and len(messages) == 2
+    assert fake.snapshot() == before

@@ -121,3 +121,48 @@ def test_memory_list_and_payload_weights():
     assert payload_plan([a, b], 2) == [b"a", b"b"]
     with pytest.raises(UsageError):
         payload_plan([a, b, WeightedPayload(b"c")], 2)
+
+
+def _report(line: str):
+    from lambdaops.report_line import parse_report
+
+    rep = parse_report(line)
+    assert rep is not None, line
+    return rep
+
+
+def test_billed_ms_by_aws_rules_never_adds_the_snapstart_restore_twice():
+    from lambdaops.analysis.tuning_stats import billed_ms_by_aws_rules
+
+    # A real SnapStart line (aws-facts section 8): Billed Duration 610 = Duration 306.34 + Billed Restore 303.
+    snap = _report("REPORT RequestId: r1\tDuration: 306.34 ms\tBilled Duration: 610 ms\tMemory Size: 1024 MB\t"
+                   "Max Memory Used: 150 MB\tRestore Duration: 398.97 ms\tBilled Restore Duration: 303 ms")
+    assert billed_ms_by_aws_rules(snap) == 610
+    # A container-image cold start that shows INIT inside Billed Duration: 1293.83 + 1049.63 -> 2344.
+    inside = _report("REPORT RequestId: r2\tDuration: 1049.63 ms\tBilled Duration: 2344 ms\tMemory Size: 512 MB\t"
+                     "Max Memory Used: 90 MB\tInit Duration: 1293.83 ms")
+    assert billed_ms_by_aws_rules(inside) == 2344
+    # A cold start whose line leaves INIT out (billed since 2025-08-01 all the same): ceil(Duration + Init).
+    outside = _report("REPORT RequestId: r3\tDuration: 15.74 ms\tBilled Duration: 16 ms\tMemory Size: 128 MB\t"
+                      "Max Memory Used: 56 MB\tInit Duration: 130.49 ms")
+    assert billed_ms_by_aws_rules(outside) == 147
+    exact = _report("REPORT RequestId: r4\tDuration: 100.1 ms\tBilled Duration: 101 ms\tMemory Size: 128 MB\t"
+                    "Max Memory Used: 56 MB\tInit Duration: 0.9 ms")
+    assert billed_ms_by_aws_rules(exact) == 101  # 100.1 + 0.9 is 101 ms, not 102 by a rounding error
+    warm = _report("REPORT RequestId: r5\tDuration: 15.74 ms\tBilled Duration: 16 ms\tMemory Size: 128 MB\t"
+                   "Max Memory Used: 56 MB")
+    assert billed_ms_by_aws_rules(warm) == 16
+
+
+def test_cold_duration_counts_init_and_restore():
+    from lambdaops.analysis.tuning_stats import cold_duration_ms
+
+    init = _report("REPORT RequestId: r1\tDuration: 15.74 ms\tBilled Duration: 147 ms\tMemory Size: 128 MB\t"
+                   "Max Memory Used: 56 MB\tInit Duration: 130.49 ms")
+    assert cold_duration_ms(init) == pytest.approx(146.23)
+    snap = _report("REPORT RequestId: r2\tDuration: 306.34 ms\tBilled Duration: 610 ms\tMemory Size: 1024 MB\t"
+                   "Max Memory Used: 150 MB\tRestore Duration: 398.97 ms\tBilled Restore Duration: 303 ms")
+    assert cold_duration_ms(snap) == pytest.approx(705.31)
+    warm = _report("REPORT RequestId: r3\tDuration: 15.74 ms\tBilled Duration: 16 ms\tMemory Size: 128 MB\t"
+                   "Max Memory Used: 56 MB")
+    assert cold_duration_ms(warm) == 15.74

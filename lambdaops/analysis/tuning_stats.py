@@ -5,8 +5,9 @@ discard) values from each end; the cost, speed and balanced strategies and their
 fixes what users asked for: percentiles and spread, the request charge in every cost, and the
 saving/speed-up against the memory the function has now.
 
-"Duration" here is the Duration of the REPORT line (it excludes INIT); cost uses Billed Duration,
-which includes INIT on non-SnapStart cold starts, so cold starts cost what they cost.
+"Duration" here is the Duration of the REPORT line (it excludes INIT); in cold-only runs the engine
+uses :func:`cold_duration_ms` instead, as AWS Lambda Power Tuning does. Cost uses the billed ms by AWS's
+rules (:func:`billed_ms_by_aws_rules`), so cold starts cost what they cost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from lambdaops.pricing import invocation_cost
+from lambdaops.report_line import Report
 
 STRATEGIES = ("cost", "speed", "balanced")
 _TIE_REL = 1e-9  # two costs (or durations) this close are a tie
@@ -47,6 +49,29 @@ def stddev(values: Sequence[float]) -> float:
     """Sample standard deviation (n - 1): the spread of a few measurements, not of a population."""
     data = np.asarray(values, dtype=float)
     return float(data.std(ddof=1)) if data.size > 1 else 0.0
+
+
+def billed_ms_by_aws_rules(report: Report) -> int:
+    """What Lambda bills for one invocation, in ms.
+
+    - INIT is billed for every configuration since 2025-08-01 ("AWS Lambda standardizes billing for
+      INIT Phase", AWS Compute Blog), but not every REPORT line shows it inside ``Billed Duration``: a
+      cold start bills max(Billed Duration, ceil(Duration + Init Duration)).
+    - SnapStart: ``Billed Duration`` already includes the billed restore (real lines: Duration 306.34 +
+      Billed Restore 303 -> Billed 610), so ``Billed Restore Duration`` is never added again.
+    (aws-facts.md section 8, "SnapStart billing" and "INIT billing".)
+    """
+    billed = int(report.billed_ms)
+    if report.init_ms is not None:
+        # round first: 100.1 + 0.9 is 101.00000000000001 in floating point, and Lambda bills 101
+        return max(billed, math.ceil(round(report.duration_ms + report.init_ms, 6)))
+    return billed
+
+
+def cold_duration_ms(report: Report) -> float:
+    """The time a cold-start invocation took, as AWS Lambda Power Tuning counts it in cold-only runs:
+    Duration + Init Duration (+ Restore Duration for SnapStart). A warm invocation is its Duration."""
+    return report.duration_ms + (report.init_ms or 0.0) + (report.restore_ms or 0.0)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,22 @@
 """X-Ray traces of one function: the slowest and the cold-start ones, with the Lambda breakdown.
 
 Equivalents: ``aws xray get-trace-summaries --filter-expression 'service("fn")'`` (in windows of at
-most 6 hours) and ``aws xray batch-get-traces --trace-ids ...`` (5 ids a call). Cold starts are read
-from the full documents: the function segment has an ``Initialization`` subsegment only then.
+most 6 hours, every page) and ``aws xray batch-get-traces --trace-ids ...`` (5 ids a call). Cold starts
+are read from the full documents: the function segment has an ``Initialization`` subsegment only then.
+
+One answer is not always complete (X-Ray API reference, BatchGetTraces: "UnprocessedTraceIds - Trace
+IDs of requests that haven't been processed" and ``NextToken`` "Pagination token"; GetTraceSummaries
+pages with ``NextToken``): both are followed, unprocessed ids are asked again a bounded number of
+times, and a trace that still could not be read keeps ``cold_start = None`` (unknown, never "warm").
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Callable
 
 from botocore import exceptions as bx
 
@@ -18,6 +25,8 @@ from lambdaops.aws.errors import translate
 
 WINDOW = timedelta(hours=6)
 BATCH = 5
+UNPROCESSED_RETRIES = 3  # further BatchGetTraces rounds for ids X-Ray left unprocessed
+MAX_PAGES = 100  # per request: a server repeating its NextToken must not loop forever
 
 
 @dataclass
@@ -65,23 +74,44 @@ def summaries(ctx: AwsContext, region: str, function: str, start: datetime, end:
     cli = ctx.client("xray", region)
     expr = f'service("{function}")' + (f" AND {extra_filter}" if extra_filter else "")
     out: list[Trace] = []
-    t = start
+    seen: set[str] = set()
     try:
-        while t < end and len(out) < max_traces:
-            stop = min(end, t + WINDOW)
-            for page in cli.get_paginator("get_trace_summaries").paginate(StartTime=t, EndTime=stop,
-                                                                          FilterExpression=expr):
+        for w_start, w_end in windows(start, end):
+            for page in _pages(cli.get_trace_summaries, StartTime=w_start, EndTime=w_end, FilterExpression=expr):
                 for s in page.get("TraceSummaries", []):
+                    if s["Id"] in seen:  # a trace spanning a window edge is listed in both windows
+                        continue
+                    seen.add(s["Id"])
                     out.append(Trace(trace_id=s["Id"], start=_epoch(s.get("StartTime")),
                                      duration_ms=float(s.get("Duration", 0)) * 1000,
                                      response_ms=float(s.get("ResponseTime", 0)) * 1000,
                                      fault=bool(s.get("HasFault")), error=bool(s.get("HasError"))))
                 if len(out) >= max_traces:
-                    break
-            t = stop
+                    return out[:max_traces]
     except (bx.ClientError, bx.BotoCoreError) as exc:
         raise translate(exc, profile=ctx.profile, region=region) from exc
     return out
+
+
+def windows(start: datetime, end: datetime, size: timedelta = WINDOW) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive windows of at most ``size`` (GetTraceSummaries' 6-hour limit)."""
+    out, t = [], start
+    while t < end:
+        out.append((t, min(end, t + size)))
+        t = out[-1][1]
+    return out
+
+
+def _pages(call: Callable[..., dict], **params: Any):
+    """Every page of a NextToken-paged X-Ray call (bounded; stops if the token repeats)."""
+    token, used = None, set()
+    for _ in range(MAX_PAGES):
+        page = call(**params, **({"NextToken": token} if token else {}))
+        yield page
+        token = page.get("NextToken")
+        if not token or token in used:
+            return
+        used.add(token)
 
 
 def _epoch(value) -> float:
@@ -92,20 +122,44 @@ def _epoch(value) -> float:
     return float(value)
 
 
-def fill_documents(ctx: AwsContext, region: str, traces: list[Trace]) -> None:
-    """``batch-get-traces`` 5 ids a call; fills cold_start, the breakdown and the waterfall spans."""
+def fill_documents(ctx: AwsContext, region: str, traces: list[Trace], *,
+                   sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """``batch-get-traces`` 5 ids a call, every page, unprocessed ids asked again (bounded); fills
+    cold_start, the breakdown and the waterfall spans. Returns the ids that could not be read."""
     cli = ctx.client("xray", region)
     by_id = {t.trace_id: t for t in traces}
     ids = list(by_id)
+    missing: list[str] = []
     try:
         for i in range(0, len(ids), BATCH):
-            resp = cli.batch_get_traces(TraceIds=ids[i:i + BATCH])
-            for doc in resp.get("Traces", []):
-                trace = by_id.get(doc.get("Id"))
+            segments, left = _batch_get(cli, ids[i:i + BATCH], sleep)
+            missing += left
+            for trace_id, segs in segments.items():
+                trace = by_id.get(trace_id)
                 if trace is not None:
-                    parse_document(trace, [json.loads(s["Document"]) for s in doc.get("Segments", [])])
+                    parse_document(trace, [json.loads(s["Document"]) for s in segs])
     except (bx.ClientError, bx.BotoCoreError) as exc:
         raise translate(exc, profile=ctx.profile, region=region) from exc
+    return missing
+
+
+def _batch_get(cli: Any, ids: list[str], sleep: Callable[[float], None]) -> tuple[dict[str, list[dict]], list[str]]:
+    """Segments by trace id for ``ids`` (at most 5): all pages, then the unprocessed ids again, up to
+    UNPROCESSED_RETRIES more rounds with a growing pause. Returns the segments and the ids never read."""
+    segments: dict[str, list[dict]] = {}
+    pending = list(ids)
+    for attempt in range(UNPROCESSED_RETRIES + 1):
+        if attempt:
+            sleep(min(2.0, 0.2 * 2 ** (attempt - 1)))
+        unprocessed: list[str] = []
+        for page in _pages(cli.batch_get_traces, TraceIds=pending):
+            for doc in page.get("Traces", []):
+                segments.setdefault(doc.get("Id"), []).extend(doc.get("Segments", []))
+            unprocessed += page.get("UnprocessedTraceIds", []) or []
+        pending = [t for t in dict.fromkeys(unprocessed) if t not in segments]
+        if not pending:
+            break
+    return segments, pending
 
 
 def parse_document(trace: Trace, segments: list[dict]) -> None:

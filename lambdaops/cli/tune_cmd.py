@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Optional
 
@@ -16,7 +17,8 @@ it --num times and read Duration, Billed Duration, Init/Restore Duration and Max
 REPORT lines. Cost = billed ms x the region's and architecture's price + the request charge.
 A size that runs out of memory, times out or always fails is skipped (fatal only with --strict).
 The original settings are restored and the run's aliases and versions deleted afterwards, also on
-errors and Ctrl-C; after a run killed hard, `lambdaops tune --cleanup FUNCTION` undoes it.
+errors and Ctrl-C (a second Ctrl-C does not stop the cleanup; a third does). After any abnormal end the
+exact `lambdaops tune --cleanup FUNCTION --region R` command is printed; it also undoes a run killed hard.
 """
 
 
@@ -78,6 +80,30 @@ class _StderrProgress:
             print(line, file=sys.stderr)
 
 
+def cleanup_command(state, name: str, region: str) -> str:
+    """The exact command that undoes what a run left on ``name`` (the flags that chose the account too)."""
+    parts = ["lambdaops"]
+    if getattr(state, "profile", None):
+        parts += ["--profile", state.profile]
+    if getattr(state, "endpoint_url", None):
+        parts += ["--endpoint-url", state.endpoint_url]
+    parts += ["tune", "--cleanup", name, "--region", region]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _say_how_it_ended(run, command: str) -> None:
+    """After an abnormal end (error, Ctrl-C): whether the function is as it was, and the command either way."""
+    if run.restored is None:  # stopped before changing anything: the error says it all
+        return
+    if run.restored:
+        line = (f"lambdaops: {run.function} was put back as it was (memory, architecture, environment; the run's "
+                f"aliases, versions and tags removed); to check, run: {command}")
+    else:
+        why = (run.cleanup_problems or ["the cleanup did not finish"])[0]
+        line = f"lambdaops: {run.function} is NOT fully restored ({why}); to finish, run: {command}"
+    print(line, file=sys.stderr, flush=True)
+
+
 def _options(memory, num, payload, payloads, payload_from_dlq, parallel, cold_only, strategy, weight, discard,
              arch_compare, strict, api):
     from lambdaops.tuning.options import TuneOptions, WeightedPayload, load_payload, load_payloads, parse_memory
@@ -128,12 +154,21 @@ def _emit_result(result, fmt: str, api_calls: dict) -> None:
     console.print(tune_render.chart(result))
 
 
-def _cleanup(api, name: str, fmt: str) -> None:
+def _cleanup(api, name: str, fmt: str, command: str) -> None:
     from lambdaops.cli.output import emit
     from lambdaops.tuning.cleanup import cleanup_leftovers
     from lambdaops.tuning.engine import CleanupIncomplete
+    from lambdaops.tuning.interrupts import CleanupAborted, InterruptShield
 
-    rep = cleanup_leftovers(api, name)
+    def say(message: str) -> None:
+        print(f"lambdaops: {message}", file=sys.stderr, flush=True)
+
+    try:
+        with InterruptShield(say, deferring=True) as shield:
+            rep = cleanup_leftovers(api, name, shield)
+    except CleanupAborted:
+        say(f"{name} is NOT fully restored (the cleanup was stopped by Ctrl-C part-way); to finish, run: {command}")
+        raise
     if fmt == "json":
         emit([], [], "json", json_data={"function": rep.function, "actions": rep.actions, "problems": rep.problems})
     elif not rep.actions:
@@ -142,7 +177,8 @@ def _cleanup(api, name: str, fmt: str) -> None:
         for action in rep.actions:
             print(action)
     if rep.problems:
-        raise CleanupIncomplete(f"could not undo everything on {rep.function}: {rep.problems[0]}")
+        raise CleanupIncomplete(f"could not undo everything on {rep.function}: {rep.problems[0]}",
+                                hint=f"to try again, run: {command}")
 
 
 def register(app: typer.Typer) -> None:
@@ -163,7 +199,8 @@ def register(app: typer.Typer) -> None:
                                       help="Invoke each size's --num invocations concurrently (faster; each "
                                            "concurrent call may start its own environment: more cold starts)."),
         cold_only: bool = typer.Option(False, "--cold-only",
-                                       help="Force a cold start on every invocation (a fresh version each time)."),
+                                       help="Force a cold start on every invocation (a fresh version each time); "
+                                            "speed then counts Init/Restore Duration and nothing is trimmed."),
         strategy: str = typer.Option("cost", "--strategy", help="cost | speed | balanced."),
         weight: float = typer.Option(0.5, "--weight", help="balanced: weight of cost (0..1) against duration."),
         arch_compare: bool = typer.Option(False, "--arch-compare",
@@ -176,7 +213,7 @@ def register(app: typer.Typer) -> None:
                                      help="Only undo what a killed run left on FUNCTION, then exit."),
     ) -> None:
         from lambdaops.aws.tuning import TuningApi
-        from lambdaops.tuning.engine import apply_memory, run_tuning
+        from lambdaops.tuning.engine import TuningRun, apply_memory
 
         state = ctx.obj
         fmt = state.output_format()
@@ -186,13 +223,20 @@ def register(app: typer.Typer) -> None:
         aws = state.aws()
         region = arn_region or aws.require_regions()[0]
         api = TuningApi(aws, region)
+        command = cleanup_command(state, name, region)
         if cleanup:
-            _cleanup(api, name, fmt)
+            _cleanup(api, name, fmt, command)
             return
         opts = _options(memory, num, payload, payloads, payload_from_dlq, parallel, cold_only, strategy, weight,
                         discard, arch_compare, strict, api)
-        with _StderrProgress() as progress:
-            result = run_tuning(api, name, opts, on_event=progress)
+        progress = _StderrProgress()
+        run = TuningRun(api, name, opts, on_event=progress, cleanup_hint=command)
+        try:
+            with progress:
+                result = run.run()
+        except BaseException:
+            _say_how_it_ended(run, command)
+            raise
         for note in result.notes:
             print(f"lambdaops: note: {note}", file=sys.stderr)
         _emit_result(result, fmt, aws.calls.snapshot())
@@ -200,7 +244,7 @@ def register(app: typer.Typer) -> None:
             from lambdaops.tuning.engine import CleanupIncomplete
 
             raise CleanupIncomplete(f"could not undo everything on {result.function}: {result.cleanup_problems[0]}",
-                                    hint=f"run: lambdaops tune --cleanup {result.function}")
+                                    hint=f"to finish, run: {command}")
         rec = result.primary.recommendation
         if rec is None:
             raise LambdaopsError(f"every memory size of {result.function} failed; see skipped", exit_code=EXIT_SERVICE)

@@ -1,9 +1,13 @@
 """Undoing what a tuning run changed: during the run (its ledger) and after a run killed hard.
 
 The run records every change in a :class:`Ledger` before making it; :func:`restore_function` undoes
-each step on its own, so one failure does not stop the others, and removes the run's marker tags
-only when everything else succeeded. :func:`cleanup_leftovers` rebuilds a ledger from the markers a
-killed run left (tags, alias names, version descriptions, the nonce variable) for ``tune --cleanup``.
+each step on its own, so one failure does not stop the others. A step cut by Ctrl-C is counted by the
+run's :class:`~lambdaops.tuning.interrupts.InterruptShield` and done again (every step is idempotent:
+the call in flight may or may not have taken effect). Versions are also swept by their run marker in
+the description, so a PublishVersion that was in flight when the run stopped (created on Lambda's
+side, never answered) is found too. The marker tags go last, and only once the function reads back
+as it was. :func:`cleanup_leftovers` rebuilds a ledger from the markers a killed run left (tags, alias
+names, version descriptions, the nonce variable) for ``tune --cleanup``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lambdaops.aws.tuning import NONCE_VAR, TAG_RESTORE, TAG_RUN, CodePackage, TuningApi, parse_restore_tag
+from lambdaops.aws.tuning import (ALIAS_PREFIX, NONCE_VAR, TAG_RESTORE, TAG_RUN, VERSION_PREFIX, CodePackage,
+                                  TuningApi, parse_restore_tag)
 from lambdaops.errors import LambdaopsError
+from lambdaops.tuning.interrupts import InterruptShield
 
 
 @dataclass
@@ -32,18 +38,53 @@ class Ledger:
     arch_changed: bool = False
     aliases: set[str] = field(default_factory=set)
     versions: set[str] = field(default_factory=set)
+    publishing: bool = False  # a PublishVersion was sent: sweep versions by the run's description
+
+    @property
+    def sweepable(self) -> bool:
+        """One run's markers are known exactly (a cleanup of several killed runs lists them all anyway)."""
+        return bool(self.run_id) and all(ch not in self.run_id for ch in ",? ")
 
 
-def restore_function(api: TuningApi, ledger: Ledger) -> list[str]:
+def _sweep(api: TuningApi, ledger: Ledger) -> None:
+    """Add the run's aliases and versions Lambda has but the ledger missed (a call in flight at Ctrl-C)."""
+    alias_prefix, version_prefix = f"{ALIAS_PREFIX}{ledger.run_id}-", f"{VERSION_PREFIX}{ledger.run_id} "
+    ledger.aliases.update(a["Name"] for a in api.list_aliases(ledger.name) if a["Name"].startswith(alias_prefix))
+    if ledger.publishing or ledger.versions:
+        ledger.versions.update(v["Version"] for v in api.list_versions(ledger.name)
+                               if (v.get("Description") or "").startswith(version_prefix))
+
+
+def _differences(api: TuningApi, ledger: Ledger) -> list[str]:
+    """What still differs from the ledger's original settings, read back from Lambda."""
+    cfg = api.get_config(ledger.name)
+    out = []
+    if cfg.memory_mb != ledger.original_memory_mb:
+        out.append(f"memory is {cfg.memory_mb} MB, not {ledger.original_memory_mb} MB")
+    if cfg.architecture != ledger.original_arch:
+        out.append(f"architecture is {cfg.architecture}, not {ledger.original_arch}")
+    if NONCE_VAR in (cfg.environment or {}):
+        out.append(f"environment variable {NONCE_VAR} is still set")
+    return out
+
+
+def restore_function(api: TuningApi, ledger: Ledger, shield: InterruptShield | None = None) -> list[str]:
     """Undo what the ledger says, each step on its own (one failure does not stop the others).
-    Returns the problems; the marker tags are removed only when there were none."""
+    Returns the problems; the marker tags are removed only when there were none. Raises
+    :class:`~lambdaops.tuning.interrupts.CleanupAborted` at the run's third Ctrl-C."""
+    shield = shield or InterruptShield(deferring=True)
     problems: list[str] = []
 
-    def step(what: str, fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except LambdaopsError as err:
-            problems.append(f"{what}: {err.one_line()}")
+    def step(what: str, fn: Callable[[], None]) -> bool:
+        while True:  # ends: each KeyboardInterrupt is counted and the third aborts
+            try:
+                fn()
+                return True
+            except LambdaopsError as err:
+                problems.append(f"{what}: {err.one_line()}")
+                return False
+            except KeyboardInterrupt as exc:
+                shield.interrupted(exc)  # the call may or may not have happened: do it again
 
     if ledger.memory_changed or ledger.env_changed or ledger.arch_changed:
         step("waiting for the last update", lambda: api.wait_updated(ledger.name))
@@ -60,6 +101,8 @@ def restore_function(api: TuningApi, ledger: Ledger) -> list[str]:
             api.update_config(ledger.name, memory_mb=ledger.original_memory_mb, environment=env)
             ledger.memory_changed = ledger.env_changed = False
         step(f"restoring memory {ledger.original_memory_mb} MB", config)
+    if ledger.sweepable:
+        step("listing the run's aliases and versions", lambda: _sweep(api, ledger))
     for alias in sorted(ledger.aliases):
         def drop_alias(a=alias) -> None:
             api.delete_alias(ledger.name, a)
@@ -70,6 +113,10 @@ def restore_function(api: TuningApi, ledger: Ledger) -> list[str]:
             api.delete_version(ledger.name, v)
             ledger.versions.discard(v)
         step(f"deleting version {version}", drop_version)
+    if not problems:
+        def verify() -> None:
+            problems.extend(_differences(api, ledger))
+        step("reading the function back", verify)
     if ledger.tagged and not problems:
         def untag() -> None:
             api.untag(ledger.arn, [TAG_RUN, TAG_RESTORE])
@@ -93,8 +140,9 @@ def _restore_from_versions(api: TuningApi, name: str, versions: list[str]) -> di
     return {}
 
 
-def cleanup_leftovers(api: TuningApi, function: str) -> CleanupReport:
-    """Undo a run that could not clean up after itself (killed hard), from the markers it left."""
+def cleanup_leftovers(api: TuningApi, function: str, shield: InterruptShield | None = None) -> CleanupReport:
+    """Undo a run that could not clean up after itself (killed hard, or its cleanup aborted), from the
+    markers it left. ``shield`` defers Ctrl-C while it works (see :mod:`lambdaops.tuning.interrupts`)."""
     cfg = api.get_config(function)
     left = api.find_leftovers(cfg)
     if left.empty:
@@ -123,5 +171,5 @@ def cleanup_leftovers(api: TuningApi, function: str) -> CleanupReport:
     actions += [f"deleted version {v}" for v in sorted(left.versions, key=int)]
     if ledger.tagged:
         actions.append("removed the run's tags")
-    problems = restore_function(api, ledger)
+    problems = restore_function(api, ledger, shield)
     return CleanupReport(cfg.name, actions, problems)

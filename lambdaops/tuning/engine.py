@@ -8,10 +8,18 @@ environment variable: the changed configuration makes Lambda publish a new versi
 existing one when nothing changed) and a new version always starts in new execution environments.
 
 Leave no trace: before changing anything the run tags the function with its id and the settings to
-restore; a ``finally`` restores memory, architecture and environment and deletes the run's aliases
-and versions on success, on error and on KeyboardInterrupt, then removes the tags. A run killed
-hard is undone from those markers by :func:`lambdaops.tuning.cleanup.cleanup_leftovers`
-(``lambdaops tune --cleanup FUNCTION``).
+restore, and every change is written to the ledger before it is made (a call in flight at Ctrl-C may
+have taken effect). The cleanup restores memory, architecture and environment and deletes the run's
+aliases and versions on success, on error and on KeyboardInterrupt, then removes the tags once the
+function reads back as it was. It runs shielded from Ctrl-C (:mod:`lambdaops.tuning.interrupts`): a
+second Ctrl-C is acknowledged, only the third stops it. Whatever cleanup could not finish, and a run
+killed hard, is undone from the markers by :func:`lambdaops.tuning.cleanup.cleanup_leftovers`
+(``lambdaops tune --cleanup FUNCTION``); after an abnormal end :attr:`TuningRun.restored` and
+:attr:`TuningRun.cleanup_problems` tell the caller whether to say so.
+
+Cold-only runs follow AWS Lambda Power Tuning (lambda/executor.js: ``discardTopBottom`` is forced to 0
+with ``onlyColdStarts``; utils.js adds the init duration to the duration): speed is Duration + Init
+Duration (+ Restore Duration) and the trimmed mean keeps every invocation when all were cold.
 """
 
 from __future__ import annotations
@@ -23,11 +31,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lambdaops.analysis.tuning_stats import Recommendation, SizeStats, recommend, size_stats
+from lambdaops.analysis.tuning_stats import (Recommendation, SizeStats, billed_ms_by_aws_rules, cold_duration_ms,
+                                             recommend, size_stats)
 from lambdaops.aws.tuning import (ALIAS_PREFIX, NONCE_VAR, TAG_RESTORE, TAG_RUN, VERSION_PREFIX, FunctionConfig,
                                   InvokeResult, LeftoversError, TuningApi, format_restore_tag)
 from lambdaops.errors import EXIT_INTERRUPTED, LambdaopsError, ServiceError
 from lambdaops.tuning.cleanup import Ledger, restore_function
+from lambdaops.tuning.interrupts import CleanupAborted, InterruptShield
 from lambdaops.tuning.options import TuneOptions, payload_plan
 
 # Runtimes Lambda offers on x86_64 only (deprecated ones mostly); everything newer runs on both.
@@ -44,6 +54,11 @@ def other_architecture(arch: str) -> str:
 
 def runtime_supports(runtime: str | None, arch: str) -> bool:
     return arch == "x86_64" or runtime is None or runtime not in _X86_ONLY_RUNTIMES
+
+
+def cleanup_command(function: str, region: str | None = None) -> str:
+    """The command that undoes what a run left (callers with more context, like the CLI, add flags)."""
+    return f"lambdaops tune --cleanup {function}" + (f" --region {region}" if region else "")
 
 
 def alias_name(run_id: str, memory_mb: int, arch_suffix: str | None = None) -> str:
@@ -143,7 +158,7 @@ def _skip_reason(samples: list[InvokeResult], timeout_s: int) -> tuple[str | Non
 class TuningRun:
     def __init__(self, api: TuningApi, function: str, options: TuneOptions, *,
                  on_event: Callable[[TuneEvent], None] | None = None, cancel: threading.Event | None = None,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None, cleanup_hint: str | None = None) -> None:
         self.api = api
         self.function = function
         self.opts = options.validate()
@@ -155,10 +170,17 @@ class TuningRun:
         self._done = 0
         self._total = 0
         self._lock = threading.Lock()
+        self.cleanup_hint = cleanup_hint or cleanup_command(function, getattr(api, "region", None))
+        self.shield = InterruptShield(self._acknowledge)
+        self.cleanup_problems: list[str] | None = None  # None until a cleanup ran; [] = fully restored
+        self.restored: bool | None = None  # None: nothing was changed (the run stopped before its first change)
 
     # -- events ------------------------------------------------------------------------------------
     def _emit(self, kind: str, message: str, arch: str | None = None, mb: int | None = None) -> None:
         self.on_event(TuneEvent(kind, message, arch, mb, self._done, self._total))
+
+    def _acknowledge(self, message: str) -> None:
+        self._emit("warning", message)
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -166,6 +188,13 @@ class TuningRun:
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self) -> TuneResult:
+        self.shield.install()
+        try:
+            return self._run()
+        finally:
+            self.shield.uninstall()
+
+    def _run(self) -> TuneResult:
         api, opts = self.api, self.opts
         cfg = self.cfg = api.get_config(self.function)
         api.ensure_tunable(cfg)
@@ -174,7 +203,7 @@ class TuningRun:
             raise LeftoversError(f"an earlier tuning run left changes on {cfg.name} "
                                  f"(aliases {len(left.aliases)}, versions {len(left.versions)}, "
                                  f"run {', '.join(sorted(left.run_ids)) or '?'})",
-                                 hint=f"run: lambdaops tune --cleanup {cfg.name}", code="ResourceConflict")
+                                 hint=f"run: {self.cleanup_hint}", code="ResourceConflict")
         sizes = sorted(set(opts.memory_sizes) | {cfg.memory_mb})
         notes = []
         if cfg.memory_mb not in opts.memory_sizes:
@@ -192,27 +221,35 @@ class TuningRun:
         outcomes: list[ArchOutcome] = []
         self._emit("start", f"tuning {cfg.name} ({cfg.architecture}, {cfg.memory_mb} MB): "
                             f"{len(sizes)} sizes x {opts.num} invocations, run {self.run_id}")
+        if opts.cold_only:
+            notes.append("cold-only: speed is Duration + Init Duration (+ Restore Duration), and the trimmed mean "
+                         "keeps every invocation when all were cold")
         try:
             self._mark()
             for arch in arches:
                 if arch != cfg.architecture:
                     self._switch_architecture(arch)
                 outcomes.append(self._measure_architecture(arch, sizes))
-        except BaseException:
+        except BaseException as exc:
+            self.shield.enter_cleanup(exc)
             self._cleanup()
             raise
+        self.shield.enter_cleanup(None)
         problems = self._cleanup()
+        if self.shield.count:  # Ctrl-C during the final cleanup: deferred until it finished, honoured now
+            raise KeyboardInterrupt
         result = self._result(cfg, outcomes, notes)
         result.cleanup_problems = problems
         return result
 
     def _mark(self) -> None:
         led = self.ledger
+        led.tagged = True  # before the call: a TagResource in flight at Ctrl-C may have tagged the function
         try:
             self.api.tag(led.arn, {TAG_RUN: self.run_id,
                                    TAG_RESTORE: format_restore_tag(led.original_memory_mb, led.original_arch)})
-            led.tagged = True
         except LambdaopsError as err:  # version descriptions still carry the restore values
+            led.tagged = False  # refused: there is nothing to untag (and UntagResource would be refused too)
             self._emit("warning", f"could not tag {led.name} with the run marker ({err.one_line()}); "
                                   "a killed run is still found by its aliases and versions")
 
@@ -275,15 +312,21 @@ class TuningRun:
         reason, by_type = _skip_reason(samples, self.cfg.timeout_s)
         if reason is not None:
             return None, {"memory_mb": mb, "reason": reason, "errors_by_type": by_type}
-        ok = [s for s in samples if s.report is not None]
+        ok = [s.report for s in samples if s.report is not None]
         errors = sum(1 for s in samples if s.status != "success")
-        stats = size_stats(mb, arch, self.api.region, durations_ms=[s.report.duration_ms for s in ok],
-                           billed_ms=[s.report.billed_ms for s in ok], cold=[s.report.cold_start for s in ok],
-                           max_memory_mb=[s.report.max_memory_mb for s in ok], errors=errors,
-                           discard=opts.discard)
+        cold = [r.cold_start for r in ok]
+        all_cold = opts.cold_only and bool(ok) and all(cold)
+        stats = size_stats(mb, arch, self.api.region,
+                           durations_ms=[cold_duration_ms(r) if opts.cold_only else r.duration_ms for r in ok],
+                           billed_ms=[billed_ms_by_aws_rules(r) for r in ok], cold=cold,
+                           max_memory_mb=[r.max_memory_mb for r in ok], errors=errors,
+                           discard=0.0 if all_cold else opts.discard)
         return stats, None
 
     def _publish(self, description: str) -> str:
+        # Before the call: if it is cut short, Lambda may still have created the version; the cleanup then
+        # finds it by the run's marker in its description.
+        self.ledger.publishing = True
         pub = self.api.publish_version(self.ledger.name, description)
         if pub.ours:
             self.ledger.versions.add(pub.version)
@@ -342,12 +385,17 @@ class TuningRun:
         if self.ledger is None:
             return []
         self._emit("cleanup", "cleaning up")
-        problems = restore_function(self.api, self.ledger)
+        self.cleanup_problems, self.restored = ["the cleanup did not finish"], False
+        try:
+            problems = restore_function(self.api, self.ledger, self.shield)
+        except CleanupAborted:
+            self.cleanup_problems = ["the cleanup was stopped by Ctrl-C part-way"]
+            raise
+        self.cleanup_problems, self.restored = problems, not problems
         for p in problems:
             self._emit("warning", f"cleanup: {p}")
         if problems:
-            self._emit("warning", f"{self.ledger.name} is not fully restored: run lambdaops tune --cleanup "
-                                  f"{self.ledger.name}")
+            self._emit("warning", f"{self.ledger.name} is not fully restored: run {self.cleanup_hint}")
         return problems
 
     def _result(self, cfg: FunctionConfig, outcomes: list[ArchOutcome], notes: list[str]) -> TuneResult:

@@ -103,3 +103,21 @@ async def test_redrive_is_confirmed_then_moves_the_messages_back(make_app):
         await settle(pilot, app, rounds=5)
         assert any(n.message.startswith("redrive orders-dlq: moved") for n in app._notifications)
         assert dlq.queues[orders.arn].depth == 0
+
+
+async def test_a_failed_run_says_whether_the_function_is_back_and_never_parses_the_error(make_app):
+    from lambdaops.tui.screens.tuning import TuningFinished
+
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tuning(pilot, app, "image-resize")
+        hint = "lambdaops tune --cleanup image-resize --region us-east-1"
+        screen.on_tuning_finished(TuningFinished(screen.run, error="upstream call [/api/v1/orders] failed [bold]x",
+                                                 restored=False, cleanup_hint=hint))
+        await settle(pilot, app)
+        status = str(screen.query_one("#tuning-status").render())
+        assert "upstream call [/api/v1/orders] failed [bold]x" in status
+        assert "NOT fully restored" in status and hint in status
+        screen.on_tuning_finished(TuningFinished(screen.run, error="denied", restored=None))
+        await settle(pilot, app)
+        assert "nothing was changed" in str(screen.query_one("#tuning-status").render())

@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -58,6 +60,8 @@ class TuningFinished(Message):
     run: int
     outcome: object = None
     error: str | None = None
+    restored: bool | None = None  # after an error: None = nothing was changed, False = leftovers remain
+    cleanup_hint: str | None = None
 
 
 class TuningScreen(Screen):
@@ -115,7 +119,8 @@ class TuningScreen(Screen):
             chart.say("start a run to draw the curves over memory size")
         self.show_status()
 
-    def show_status(self, extra: str = "") -> None:
+    def show_status(self, extra: str | Text = "") -> None:
+        """The status line: our own markup, then ``extra`` (a Text holding AWS text is never parsed)."""
         if engine() is None:
             text = f"[yellow]{NOT_AVAILABLE}[/]"
         elif not self.app.settings_write:
@@ -123,7 +128,11 @@ class TuningScreen(Screen):
                     "(then ctrl+s starts it, with a confirmation).")
         else:
             text = f"ctrl+s starts the run on {self.fn.name} (now {self.fn.memory_mb} MB), with a confirmation."
-        self.query_one("#tuning-status", Static).update(text + (f"\n{extra}" if extra else ""))
+        status = Text.from_markup(text)
+        if extra:
+            status.append("\n")
+            status.append(extra if isinstance(extra, Text) else Text.from_markup(extra))
+        self.query_one("#tuning-status", Static).update(status)
 
     # -- form ------------------------------------------------------------------------------
     def plan(self):
@@ -186,12 +195,16 @@ class TuningScreen(Screen):
         from lambdaops.aws.tuning import TuningApi
 
         mod = engine()
+        tuning = None
         try:
             api = TuningApi(self.app.backend.ctx, self.fn.region)
-            result = mod.TuningRun(api, self.fn.name, plan, cancel=cancel,
-                                   on_event=lambda ev: self.post_message(TuningProgress(run, ev))).run()
-        except Exception as exc:  # noqa: BLE001 - the engine restored the function; say what happened
-            self.post_message(TuningFinished(run, error=error_text(exc)))
+            tuning = mod.TuningRun(api, self.fn.name, plan, cancel=cancel,
+                                   on_event=lambda ev: self.post_message(TuningProgress(run, ev)))
+            result = tuning.run()
+        except Exception as exc:  # noqa: BLE001 - say what happened, and whether the function is back
+            self.post_message(TuningFinished(run, error=error_text(exc),
+                                             restored=tuning.restored if tuning else None,
+                                             cleanup_hint=tuning.cleanup_hint if tuning else None))
             return
         self.post_message(TuningFinished(run, result))
 
@@ -210,7 +223,7 @@ class TuningScreen(Screen):
             self.sizes[ev.memory_mb] = ev.message.split(": ", 1)[-1] if ev.kind != "skipped" else "skipped"
             self.draw_results()
         if ev.kind in ("warning", "cleanup", "skipped"):
-            self.show_status(ev.message)
+            self.show_status(Text(ev.message))  # may quote an AWS error: never markup
 
     def on_tuning_finished(self, msg: TuningFinished) -> None:
         if msg.run != self.run:
@@ -218,7 +231,13 @@ class TuningScreen(Screen):
         self.running = False
         if msg.error:
             self.app.record_error(f"tuning {self.fn.name}", msg.error)
-            self.show_status(f"[red]the run failed: {msg.error}[/] (the function was restored)")
+            if msg.restored is False:
+                after = f"the function is NOT fully restored: run {msg.cleanup_hint}"
+            elif msg.restored:
+                after = "the function was restored"
+            else:
+                after = "nothing was changed"
+            self.show_status(Text.assemble(("the run failed: ", "red"), (msg.error, "red"), f" ({after})"))
             return
         self.outcome = result = msg.outcome
         self.results = {s.memory_mb: s for s in result.primary.results}
@@ -281,14 +300,14 @@ def recommendation_text(result) -> str:
         return "[yellow]no memory size could be measured: nothing to recommend[/]"
     parts = [f"[b]Recommended: {rec.memory_mb} MB[/b] ({result.strategy}: {rec.reason})"]
     if rec.memory_mb == result.original_memory_mb:
-        return parts[0] + "".join(f"\n{n}" for n in result.notes)  # "0.0% cheaper than itself" says nothing
+        return parts[0] + "".join(f"\n{escape(n)}" for n in result.notes)  # "0.0% cheaper than itself" says nothing
     if rec.saving_pct is not None:
         parts.append(f"{abs(rec.saving_pct):.1f}% {'cheaper' if rec.saving_pct >= 0 else 'dearer'}")
     if rec.speedup_pct is not None:
         parts.append(f"{abs(rec.speedup_pct):.1f}% {'faster' if rec.speedup_pct >= 0 else 'slower'} than now "
                      f"({result.original_memory_mb} MB)")
     tail = "  ctrl+a applies it" if rec.memory_mb != result.original_memory_mb else ""
-    return ", ".join(parts) + tail + "".join(f"\n{n}" for n in result.notes)
+    return ", ".join(parts) + tail + "".join(f"\n{escape(n)}" for n in result.notes)
 
 
 def _f(v) -> str:

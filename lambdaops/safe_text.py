@@ -85,6 +85,14 @@ def term_or_none(value: Any, limit: int | None = None) -> str | None:
     return None if value is None else term(value, limit)
 
 
+def markup_escaped(value: Any, limit: int | None = None, *, single_line: bool = True) -> str:
+    """``value`` escaped for the terminal and for Rich/Textual markup: for the few places that only
+    take markup (border titles, a Static that mixes our own styling with AWS text)."""
+    from rich.markup import escape
+
+    return escape(term(value, limit, single_line=single_line))
+
+
 def rich_text(value: Any, style: str = "", *, limit: int | None = None, single_line: bool = True):
     """A ``rich.text.Text`` of ``value``, escaped: Rich and Textual show it, never parse it."""
     from rich.text import Text

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.errors import LambdaopsError, UsageError
+from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
@@ -122,7 +123,8 @@ class TuningScreen(Screen):
             text = ("Read-only: a run publishes versions and aliases and changes memory, so it needs --write "
                     "(then ctrl+s starts it, with a confirmation).")
         else:
-            text = f"ctrl+s starts the run on {self.fn.name} (now {self.fn.memory_mb} MB), with a confirmation."
+            text = (f"ctrl+s starts the run on {markup_escaped(self.fn.name)} (now {self.fn.memory_mb} MB), "
+                    "with a confirmation.")
         self.query_one("#tuning-status", Static).update(text + (f"\n{extra}" if extra else ""))
 
     # -- form ------------------------------------------------------------------------------
@@ -210,7 +212,7 @@ class TuningScreen(Screen):
             self.sizes[ev.memory_mb] = ev.message.split(": ", 1)[-1] if ev.kind != "skipped" else "skipped"
             self.draw_results()
         if ev.kind in ("warning", "cleanup", "skipped"):
-            self.show_status(ev.message)
+            self.show_status(markup_escaped(ev.message))
 
     def on_tuning_finished(self, msg: TuningFinished) -> None:
         if msg.run != self.run:
@@ -218,7 +220,7 @@ class TuningScreen(Screen):
         self.running = False
         if msg.error:
             self.app.record_error(f"tuning {self.fn.name}", msg.error)
-            self.show_status(f"[red]the run failed: {msg.error}[/] (the function was restored)")
+            self.show_status(f"[red]the run failed: {markup_escaped(msg.error)}[/] (the function was restored)")
             return
         self.outcome = result = msg.outcome
         self.results = {s.memory_mb: s for s in result.primary.results}
@@ -227,7 +229,7 @@ class TuningScreen(Screen):
         for skip in result.primary.skipped:
             self.sizes[int(skip["memory_mb"])] = f"skipped: {skip['reason']}"
         self.draw_results()
-        self.show_status(recommendation_text(result))
+        self.show_status(markup_escaped(recommendation_text(result), single_line=False))
         self.refresh_bindings()
 
     def draw_results(self) -> None:
@@ -237,10 +239,10 @@ class TuningScreen(Screen):
             s = self.results.get(mb)
             marker = " (now)" if mb == self.fn.memory_mb else ""
             if s is None:
-                table.add_row(f"{mb}{marker}", state, *["-"] * 10)
+                table.add_row(f"{mb}{marker}", rich_text(state), *["-"] * 10)  # states quote AWS errors
                 continue
             d = s.duration_ms
-            table.add_row(f"{mb}{marker}", state, str(s.invocations), str(s.errors), str(s.cold_starts),
+            table.add_row(f"{mb}{marker}", rich_text(state), str(s.invocations), str(s.errors), str(s.cold_starts),
                           _f(d.mean_trimmed), _f(d.p50), _f(d.p90), _f(d.p99), _f(s.billed_ms_mean),
                           str(s.max_memory_used_mb), f"{s.cost_per_million_usd:,.2f}")
         sizes = sorted(self.results)

@@ -233,3 +233,118 @@ def test_journal_replays_states_and_survives_a_cut_line(tmp_path):
 ])
 def test_invoke_takes_an_optional_function(args, expected):
     assert rewrite_invoke(args) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# hostile bodies: legal in SQS, never an exception
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000, "[" * 101 + "]" * 101],
+                         ids=["100k-brackets", "5k-objects", "101-levels"])
+def test_over_deep_json_is_opaque_text_with_a_note(body):
+    d = decode_message({"MessageId": "m", "Body": body})
+    assert d.body_format == "text" and d.event == body
+    assert any("nested more than 100 levels" in n for n in d.notes)
+    assert json.loads(json.dumps(d.to_dict()))["event"] == body  # every later step can handle it
+    assert replay_payload(d, body) is None
+    shallow = decode_message({"MessageId": "m", "Body": "[" * 100 + "]" * 100})
+    assert shallow.body_format == "json" and not shallow.notes
+    quoted = decode_message({"MessageId": "m", "Body": json.dumps({"text": "[" * 5_000, "list": [[1]]})})
+    assert quoted.body_format == "json" and quoted.event["text"] == "[" * 5_000  # brackets in strings: no depth
+
+
+def test_deep_sns_message_and_deep_stream_data_stay_text():
+    envelope = {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": "[" * 50_000}
+    d = decode_message({"MessageId": "m", "Body": json.dumps(envelope)}, "sns-dlq")
+    assert d.shape == "lambda-dlq" and d.body_format == "text" and any("SNS Message" in n for n in d.notes)
+    out = decode_stream_data(b"[" * 50_000)
+    assert out["format"] == "text" and "nested" in out["note"]
+
+
+def test_lone_surrogate_escapes_and_huge_documents_stay_text():
+    from lambdaops.aws import dlq_decode
+
+    d = decode_message({"MessageId": "m", "Body": '{"a": "\\ud800"}'})
+    assert d.body_format == "text" and d.event == '{"a": "\\ud800"}'
+    json.dumps(d.to_dict(), ensure_ascii=False).encode("utf-8")  # writable as UTF-8 (exports, stdout)
+    assert decode_message({"MessageId": "m", "Body": '{"a": "\\ud83d\\ude9a"}'}).event == {"a": "🚚"}  # a pair is fine
+    big = "[" + "1," * (dlq_decode.MAX_PARSE_CHARS // 2) + "1]"
+    d = decode_message({"MessageId": "m", "Body": big})
+    assert d.body_format == "text" and d.body_bytes == len(big) and "limit" in d.notes[0]
+
+
+def test_records_with_fields_of_the_wrong_type_decode_without_raising():
+    record = {"timestamp": ["not", "a", "time"], "requestPayload": 1, "responseContext": 3,
+              "requestContext": {"requestId": {"x": 1}, "functionArn": 5, "condition": None,
+                                 "approximateInvokeCount": 1e999},
+              "responsePayload": {"errorType": ["T"], "errorMessage": {"m": 1}}}
+    d = decode_message({"MessageId": "m", "Body": json.dumps(record),
+                        "Attributes": {"SentTimestamp": "9" * 30}})
+    assert d.shape == "async-destination" and d.attempts is None
+    for value in (d.timestamp, d.request_id, d.function, d.error_type, d.error_message):
+        assert isinstance(value, str)
+    batch = {"requestContext": {}, "KinesisBatchInfo": {"streamArn": 7, "shardId": None, "batchSize": "x",
+                                                        "startSequenceNumber": 1, "endSequenceNumber": [2]}}
+    d = decode_message({"MessageId": "m", "Body": json.dumps(batch)})
+    assert d.batch.stream_arn == "7" and d.batch.shard_id == "" and d.batch.batch_size is None
+    sns = {"Type": "Notification", "TopicArn": "t", "Message": "{}", "MessageAttributes": [1, 2]}
+    assert decode_message({"MessageId": "m", "Body": json.dumps(sns)}).attributes == {}
+    not_sns = {"Type": "Notification", "TopicArn": 1, "Message": {"x": 1}}
+    assert decode_message({"MessageId": "m", "Body": json.dumps(not_sns)}).shape == "sqs-message"
+
+
+def test_tuning_payloads_from_a_dlq_use_the_same_decoder():
+    from lambdaops.aws.tuning import decode_dlq_body
+
+    for body in ("[" * 100_000, '{"a": "\\ud800"}', "plain text"):
+        payload, why = decode_dlq_body(body)
+        assert payload is None and why.startswith("body is not JSON")
+    record = {"requestContext": {"requestId": "r"}, "requestPayload": {"b": 2}}
+    assert decode_dlq_body(json.dumps(record)) == (b'{"b": 2}', None)
+
+
+# --------------------------------------------------------------------------------------------
+# terminal escaping (lambdaops.safe_text) and the output formats
+
+
+def test_safe_text_escapes_c1_controls_osc_and_csi():
+    from lambdaops.safe_text import markup_escaped, rich_text, term
+
+    assert safe_text("\x1b]0;pwned\x07 \x1b[2J \x9b2J \x9d0;t\x9c", None) == \
+        "\\x1b]0;pwned\\x07 \\x1b[2J \\x9b2J \\x9d0;t\\x9c"
+    assert safe_text("a\ud800b", None) == "a\\ud800b"
+    assert safe_text("x" * 10, None) == "x" * 10 and safe_text(None) == "-" and term(None) == ""
+    assert safe_text("line\nnext\ttab", None, single_line=False) == "line\nnext\ttab"
+    text = rich_text("upstream call [/api/v1/orders] failed \x1b[2J")
+    assert text.plain == "upstream call [/api/v1/orders] failed \\x1b[2J" and not text.spans
+    from rich.text import Text
+
+    assert Text.from_markup(markup_escaped("[bold]x[/] [/api/v1/orders]")).plain == "[bold]x[/] [/api/v1/orders]"
+
+
+def test_json_output_is_exact_json_with_terminal_controls_escaped():
+    from lambdaops.cli.output import to_json
+
+    doc = {"body": "\x1b]0;t\x07 \x9b2J \u202eevil \ud800 注文", "n": 1}
+    text = to_json(doc)
+    assert json.loads(text) == doc
+    assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text and "\ud800" not in text
+    assert "注文" in text  # letters stay readable
+    text.encode("utf-8")
+
+
+def test_table_and_markdown_cells_are_inert():
+    import io
+
+    from lambdaops.cli.output import Column, emit, to_csv, to_markdown
+
+    rows = [{"a": "upstream call [/api/v1/orders] failed [bold]x[/] \x1b]0;t\x07", "b": "p|q\nr <b>"}]
+    cols = [Column("a", "A"), Column("b", "B")]
+    out = io.StringIO()
+    emit(rows, cols, "table", stream=out)
+    assert "[/api/v1/orders]" in out.getvalue() and "[bold]x[/]" in out.getvalue()
+    assert "\x1b" not in out.getvalue() and "\\x1b]0;t\\x07" in out.getvalue()
+    md = to_markdown(rows, cols)
+    assert "\x1b" not in md and len(md.strip().splitlines()) == 3
+    assert "p\\|q\\\\nr \\<b\\>" in md and "\\[/api/v1/orders\\]" in md
+    assert list(__import__("csv").reader(io.StringIO(to_csv(rows, cols))))[1] == [rows[0]["a"], rows[0]["b"]]

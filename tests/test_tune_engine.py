@@ -392,11 +392,14 @@ def test_dlq_bodies_decode_to_the_original_event():
     record = {"version": "1.0", "requestContext": {"requestId": "r"}, "requestPayload": {"b": 2},
               "responsePayload": {"errorType": "X"}}
     assert decode_dlq_body(json.dumps(record)) == (b'{"b": 2}', None)  # on-failure destination record
-    sns = {"Type": "Notification", "Message": json.dumps({"c": 3})}
+    sns = {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": json.dumps({"c": 3})}
     assert decode_dlq_body(json.dumps(sns)) == (b'{"c": 3}', None)
-    payload, why = decode_dlq_body(json.dumps({"KinesisBatchInfo": {"shardId": "s"}}))
+    payload, why = decode_dlq_body(json.dumps({"requestContext": {"requestId": "r"},
+                                               "KinesisBatchInfo": {"shardId": "s"}}))
     assert payload is None and "stream" in why
     assert decode_dlq_body("not json")[0] is None
+    payload, why = decode_dlq_body("[" * 100_000)  # legal in SQS: no RecursionError, just not an event
+    assert payload is None and "nested" in why
 
 
 def test_log_tails_in_both_formats():

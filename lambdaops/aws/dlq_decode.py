@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from lambdaops.safe_text import safe_text  # noqa: F401 - the one terminal escaper; re-exported for callers
+
 SHAPES = ("lambda-dlq", "async-destination", "kinesis-batch", "dynamodb-batch", "sns-notification", "sqs-message")
 _LAMBDA_DLQ_ATTRS = ("RequestID", "ErrorCode", "ErrorMessage")
 _BATCH_KEYS = {"KinesisBatchInfo": "kinesis-batch", "DDBStreamBatchInfo": "dynamodb-batch"}
@@ -138,35 +140,110 @@ def _attr_text(attrs: dict, name: str) -> str | None:
 # bodies
 
 
+# A body is parsed only when it is small and shallow enough to be handled safely everywhere after:
+# SQS accepts any text up to 1 MiB (SendMessage API reference, MessageBody), so 100,000 ``[`` is a
+# legal body, and Python's parser, ``dataclasses.asdict``, the JSON encoder, JMESPath and Rich all
+# recurse once per level. Deeper or bigger documents stay opaque text; the body itself is never
+# changed, so export and redrive still carry it byte for byte.
+MAX_JSON_DEPTH = 100
+MAX_PARSE_CHARS = 2 * 1024 * 1024
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests arrays/objects more than ``limit`` deep (brackets inside strings
+    do not count). Counted without recursion, before anything parses it."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for m in _BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def parse_json_text(text: str) -> tuple[str, Any, str | None]:
+    """(format, value, note) of any text that may be JSON: ``json`` and the document, or ``text``
+    and the text itself with the reason it was not parsed (None: simply not JSON), or ``empty``.
+    Never raises: every body and record of a DLQ goes through here."""
+    if text is None or text == "":
+        return "empty", None, None
+    if not isinstance(text, str):
+        text = bytes(text).decode("utf-8", "replace") if isinstance(text, (bytes, bytearray)) else str(text)
+    stripped = text.lstrip()
+    if not (stripped[:1] in ("{", "[", '"', "-") or stripped[:1].isdigit()
+            or stripped[:4] in ("true", "fals", "null")):
+        return "text", text, None
+    if len(text) > MAX_PARSE_CHARS:
+        return "text", text, f"not parsed as JSON: {len(text):,} characters is over the {MAX_PARSE_CHARS:,} limit"
+    if json_too_deep(text):
+        return "text", text, f"not parsed as JSON: nested more than {MAX_JSON_DEPTH} levels deep; shown as text"
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return "text", text, None
+    if _SURROGATE_ESCAPE.search(text):
+        try:  # a lone \\udXXX escape parses to a str that cannot be written as UTF-8 anywhere
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "text", text, "not parsed as JSON: it spells an unpaired UTF-16 surrogate (\\udXXX); shown as text"
+    return "json", doc, None
+
+
 def parse_body(body: str | None) -> tuple[str, Any]:
     """(format, value): ``json`` and the parsed document, ``text`` and the text, or ``empty``."""
-    if body is None or body == "":
-        return "empty", None
-    stripped = body.lstrip()
-    if stripped[:1] in ("{", "[", '"') or stripped[:1].isdigit() or stripped[:4] in ("true", "fals", "null"):
-        try:
-            return "json", json.loads(body)
-        except ValueError:
-            pass
-    return "text", body
+    fmt, value, _ = parse_json_text(body)
+    return fmt, value
+
+
+def _as_text(value: Any) -> str | None:
+    """A field read from a message's JSON as text: records are written by Lambda, but a body is
+    whatever its sender wrote, so a "timestamp" may be an object."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _utf8_len(body: Any) -> int:
+    if not body:
+        return 0
+    if isinstance(body, (bytes, bytearray)):
+        return len(body)
+    return len(str(body).encode("utf-8", "surrogatepass"))
 
 
 def _ms_to_iso(value: Any) -> str | None:
     try:
         ms = int(value)
-    except (TypeError, ValueError):
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
-def _function_name(arn: str | None) -> str | None:
+def _function_name(arn: Any) -> str | None:
+    arn = _as_text(arn)
     if not arn:
         return None
     parts = arn.split(":")
@@ -177,7 +254,8 @@ def _function_name(arn: str | None) -> str | None:
 
 def unwrap_sns(doc: Any) -> dict | None:
     """The SNS envelope of a non-raw subscription, or None."""
-    if isinstance(doc, dict) and doc.get("Type") == "Notification" and "TopicArn" in doc and "Message" in doc:
+    if isinstance(doc, dict) and doc.get("Type") == "Notification" and isinstance(doc.get("TopicArn"), str) \
+            and isinstance(doc.get("Message"), str):
         return doc
     return None
 
@@ -185,12 +263,14 @@ def unwrap_sns(doc: Any) -> dict | None:
 def sns_attributes(envelope: dict) -> dict[str, dict]:
     """SNS envelope attributes ({"Type": ..., "Value": ...}) as SQS-style message attributes."""
     out = {}
-    for name, attr in (envelope.get("MessageAttributes") or {}).items():
-        dtype = attr.get("Type", "String")
+    for name, attr in _dict(envelope.get("MessageAttributes")).items():
+        attr = _dict(attr)
+        dtype = _as_text(attr.get("Type")) or "String"
+        value = attr.get("Value", "")
         if dtype.startswith("Binary"):
-            out[name] = {"DataType": dtype, "BinaryValue": attr.get("Value", "")}
+            out[str(name)] = {"DataType": dtype, "BinaryValue": value if isinstance(value, str) else _as_text(value)}
         else:
-            out[name] = {"DataType": dtype, "StringValue": str(attr.get("Value", ""))}
+            out[str(name)] = {"DataType": dtype, "StringValue": value if isinstance(value, str) else _as_text(value)}
     return out
 
 
@@ -200,24 +280,28 @@ def decode_message(msg: dict, kind: str | None = None) -> DecodedMessage:
     body = msg.get("Body")
     sysattrs = {k: str(v) for k, v in (msg.get("Attributes") or {}).items()}
     attrs = dict(msg.get("MessageAttributes") or {})
-    fmt, doc = parse_body(body)
+    fmt, doc, why = parse_json_text(body)
     out = DecodedMessage(
         message_id=msg.get("MessageId", ""), shape="sqs-message", body_format=fmt,
-        body_bytes=len((body or "").encode("utf-8")), md5_of_body=msg.get("MD5OfBody"),
+        body_bytes=_utf8_len(body), md5_of_body=msg.get("MD5OfBody"),
         receive_count=_int(sysattrs.get("ApproximateReceiveCount")),
         timestamp=_ms_to_iso(sysattrs.get("SentTimestamp")),
         source_arn=sysattrs.get("DeadLetterQueueSourceArn"),
         group_id=sysattrs.get("MessageGroupId"), dedup_id=sysattrs.get("MessageDeduplicationId"),
         system_attributes=sysattrs,
     )
+    if why:
+        out.notes.append(why)
     envelope = unwrap_sns(doc) if fmt == "json" else None
     if envelope is not None:
         out.notes.append(f"unwrapped from an SNS notification of {envelope['TopicArn']}")
         out.source_arn = out.source_arn or envelope["TopicArn"]
         attrs = {**sns_attributes(envelope), **attrs}
         out.inner_body = envelope.get("Message")
-        fmt, doc = parse_body(out.inner_body)
+        fmt, doc, why = parse_json_text(out.inner_body)
         out.body_format = fmt
+        if why:
+            out.notes.append(f"SNS Message {why}")
         out.shape = "sns-notification"
     out.attributes = json_safe_attributes(attrs)
 
@@ -250,13 +334,13 @@ def decode_message(msg: dict, kind: str | None = None) -> DecodedMessage:
 def _invocation_record_context(out: DecodedMessage, doc: dict) -> dict:
     """The fields every Lambda invocation record shares (destinations and stream batch info);
     returns its responseContext."""
-    ctx = doc.get("requestContext") or {}
-    resp_ctx = doc.get("responseContext") or {}
-    out.request_id = ctx.get("requestId")
+    ctx = _dict(doc.get("requestContext"))
+    resp_ctx = _dict(doc.get("responseContext"))
+    out.request_id = _as_text(ctx.get("requestId"))
     out.function = _function_name(ctx.get("functionArn"))
-    out.condition = ctx.get("condition")
+    out.condition = _as_text(ctx.get("condition"))
     out.attempts = _int(ctx.get("approximateInvokeCount"))
-    out.timestamp = doc.get("timestamp") or out.timestamp
+    out.timestamp = _as_text(doc.get("timestamp")) or out.timestamp
     if resp_ctx.get("statusCode") is not None:
         out.error_code = str(resp_ctx.get("statusCode"))
     return resp_ctx
@@ -268,28 +352,28 @@ def _decode_destination(out: DecodedMessage, doc: dict) -> None:
     out.shape = "async-destination"
     out.event = doc.get("requestPayload")
     if isinstance(payload, dict):
-        out.error_type = payload.get("errorType") or resp_ctx.get("functionError")
-        out.error_message = payload.get("errorMessage")
+        out.error_type = _as_text(payload.get("errorType") or resp_ctx.get("functionError"))
+        out.error_message = _as_text(payload.get("errorMessage"))
     elif payload is not None:
-        out.error_message = payload if isinstance(payload, str) else json.dumps(payload)
-        out.error_type = resp_ctx.get("functionError")
+        out.error_message = _as_text(payload)
+        out.error_type = _as_text(resp_ctx.get("functionError"))
     else:
-        out.error_type = resp_ctx.get("functionError")
+        out.error_type = _as_text(resp_ctx.get("functionError"))
 
 
 def _decode_batch(out: DecodedMessage, doc: dict, key: str) -> None:
     resp_ctx = _invocation_record_context(out, doc)
     info = doc[key]
     out.shape = _BATCH_KEYS[key]
-    out.error_type = resp_ctx.get("functionError")
+    out.error_type = _as_text(resp_ctx.get("functionError"))
     out.batch = StreamBatch(
         stream="kinesis" if key == "KinesisBatchInfo" else "dynamodb",
-        stream_arn=info.get("streamArn", ""), shard_id=info.get("shardId", ""),
-        start_sequence_number=str(info.get("startSequenceNumber", "")),
-        end_sequence_number=str(info.get("endSequenceNumber", "")),
+        stream_arn=_as_text(info.get("streamArn")) or "", shard_id=_as_text(info.get("shardId")) or "",
+        start_sequence_number=_as_text(info.get("startSequenceNumber")) or "",
+        end_sequence_number=_as_text(info.get("endSequenceNumber")) or "",
         batch_size=_int(info.get("batchSize")),
-        first_arrival=info.get("approximateArrivalOfFirstRecord"),
-        last_arrival=info.get("approximateArrivalOfLastRecord"),
+        first_arrival=_as_text(info.get("approximateArrivalOfFirstRecord")),
+        last_arrival=_as_text(info.get("approximateArrivalOfLastRecord")),
     )
     out.source_arn = out.batch.stream_arn or out.source_arn
 
@@ -325,22 +409,30 @@ def decode_stream_data(data: Any) -> dict:
         try:
             data = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            data = data.encode()
+            data = data.encode("utf-8", "surrogatepass")
+    elif not isinstance(data, (bytes, bytearray, memoryview)):
+        data = str(data).encode("utf-8", "surrogatepass")
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError:
         return {"format": "binary", "base64": base64.b64encode(bytes(data)).decode(), "bytes": len(data)}
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\r\n" for ch in text):
         return {"format": "binary", "base64": base64.b64encode(bytes(data)).decode(), "bytes": len(data)}
-    fmt, value = parse_body(text)
-    return {"format": fmt, "value": value, "bytes": len(data)}
+    fmt, value, why = parse_json_text(text)
+    out = {"format": fmt, "value": value, "bytes": len(data)}
+    if why:
+        out["note"] = why
+    return out
 
 
 def _iso(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        except (ValueError, OverflowError, OSError):
+            return value
     return value
 
 
@@ -360,45 +452,6 @@ def decode_dynamodb_record(rec: dict) -> dict:
 
 # --------------------------------------------------------------------------------------------
 # safe display
-
-# Characters that can reorder, hide or forge what a terminal shows: bidi controls, zero-width
-# characters, line/paragraph separators. Escaped so that what is shown is what the bytes are.
-_UNSAFE_FORMAT = re.compile("[\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2069\ufeff]")
-
-
-def _escape_char(ch: str) -> str:
-    code = ord(ch)
-    if ch == "\n":
-        return "\\n"
-    if ch == "\r":
-        return "\\r"
-    if ch == "\t":
-        return "\\t"
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-
-
-def safe_text(text: str | None, limit: int = 200, *, single_line: bool = True) -> str:
-    """``text`` made safe for a terminal: control, bidi and invisible characters escaped, cut at
-    ``limit`` characters with the number of bytes left out. Emoji, CJK and RTL letters stay as they are."""
-    if text is None:
-        return "-"
-    out: list[str] = []
-    shown = 0
-    for i, ch in enumerate(text):
-        if shown >= limit:
-            rest = len(text[i:].encode("utf-8"))
-            out.append(f"… (+{rest:,} bytes)")
-            break
-        cat = unicodedata.category(ch)
-        if (cat == "Cc" and (single_line or ch not in "\n\t")) or cat == "Cs" or _UNSAFE_FORMAT.match(ch):
-            out.append(_escape_char(ch))
-        else:
-            out.append(ch)
-        shown += 1
-    return "".join(out)
-
 
 def preview(value: Any, limit: int = 200) -> str:
     """One safe line for any decoded value (event, attribute, record data)."""

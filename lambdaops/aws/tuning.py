@@ -154,19 +154,18 @@ def parse_log_tail(log_result_b64: str | None) -> Report | None:
 def decode_dlq_body(body: str) -> tuple[bytes | None, str | None]:
     """The event to replay from a DLQ message, or (None, why not). Lambda DLQs hold the event as-is;
     on-failure destination records hold it under ``requestPayload``; SNS envelopes under ``Message``;
-    stream on-failure records hold only batch pointers (not replayable as an event)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None, "body is not JSON"
-    if isinstance(doc, dict):
-        if "requestContext" in doc and "requestPayload" in doc:
-            return json.dumps(doc["requestPayload"]).encode(), None
-        if doc.get("Type") == "Notification" and "Message" in doc:
-            return decode_dlq_body(doc["Message"])
-        if "KinesisBatchInfo" in doc or "DDBStreamBatchInfo" in doc:
-            return None, "stream failure record (batch pointers, not an event)"
-    return body.encode(), None
+    stream on-failure records hold only batch pointers (not replayable as an event). Read with the
+    DLQ decoder that ``dlq show`` and ``dlq redrive --invoke`` use, so all three agree on every body."""
+    from lambdaops.aws.dlq_decode import decode_message, replay_payload
+
+    decoded = decode_message({"MessageId": "", "Body": body})
+    if decoded.shape in ("kinesis-batch", "dynamodb-batch"):
+        return None, "stream failure record (batch pointers, not an event)"
+    payload = replay_payload(decoded, body)
+    if payload is None:
+        why = "; ".join(n for n in decoded.notes if n.startswith(("not parsed", "SNS Message not")))
+        return None, f"body is not JSON{f' ({why})' if why else ''}"
+    return payload.encode("utf-8"), None
 
 
 class TuningApi:

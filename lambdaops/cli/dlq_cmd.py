@@ -31,7 +31,11 @@ PEEK_VISIBILITY_S = 30
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A line for the user on stderr. It names queues, files and AWS's own messages: escaped for the
+    terminal line by line (lambdaops.safe_text), so no name or message can drive the terminal."""
+    from lambdaops.safe_text import safe_text
+
+    print("\n".join(safe_text(part, None) for part in text.split("\n")), file=sys.stderr, flush=True)
 
 
 def _aws_errors(fn, *args, region: str | None = None, **kwargs):
@@ -176,7 +180,8 @@ def _error_text(doc: dict, width: int) -> str | None:
 
     message = doc.get("error_message") or ""
     etype = doc.get("error_type")
-    head = [str(x) for x in (doc.get("error_code"), etype if etype and not message.startswith(etype) else None) if x]
+    head = [safe_text(str(x), width) for x in (doc.get("error_code"), etype if etype and not message.startswith(etype)
+                                                else None) if x]
     text = " ".join(head)
     if message:
         text = f"{text}: {safe_text(message, width)}" if text and etype and not message.startswith(etype) \
@@ -195,17 +200,25 @@ def _flat_row(doc: dict) -> dict:
             else f"{len(doc.get('records', []))} records" + (f" ({doc['records_note']})" if doc.get("records_note") else "")}
 
 
-def _print_message(out, n: int, total: int, doc: dict, width: int) -> None:
+def _print_message(stream, n: int, total: int, doc: dict, width: int) -> None:
+    """One message for a human. Every field came from the message (ids, timestamps, ARNs, record
+    keys: a record's JSON holds what its sender wrote), so each line is escaped for the terminal as
+    a whole, once, on its way out."""
     from lambdaops.aws.dlq_decode import attribute_preview, preview, safe_text
 
-    head = f"── {n}/{total}  {doc['message_id']}  {doc['shape']}"
+    class _Out:
+        def write(self, text: str) -> None:
+            stream.write("".join(safe_text(part, None) + "\n" for part in text.rstrip("\n").split("\n")))
+
+    out = _Out()
+    head = f"── {n}/{total}  {safe_text(doc['message_id'], 100)}  {doc['shape']}"
     if doc.get("timestamp"):
-        head += f"  {doc['timestamp']}"
+        head += f"  {safe_text(doc['timestamp'], 60)}"
     out.write(head + "\n")
 
     def line(label: str, value) -> None:
         if value not in (None, "", [], {}):
-            out.write(f"   {label:<10} {value}\n")
+            out.write(f"   {label:<10} {safe_text(str(value), width + 200)}\n")
 
     line("function", safe_text(doc.get("function"), 120) if doc.get("function") else None)
     line("request", doc.get("request_id"))

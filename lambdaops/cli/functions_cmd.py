@@ -27,9 +27,11 @@ COLUMNS = [
 
 def report_region_errors(errors, *, strict: bool, total_regions: int, stream=None) -> int:
     """Print per-region failures on stderr; return the exit code they call for."""
+    from lambdaops.safe_text import safe_text
+
     stream = stream or sys.stderr
     for err in errors:
-        print(f"lambdaops: {err.region}: {err.message}", file=stream)
+        print(f"lambdaops: {err.region}: {safe_text(err.message, None)}", file=stream)  # AWS's text: inert
     if errors and len(errors) == total_regions:
         return max(e.exit_code for e in errors)
     return EXIT_SERVICE if (errors and strict) else 0

@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from lambdaops import __version__
 from lambdaops.cli.state import CliState
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_OTHER, EXIT_USAGE, LambdaopsError
+from lambdaops.safe_text import safe_text
 
 try:  # Typer >= 0.29 vendors Click; its exception classes are the ones raised.
     from typer._click import exceptions as click_exc
@@ -78,12 +79,13 @@ class LambdaopsGroup(TyperGroup):
             hint = ""
             if isinstance(exc, click_exc.UsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
-            print(f"lambdaops: {exc.format_message()}{hint}", file=sys.stderr)
+            print(f"lambdaops: {safe_text(exc.format_message(), None)}{hint}", file=sys.stderr)
             sys.exit(EXIT_USAGE if isinstance(exc, click_exc.UsageError) else exc.exit_code)
         except LambdaopsError as exc:
             if debug:
                 traceback.print_exc()
-            print(f"lambdaops: {exc.one_line()}", file=sys.stderr)
+            # AWS's own error messages and names end up here: inert on the terminal
+            print(f"lambdaops: {safe_text(exc.one_line(), None)}", file=sys.stderr)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             print("\nlambdaops: interrupted", file=sys.stderr)
@@ -94,7 +96,8 @@ class LambdaopsGroup(TyperGroup):
             if debug:
                 traceback.print_exc()
                 sys.exit(EXIT_OTHER)
-            print(f"lambdaops: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            print(f"lambdaops: internal error: {type(exc).__name__}: {safe_text(str(exc), 500)} "
+                  "(run with --debug for details)",
                   file=sys.stderr)
             sys.exit(EXIT_OTHER)
         sys.exit(0)

@@ -2,6 +2,11 @@
 
 Columns are declared once per command (key, header, alignment, formatter for the table); JSON keeps
 the raw values under the same snake_case keys, in a stable order, so reports diff cleanly.
+
+Cells hold text that came from AWS (names, tags, error messages, message bodies): the table and
+Markdown escape it for the terminal (:mod:`lambdaops.safe_text`) and the table hands Rich ``Text``
+cells, never markup; JSON stays exact JSON with terminal controls as ``\\u`` escapes; CSV is exact
+data, quoted by the csv module.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Sequence
+
+from lambdaops.safe_text import json_inert, safe_text
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -51,7 +58,7 @@ def json_default(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=json_default, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_inert(json.dumps(data, indent=2, default=json_default, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
 def _csv_cell(value: Any) -> Any:
@@ -75,8 +82,14 @@ def to_csv(rows: Sequence[dict], columns: Sequence[Column]) -> str:
     return buf.getvalue()
 
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|<>`*[]"})
+
+
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: terminal controls escaped (newlines included), then the characters
+    that would end the cell or become markup or HTML backslash-escaped (CommonMark: any ASCII
+    punctuation may be)."""
+    return safe_text(text, None).translate(_MD_SPECIAL)
 
 
 def to_markdown(rows: Sequence[dict], columns: Sequence[Column]) -> str:
@@ -103,12 +116,15 @@ def to_table(rows: Sequence[dict], columns: Sequence[Column], *, title: str | No
              row_styles: Iterable[str | None] | None = None):
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold", box=None, pad_edge=False, show_edge=False)
+    from rich.text import Text
+
+    table = Table(title=Text(safe_text(title, None)) if title else None, header_style="bold", box=None,
+                  pad_edge=False, show_edge=False)
     for c in columns:
         table.add_column(c.header, justify=c.justify, no_wrap=True, overflow="ellipsis", max_width=c.max_width)
     styles = list(row_styles) if row_styles is not None else [None] * len(rows)
     for row, style in zip(rows, styles):
-        table.add_row(*[(c.fmt or plain)(row.get(c.key)) for c in columns], style=style)
+        table.add_row(*[Text(safe_text((c.fmt or plain)(row.get(c.key)), None)) for c in columns], style=style)
     return table
 
 

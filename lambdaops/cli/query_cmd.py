@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from lambdaops.cli.output import Column, emit, make_console
+from lambdaops.safe_text import safe_text
 from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageError
 
 
@@ -17,7 +18,7 @@ def _functions(state, globs: list[str]):
 
     inv = fleet_inventory(state.aws(), opts=InventoryOptions(details=False, cache_dir=state.cache_dir()))
     for err in inv.errors:
-        print(f"lambdaops: {err.region}: {err.message}", file=sys.stderr)
+        print(f"lambdaops: {err.region}: {safe_text(err.message, None)}", file=sys.stderr)
     chosen = select(inv.functions, globs, {})
     if globs and not chosen:
         raise UsageError(f"no function matches {' '.join(globs)} in {', '.join(inv.regions)}")
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
             groups = sorted({f.log_group for f in fns if f.region == region})
             out = runner.run(region, q.text, groups, window.start, window.end, limit=limit, source=str(q.path))
             for why in sorted(set(out.failed_groups.values())):
-                print(f"lambdaops: {region}: {why}", file=sys.stderr)
+                print(f"lambdaops: {region}: {safe_text(why, None)}", file=sys.stderr)
             failures += bool(out.failed_groups)
             for r in out.rows:
                 r = {"region": region, **r}
@@ -116,12 +117,12 @@ def render_waterfall(trace, fmt: str) -> None:
     console = make_console()
     width = 50
     title = f"{trace.trace_id}  {(t1 - t0) * 1000:.0f} ms" + ("  cold start" if trace.cold_start else "")
-    console.print(title, markup=False)
+    console.print(safe_text(title, None), markup=False)
     for s in spans:
         a = int((s.start - t0) / max(t1 - t0, 1e-9) * width)
         b = max(a + 1, int((s.end - t0) / max(t1 - t0, 1e-9) * width))
         bar = " " * a + "█" * (b - a) + " " * (width - b)
-        console.print(f"{('  ' * s.depth + s.name)[:34]:34} {bar} {s.ms:9.1f} ms", markup=False,
+        console.print(f"{safe_text('  ' * s.depth + s.name, 34):34} {bar} {s.ms:9.1f} ms", markup=False,
                       style="red" if (s.error or s.fault) else None)
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from lambdaops.errors import EXIT_FINDINGS, UsageError
+from lambdaops.safe_text import safe_text
 
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -82,7 +83,9 @@ class _Progress:
 
     def __call__(self, message: str) -> None:
         if self.status is not None:
-            self.status.update(message)
+            from rich.text import Text
+
+            self.status.update(Text(safe_text(message, None)))  # never read as markup
 
     def stop(self) -> None:
         if self.status is not None:
@@ -128,7 +131,7 @@ def register(app: typer.Typer) -> None:
             progress.stop()
         env = rr.envelope(snapshot, top)
         for e in snapshot.errors:
-            print(f"lambdaops: {e['region']}: {e['message']}", file=sys.stderr)
+            print(f"lambdaops: {e['region']}: {safe_text(e['message'], None)}", file=sys.stderr)  # AWS's text
         if fmt == "table" and out is None:
             rr.render_table(env, sys.stdout)
         else:

@@ -13,6 +13,7 @@ from typing import Any
 
 from lambdaops.analysis.fleet import FIGURES, IDENTITY, to_records
 from lambdaops.cli.output import Column, json_default, make_console, to_csv, to_markdown
+from lambdaops.safe_text import json_inert, safe_text
 
 HEADERS = {
     "name": "Function", "region": "Region", "runtime": "Runtime", "architecture": "Arch", "memory_mb": "Mem MB",
@@ -92,7 +93,7 @@ def _flat_rows(env: dict) -> list[dict]:
 
 
 def render_json(env: dict) -> str:
-    return json.dumps(env, indent=2, default=json_default, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_inert(json.dumps(env, indent=2, default=json_default, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
 def render_csv(env: dict) -> str:
@@ -116,16 +117,21 @@ def _summary_lines(env: dict) -> list[str]:
             f"{calls} API calls"]
 
 
+def _md(text) -> str:
+    """AWS's text in a Markdown line: terminal controls escaped, markup and HTML characters too."""
+    return safe_text(str(text), None).translate(str.maketrans({c: "\\" + c for c in "\\<>`*[]"}))
+
+
 def render_markdown(env: dict) -> str:
     out = ["# lambdaops fleet report", ""] + [f"- {line}" for line in _summary_lines(env)] + [""]
     findings = [(f, x) for f in env["functions"] for x in f["findings"]]
     if findings:
         out += ["## Findings", ""]
-        out += [f"- **{x['severity']}** `{f['name']}` ({f['region']}): {x['message']}" for f, x in findings]
+        out += [f"- **{x['severity']}** `{f['name']}` ({f['region']}): {_md(x['message'])}" for f, x in findings]
         out.append("")
     out += ["## Functions", "", to_markdown(_flat_rows(env), columns(TABLE_KEYS)).rstrip(), ""]
     if env["errors"]:
-        out += ["## Errors", ""] + [f"- {e['region']}: {e['message']}" for e in env["errors"]] + [""]
+        out += ["## Errors", ""] + [f"- {e['region']}: {_md(e['message'])}" for e in env["errors"]] + [""]
     return "\n".join(out) + "\n"
 
 
@@ -185,9 +191,11 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow"}
 def render_table(env: dict, stream) -> None:
     from rich.table import Table
 
+    from rich.text import Text
+
     console = make_console(stream)
     for line in _summary_lines(env):
-        console.print(line)
+        console.print(safe_text(line, None), markup=False)
     rows = _flat_rows(env)
     cols = columns(TABLE_KEYS)
     table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False)
@@ -195,10 +203,10 @@ def render_table(env: dict, stream) -> None:
         table.add_column(c.header, justify=c.justify, no_wrap=True, overflow="ellipsis", max_width=c.max_width)
     for r, f in zip(rows, env["functions"]):
         sev = f["findings"][0]["severity"] if f["findings"] else None
-        table.add_row(*[(c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)) for c in cols],
-                      style=SEVERITY_STYLE.get(sev))
+        table.add_row(*[Text(safe_text((c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)), None))
+                        for c in cols], style=SEVERITY_STYLE.get(sev))  # cells are text, never markup
     console.print(table)
     for e in env["errors"]:
-        console.print(f"[!] {e['region']}: {e['message']}", style="red", markup=False)
+        console.print(f"[!] {e['region']}: {safe_text(e['message'], None)}", style="red", markup=False)
     for n in env["notes"]:
-        console.print(f"note: {n}", markup=False)
+        console.print(f"note: {safe_text(n, None)}", markup=False)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from lambdaops.errors import EXIT_SERVICE, LambdaopsError, UsageError
+from lambdaops.safe_text import safe_text
 
 TUNE_HELP = """Find the memory size that is cheapest, fastest or best balanced for FUNCTION.
 
@@ -36,6 +37,13 @@ def split_function_ref(ref: str) -> tuple[str, str | None]:
     if not ref.strip():
         raise UsageError("FUNCTION must not be empty")
     return ref, None
+
+
+def _inert(text: str) -> str:
+    """A progress description: Rich reads it as markup, and it can hold AWS's text."""
+    from rich.markup import escape
+
+    return escape(safe_text(text, None))
 
 
 class _StderrProgress:
@@ -69,11 +77,12 @@ class _StderrProgress:
         if self.progress is None:
             return
         if self.task is None:
-            self.task = self.progress.add_task(ev.message, total=ev.total or None)
-        desc = ev.message if ev.architecture is None else f"[{ev.architecture}] {ev.message}"
+            self.task = self.progress.add_task(_inert(ev.message), total=ev.total or None)
+        desc = _inert(ev.message if ev.architecture is None else f"[{ev.architecture}] {ev.message}")
         self.progress.update(self.task, description=desc, completed=ev.done, total=ev.total or None)
 
     def _print(self, line: str) -> None:
+        line = safe_text(line, None)
         if self.progress is not None:
             self.progress.console.print(line, markup=False, highlight=False)
         else:
@@ -121,7 +130,7 @@ def _options(memory, num, payload, payloads, payload_from_dlq, parallel, cold_on
     if payload_from_dlq is not None:
         found, notes = api.sample_dlq_payloads(payload_from_dlq, limit=min(10, num))
         for note in notes:
-            print(f"lambdaops: --payload-from-dlq: {note}", file=sys.stderr)
+            print(f"lambdaops: --payload-from-dlq: {safe_text(note, None)}", file=sys.stderr)
         if not found:
             raise UsageError(f"--payload-from-dlq: {payload_from_dlq} has no visible messages usable as payloads")
         print(f"lambdaops: using {len(found)} events from {payload_from_dlq} (made visible again; SQS has no "

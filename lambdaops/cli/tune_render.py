@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lambdaops.cli.output import Column
+from lambdaops.safe_text import safe_text
 from lambdaops.tuning.engine import ArchOutcome, TuneResult
 
 
@@ -84,6 +85,11 @@ def columns(result: TuneResult) -> list[Column]:
 
 
 def recommendation_line(result: TuneResult) -> str:
+    """One line for the terminal; the function name is escaped, as everything AWS returned."""
+    return safe_text(_recommendation_line(result), None)
+
+
+def _recommendation_line(result: TuneResult) -> str:
     rec = result.primary.recommendation
     if rec is None:
         return f"No recommendation: every memory size of {result.function} failed."

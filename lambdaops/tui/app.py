@@ -19,6 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from lambdaops.safe_text import safe_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import Backend, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
@@ -232,6 +233,14 @@ class LambdaopsApp(App):
         if msg.generation is not None and msg.generation != self.generation:
             return
         self.record_error(msg.source, msg.error)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification of the app (screens' and widgets' ``notify`` end here): its text names
+        functions, queues and AWS's own error messages, so it is escaped and never read as markup
+        (``upstream call [/api/v1/orders] failed`` once crashed the app). No caller passes markup."""
+        super().notify(safe_text(str(message), 2000, single_line=False), title=safe_text(str(title), 200),
+                       severity=severity, timeout=timeout, markup=False)
 
     def record_error(self, source: str, text: str) -> None:
         self.error_log.append(ErrorEntry(self.backend.now(), source, text))

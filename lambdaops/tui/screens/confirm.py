@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from lambdaops.safe_text import markup_escaped, rich_text
+
 
 @dataclass(frozen=True)
 class Change:
@@ -45,11 +47,11 @@ class ConfirmScreen(ModalScreen[bool]):
         facts.add_column(style="bold")
         facts.add_column()
         for label, value in (("Account", c.account), ("Region", c.region), ("Target", c.target), ("Count", c.count)):
-            facts.add_row(label, value)
+            facts.add_row(label, rich_text(value))  # queue names, ARNs: text, never markup
         if c.detail:
-            facts.add_row("", c.detail)
+            facts.add_row("", rich_text(c.detail))
         with Vertical() as box:
-            box.border_title = f"{c.action}: this changes AWS"
+            box.border_title = f"{markup_escaped(c.action)}: this changes AWS"
             yield Static(facts)
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -4,6 +4,9 @@ the selected queue's messages decoded in a list with a detail pane; export, redr
 Everything goes through the DLQ engine via :mod:`lambdaops.tui.dlq_source`. Browsing hides the
 messages for a moment and raises their receive count (SQS has no true peek), and the screen says so.
 Redrive and purge are bound only with --write and always go through the confirmation modal.
+
+Everything shown here came from the queues (bodies, attributes, error messages, timestamps): it
+reaches Textual and Rich only as ``Text`` built by :mod:`lambdaops.safe_text`, never as markup.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import dlq_source
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.bindings import DLQ, WRITE_ACTIONS, bindings
@@ -31,6 +35,7 @@ from lambdaops.tui.screens.confirm import Change, ConfirmScreen
 from lambdaops.tui.widgets.function_dlqs import QUEUE_COLUMNS, queue_cells
 from lambdaops.tui.widgets.status_header import StatusHeader
 
+EVENT_TEXT_LIMIT = 20_000  # characters of a text body drawn in the detail pane (a body can be 1 MiB)
 BROWSE_NOTE = ("Reading messages hides them for a moment and raises their receive count (SQS has no "
                "true peek); they are made visible again at once.")
 
@@ -113,9 +118,9 @@ class DlqScreen(Screen):
         if msg.error:
             self.app.record_error(f"DLQ {msg.kind}", msg.error)
             if msg.kind == "messages":
-                self.query_one("#detail-text", Static).update(Text(msg.error, style="yellow"))
+                self.query_one("#detail-text", Static).update(rich_text(msg.error, "yellow", single_line=False))
             elif msg.kind == "queues":
-                self.query_one("#dlq-status", Static).update(f"failed: {msg.error}")
+                self.query_one("#dlq-status", Static).update(rich_text(f"failed: {msg.error}"))
             return
         if msg.kind == "queues":
             self.show_queues(msg.data)
@@ -131,7 +136,7 @@ class DlqScreen(Screen):
         table.clear()
         self.queues = {q.arn: q for q in queues}
         for q in queues:
-            table.add_row(*queue_cells(q), key=q.arn)
+            table.add_row(*map(rich_text, queue_cells(q)), key=q.arn)
         if keep in self.queues:
             table.move_cursor(row=table.get_row_index(keep))
         elif self.focus_function is not None:
@@ -170,10 +175,10 @@ class DlqScreen(Screen):
         self.shown_arn = q.arn
         self.query_one("#messages", DataTable).clear()
         self.messages = []
-        self.query_one("#messages", DataTable).border_title = f"Messages of {q.name} ({q.kind})"
+        self.query_one("#messages", DataTable).border_title = f"Messages of {markup_escaped(q.name)} ({q.kind})"
         if not q.readable:
-            self.query_one("#detail-text", Static).update(Text(
-                f"{q.name} is a {q.service} target, not an SQS queue: its messages cannot be read here.", style="dim"))
+            self.query_one("#detail-text", Static).update(rich_text(
+                f"{q.name} is a {q.service} target, not an SQS queue: its messages cannot be read here.", "dim"))
             return
         if not q.depth and not q.in_flight:
             self.query_one("#detail-text", Static).update(Text("the queue is empty", style="dim"))
@@ -194,7 +199,7 @@ class DlqScreen(Screen):
         table = self.query_one("#messages", DataTable)
         table.clear()
         for i, m in enumerate(messages):
-            table.add_row(*dlq_source.message_fields(m, serves), key=str(i))
+            table.add_row(*map(rich_text, dlq_source.message_fields(m, serves)), key=str(i))
         if messages:
             self.show_detail(0)
         else:
@@ -262,18 +267,28 @@ def message_detail(m) -> Group:
                          ("Message", m.error_message), ("Condition", m.condition), ("Attempts", m.attempts),
                          ("Received", m.receive_count), ("Source", m.source_arn), ("Group id", m.group_id)):
         if value not in (None, ""):
-            facts.add_row(label, str(value))
+            # a Table cell given a str is read as markup: "upstream call [/api/v1/orders] failed" crashed it
+            facts.add_row(label, rich_text(value, limit=2000, single_line=False))
     parts: list = [facts]
     for note in m.notes:
-        parts.append(Text(note, style="dim"))
+        parts.append(rich_text(note, "dim"))
     if m.batch is not None:
         parts.append(Text("\nStream batch (records must be read back from the stream)", style="bold"))
         parts.append(Pretty(m.batch))
     if m.event is not None:
         parts.append(Text("\nOriginal event", style="bold"))
-        parts.append(Syntax(json.dumps(m.event, indent=2, default=str), "json", theme="ansi_dark", word_wrap=True)
-                     if not isinstance(m.event, str) else Text(m.event))
+        parts.append(_json_block(m.event) if not isinstance(m.event, str)
+                     else rich_text(m.event, limit=EVENT_TEXT_LIMIT, single_line=False))
     if m.attributes:
         parts.append(Text("\nMessage attributes", style="bold"))
-        parts.append(Syntax(json.dumps(m.attributes, indent=2, default=str), "json", theme="ansi_dark", word_wrap=True))
+        parts.append(_json_block(m.attributes))
     return Group(*parts)
+
+
+def _json_block(value):
+    """Decoded JSON, highlighted. ``json.dumps`` (ASCII) writes every control and non-ASCII character
+    as an escape; a document too long to highlight is shown as plain text, cut."""
+    text = json.dumps(value, indent=2, default=str)
+    if len(text) > EVENT_TEXT_LIMIT:
+        return rich_text(text, limit=EVENT_TEXT_LIMIT, single_line=False)
+    return Syntax(text, "json", theme="ansi_dark", word_wrap=True)

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.screen import ModalScreen
 from textual.widgets import DataTable
 
+from lambdaops.safe_text import rich_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.bindings import MODAL, bindings
 
@@ -31,7 +32,8 @@ class ErrorLogScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Time", "Where", "Error")
         for e in self.entries:
-            table.add_row(fmt.clock(e.at), e.source, e.text)
+            # AWS's error text: a Text cell, so the table never reads it as markup
+            table.add_row(fmt.clock(e.at), rich_text(e.source), rich_text(e.text, limit=2000))
         if not self.entries:
             table.add_row("", "", "no errors so far")
         table.focus()

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.safe_text import markup_escaped
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.bindings import FUNCTION, bindings
 from lambdaops.tui.widgets.function_dlqs import FunctionDlqs
@@ -59,7 +60,8 @@ class FunctionScreen(Screen):
     def compose(self) -> ComposeResult:
         fn = self.fn
         yield StatusHeader(f"Fleet / {fn.name}")
-        yield Static(f"[b]{fn.name}[/b]  {fn.region}  {fn.runtime or fn.package_type} {fn.architecture}  "
+        yield Static(f"[b]{markup_escaped(fn.name)}[/b]  {markup_escaped(fn.region)}  "
+                     f"{markup_escaped(fn.runtime or fn.package_type)} {markup_escaped(fn.architecture)}  "
                      f"{fn.memory_mb} MB  timeout {fn.timeout_s}s   [dim]esc back · 1-5 tabs · r refresh[/dim]",
                      id="title")
         with TabbedContent(initial=self.initial_tab):

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.bindings import TRACE, bindings
@@ -64,7 +65,7 @@ class TraceScreen(Screen):
 
     async def on_trace_loaded(self, msg: TraceLoaded) -> None:
         if msg.error:
-            self.query_one("#loading", Static).update(f"could not read trace {self.trace_id}: {msg.error}")
+            self.query_one("#loading", Static).update(rich_text(f"could not read trace {self.trace_id}: {msg.error}"))
             self.app.record_error("trace", msg.error)
             return
         self.trace = msg.trace
@@ -74,7 +75,7 @@ class TraceScreen(Screen):
 
     def show_summary(self) -> None:
         t = self.trace
-        parts = [f"[b]{t.trace_id}[/b]", fmt.duration_ms(t.duration_ms)]
+        parts = [f"[b]{markup_escaped(t.trace_id)}[/b]", fmt.duration_ms(t.duration_ms)]
         if t.cold_start:
             parts.append(f"[yellow]cold start[/] (init {fmt.duration_ms(t.init_ms)})")
         elif t.cold_start is False:
@@ -82,7 +83,7 @@ class TraceScreen(Screen):
         if t.fault or t.error:
             parts.append("[red]fault[/]" if t.fault else "[red]error[/]")
         if t.request_id:
-            parts.append(f"request {t.request_id}")
+            parts.append(f"request {markup_escaped(t.request_id)}")
         if t.start:
             parts.append(f"at {fmt.short_time(t.start)} UTC")
         self.query_one("#summary", Static).update("  ".join(parts))

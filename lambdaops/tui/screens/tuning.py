@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -24,6 +23,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.errors import LambdaopsError, UsageError
+from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
@@ -127,7 +127,8 @@ class TuningScreen(Screen):
             text = ("Read-only: a run publishes versions and aliases and changes memory, so it needs --write "
                     "(then ctrl+s starts it, with a confirmation).")
         else:
-            text = f"ctrl+s starts the run on {self.fn.name} (now {self.fn.memory_mb} MB), with a confirmation."
+            text = (f"ctrl+s starts the run on {markup_escaped(self.fn.name)} (now {self.fn.memory_mb} MB), "
+                    "with a confirmation.")
         status = Text.from_markup(text)
         if extra:
             status.append("\n")
@@ -223,7 +224,7 @@ class TuningScreen(Screen):
             self.sizes[ev.memory_mb] = ev.message.split(": ", 1)[-1] if ev.kind != "skipped" else "skipped"
             self.draw_results()
         if ev.kind in ("warning", "cleanup", "skipped"):
-            self.show_status(Text(ev.message))  # may quote an AWS error: never markup
+            self.show_status(rich_text(ev.message, single_line=False))  # may quote an AWS error
 
     def on_tuning_finished(self, msg: TuningFinished) -> None:
         if msg.run != self.run:
@@ -237,7 +238,7 @@ class TuningScreen(Screen):
                 after = "the function was restored"
             else:
                 after = "nothing was changed"
-            self.show_status(Text.assemble(("the run failed: ", "red"), (msg.error, "red"), f" ({after})"))
+            self.show_status(Text.assemble(("the run failed: ", "red"), rich_text(msg.error, "red"), f" ({after})"))
             return
         self.outcome = result = msg.outcome
         self.results = {s.memory_mb: s for s in result.primary.results}
@@ -246,7 +247,7 @@ class TuningScreen(Screen):
         for skip in result.primary.skipped:
             self.sizes[int(skip["memory_mb"])] = f"skipped: {skip['reason']}"
         self.draw_results()
-        self.show_status(recommendation_text(result))
+        self.show_status(markup_escaped(recommendation_text(result), single_line=False))
         self.refresh_bindings()
 
     def draw_results(self) -> None:
@@ -256,10 +257,10 @@ class TuningScreen(Screen):
             s = self.results.get(mb)
             marker = " (now)" if mb == self.fn.memory_mb else ""
             if s is None:
-                table.add_row(f"{mb}{marker}", state, *["-"] * 10)
+                table.add_row(f"{mb}{marker}", rich_text(state), *["-"] * 10)  # states quote AWS errors
                 continue
             d = s.duration_ms
-            table.add_row(f"{mb}{marker}", state, str(s.invocations), str(s.errors), str(s.cold_starts),
+            table.add_row(f"{mb}{marker}", rich_text(state), str(s.invocations), str(s.errors), str(s.cold_starts),
                           _f(d.mean_trimmed), _f(d.p50), _f(d.p90), _f(d.p99), _f(s.billed_ms_mean),
                           str(s.max_memory_used_mb), f"{s.cost_per_million_usd:,.2f}")
         sizes = sorted(self.results)
@@ -300,14 +301,14 @@ def recommendation_text(result) -> str:
         return "[yellow]no memory size could be measured: nothing to recommend[/]"
     parts = [f"[b]Recommended: {rec.memory_mb} MB[/b] ({result.strategy}: {rec.reason})"]
     if rec.memory_mb == result.original_memory_mb:
-        return parts[0] + "".join(f"\n{escape(n)}" for n in result.notes)  # "0.0% cheaper than itself" says nothing
+        return parts[0] + "".join(f"\n{markup_escaped(n, single_line=False)}" for n in result.notes)  # "0.0% cheaper than itself" says nothing
     if rec.saving_pct is not None:
         parts.append(f"{abs(rec.saving_pct):.1f}% {'cheaper' if rec.saving_pct >= 0 else 'dearer'}")
     if rec.speedup_pct is not None:
         parts.append(f"{abs(rec.speedup_pct):.1f}% {'faster' if rec.speedup_pct >= 0 else 'slower'} than now "
                      f"({result.original_memory_mb} MB)")
     tail = "  ctrl+a applies it" if rec.memory_mb != result.original_memory_mb else ""
-    return ", ".join(parts) + tail + "".join(f"\n{escape(n)}" for n in result.notes)
+    return ", ".join(parts) + tail + "".join(f"\n{markup_escaped(n, single_line=False)}" for n in result.notes)
 
 
 def _f(v) -> str:

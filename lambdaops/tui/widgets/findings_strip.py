@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from lambdaops.safe_text import safe_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.fleet_model import SEVERITY_RANK, row_key
 
@@ -58,9 +59,9 @@ class FindingsStrip(OptionList):
         for _, _, r, f in items:
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append(f"{fmt.SEVERITY_ICON[f.severity]} ", style="bold red" if f.severity == "critical" else "bold yellow")
-            line.append(f"{r['name']:<24}", style="bold")
+            line.append(f"{safe_text(r['name'], None):<24}", style="bold")
             line.append(f"{r['region']:<11}", style="dim")
-            line.append(f.message)
+            line.append(safe_text(f.message, None))
             options.append(Option(line))
         self.clear_options()
         self.add_options(options)

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.safe_text import rich_text
 from lambdaops.tui import dlq_source
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import error_text
@@ -82,7 +83,7 @@ class FunctionDlqs(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for q in msg.queues:
-            table.add_row(*queue_cells(q), key=q.arn)
+            table.add_row(*map(rich_text, queue_cells(q)), key=q.arn)  # names and tags: text, never markup
         if msg.queues:
             status.update("enter opens the queue in the DLQ screen (messages, redrive, export)")
         else:

@@ -10,6 +10,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
 
 from lambdaops.aws.models import FunctionInfo, arn_name
+from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import ChartData, ColdStartSeries
 from lambdaops.tui.widgets.time_chart import Series, TimeChart
@@ -52,11 +53,13 @@ def config_table(fn: FunctionInfo, aliases: list[tuple[str, str]] | None) -> Tab
     reserved = "unreserved" if fn.reserved_concurrency is None else str(fn.reserved_concurrency)
     if fn.details_error:
         reserved += f" ({fn.details_error})"
-    t.add_row("Runtime", f"{fn.runtime or fn.package_type} {fn.architecture}" + (" SnapStart" if fn.snapstart else ""),
+    # Table cells given a str are read as markup; these name AWS resources and errors: Text cells.
+    t.add_row("Runtime", rich_text(f"{fn.runtime or fn.package_type} {fn.architecture}"
+                                   + (" SnapStart" if fn.snapstart else "")),
               "Memory", f"{fn.memory_mb} MB, timeout {fn.timeout_s}s")
-    t.add_row("Concurrency", reserved, "Aliases", alias_text)
-    t.add_row("Triggers", triggers, "Failures", ", ".join(failures) or "no DLQ or destination")
-    t.add_row("Logs", f"{fn.log_group} ({fn.log_format})", "Tracing", fn.tracing)
+    t.add_row("Concurrency", rich_text(reserved), "Aliases", rich_text(alias_text))
+    t.add_row("Triggers", rich_text(triggers), "Failures", rich_text(", ".join(failures) or "no DLQ or destination"))
+    t.add_row("Logs", rich_text(f"{fn.log_group} ({fn.log_format})"), "Tracing", rich_text(fn.tracing))
     return t
 
 
@@ -124,7 +127,7 @@ class FunctionOverview(VerticalScroll):
             self.chart("iterator").say("not a stream consumer (no Kinesis/DynamoDB trigger)")
         for series, why in data.failed.items():
             self.chart({"invocations": "traffic", "p50": "duration", "concurrency": "concurrency",
-                        "iterator_age": "iterator"}.get(series, "traffic")).border_subtitle = f"{series}: {why}"
+                        "iterator_age": "iterator"}.get(series, "traffic")).border_subtitle = markup_escaped(f"{series}: {why}")
 
     def show_cold_starts(self, data: ColdStartSeries) -> None:
         if data.error:

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from lambdaops import query_files
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.safe_text import rich_text
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.widgets.tab_result import accept
 from lambdaops.tui.table_model import Column, TableModel
@@ -143,7 +144,7 @@ class LogsPane(Vertical):
         table = self.query_one(VirtualTable)
         table.empty_text = "the query returned no rows"
         table.set_model(msg.model)
-        status.update(msg.summary)
+        status.update(rich_text(msg.summary))
         table.focus()
 
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from lambdaops.safe_text import rich_text
+
 
 def accept(pane, msg, status_id: str, failed: str, source: str) -> Static | None:
     """The tab's status line when ``msg`` answers its latest request and did not fail, else None.
@@ -14,7 +16,7 @@ def accept(pane, msg, status_id: str, failed: str, source: str) -> Static | None
         return None
     status = pane.query_one(status_id, Static)
     if msg.error:
-        status.update(f"{failed}: {msg.error}")
+        status.update(rich_text(f"{failed}: {msg.error}"))  # AWS's error text: never markup
         pane.app.record_error(f"{pane.fn.name}: {source}", msg.error)
         return None
     return status

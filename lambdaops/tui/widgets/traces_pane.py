@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.safe_text import rich_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import error_text
 from lambdaops.tui.widgets.tab_result import accept
@@ -81,7 +82,7 @@ class TracesPane(Vertical):
                 key = f"{kind}:{t.trace_id}"
                 self.traces[key] = t
                 status_text = "fault" if t.fault else "error" if t.error else "ok"
-                table.add_row(kind, t.trace_id, fmt.short_time(t.start), fmt.duration_ms(t.duration_ms),
+                table.add_row(kind, rich_text(t.trace_id), fmt.short_time(t.start), fmt.duration_ms(t.duration_ms),
                               "yes" if t.cold_start else "no" if t.cold_start is False else "?",
                               fmt.duration_ms(t.init_ms), fmt.duration_ms(t.invocation_ms),
                               fmt.duration_ms(t.overhead_ms), status_text, key=key)

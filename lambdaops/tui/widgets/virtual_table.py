@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from lambdaops.safe_text import safe_text
 from lambdaops.tui.table_model import Column, TableModel
 
 GAP = 1  # blank cells between columns
@@ -273,5 +274,6 @@ class VirtualTable(ScrollView, can_focus=True):
             if cursor is not None:
                 style = style + cursor
             gap = base + cursor if cursor is not None else base
-            out.append([Segment(fit(text, w, col.align), style), Segment(" " * GAP, gap)])
+            # Segments go to the terminal as they are: log lines and names are escaped first
+            out.append([Segment(fit(safe_text(text, None), w, col.align), style), Segment(" " * GAP, gap)])
         return out

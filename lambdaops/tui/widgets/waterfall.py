@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from lambdaops.safe_text import safe_text
 from lambdaops.tui import format as fmt
 
 KIND_STYLE = {"Initialization": "yellow", "Restore": "yellow", "Invocation": "cyan", "Overhead": "magenta",
@@ -47,7 +48,7 @@ class Waterfall(Widget):
             a = int((s.start - t0) / total * bar_w)
             b = max(a + 1, int(round((s.end - t0) / total * bar_w)))
             style = "bold red" if (s.error or s.fault) else KIND_STYLE.get(s.kind, "white")
-            name = fmt.ellipsize("  " * s.depth + s.name, NAME_W)
+            name = fmt.ellipsize("  " * s.depth + safe_text(s.name, None), NAME_W)  # X-Ray names: escaped
             out.append(f"{name:<{NAME_W}} ", style="bold" if s.depth <= 1 else "")
             out.append("░" * a, style="grey23")
             out.append("█" * (b - a), style=style)

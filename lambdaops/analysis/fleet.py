@@ -21,7 +21,7 @@ from lambdaops.pricing import gb_second_price, request_price
 FIGURES = (
     "invocations", "errors", "error_rate", "throttles", "throttle_rate", "cold_starts", "cold_start_rate",
     "init_p50_ms", "init_p99_ms", "duration_p50_ms", "duration_p90_ms", "duration_p99_ms", "duration_max_ms",
-    "max_concurrency", "iterator_age_max_ms", "dlq_depth", "billed_gb_seconds", "cost_usd", "memory_used_max_mb",
+    "max_concurrency", "iterator_age_max_ms", "dlq_depth", "dlq_in_flight", "billed_gb_seconds", "cost_usd", "memory_used_max_mb",
     "timeouts",
 )
 IDENTITY = ("name", "region", "runtime", "architecture", "memory_mb", "timeout_s")
@@ -215,7 +215,8 @@ def _change(now, before):
     return round(now / before, 3)
 
 
-_COUNTS = {"invocations", "errors", "throttles", "cold_starts", "max_concurrency", "dlq_depth", "timeouts"}
+_COUNTS = {"invocations", "errors", "throttles", "cold_starts", "max_concurrency", "dlq_depth", "dlq_in_flight",
+           "timeouts"}
 
 
 def _round(value, key):

@@ -37,8 +37,8 @@ from typing import Any, Iterable
 from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq import (QueueRef, _ref_from_url, dead_letter_sources, known_queue_url, oldest_ages,
-                               topic_sqs_subscriptions)
+from lambdaops.aws import dlq as _dlq
+from lambdaops.aws.dlq import QueueRef, _ref_from_url, dead_letter_sources, known_queue_url, topic_sqs_subscriptions
 from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
@@ -297,7 +297,7 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
             if ages:
                 names = [i.name for i in found if i.url and i.depth]
                 try:
-                    got = oldest_ages(ctx, region, names, now) if names else {}
+                    got = _dlq.oldest_ages(ctx, region, names, now) if names else {}
                 except (bx.ClientError, bx.BotoCoreError):
                     got = {}  # the age is a nicety: CloudWatch refusing must not hide the queues
                 for info in found:

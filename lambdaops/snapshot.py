@@ -208,7 +208,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
 
 def _identity(fn: FunctionInfo) -> dict[str, Any]:
     return {"name": fn.name, "region": fn.region, "runtime": fn.runtime or fn.package_type.lower(),
-            "architecture": fn.architecture, "memory_mb": fn.memory_mb, "timeout_s": fn.timeout_s}
+            "architecture": fn.architecture, "memory_mb": fn.memory_mb, "timeout_s": fn.timeout_s,
+            "ephemeral_storage_mb": fn.ephemeral_storage_mb}
 
 
 _LOG_FIGURES = ("cold_starts", "init_p50_ms", "init_p99_ms", "memory_used_max_mb", "billed_ms", "timeouts",

@@ -95,8 +95,8 @@ _TABLE: dict[str, RegionPrice] = {
         ("ap-south-1", "Asia Pacific (Mumbai)"), ("ap-southeast-1", "Asia Pacific (Singapore)"),
         ("ap-southeast-2", "Asia Pacific (Sydney)"), ("ap-northeast-1", "Asia Pacific (Tokyo)"),
         ("ap-northeast-2", "Asia Pacific (Seoul)"))},
-    # Pricier regions: the figures AWS Lambda Power Tuning's price table carries (its source is the
-    # pricing page); not re-confirmed here.
+    # Pricier regions: the figures lambdaops carried since 2025-08, which match open-source price
+    # tables that cite the pricing page; not re-confirmed against the page itself here (check).
     "af-south-1": _pricier("Africa (Cape Town)", 0.0000221000, 0.0000176800, PRICING_PAGE),
     "ap-east-1": _pricier("Asia Pacific (Hong Kong)", 0.0000229200, 0.0000183000, PRICING_PAGE),
     "eu-south-1": _pricier("Europe (Milan)", 0.0000195172, 0.0000156138, PRICING_PAGE),

@@ -209,3 +209,29 @@ def test_a_function_depth_is_unknown_when_one_of_its_queues_cannot_be_read(aws_e
     assert depths["fine"].depth == 1 and depths["fine"].note is None
     # a bus holds nothing to count: the queue's depth stands, and the note names the bus
     assert depths["bus-too"].depth == 1 and "EventBridge" in depths["bus-too"].note
+
+
+def test_a_queue_that_refuses_to_be_read_costs_only_its_own_depth(aws_endpoints):
+    from lambdaops.errors import ServiceError
+
+    with mock_aws():
+        sqs = boto3.client("sqs", **KW)
+        ok_url, ok_arn = _queue(sqs, "ok-dlq")
+        _, locked_arn = _queue(sqs, "locked-dlq")
+        sqs.send_message(QueueUrl=ok_url, MessageBody="x")
+        fns = [_fn("a", dead_letter_target=ok_arn), _fn("b", dead_letter_target=locked_arn)]
+        ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+        real = ctx.call
+
+        def call(service, region, op, **params):
+            if op == "get_queue_attributes" and params.get("QueueUrl", "").endswith("/locked-dlq"):
+                raise ServiceError("AccessDenied: not authorized to perform sqs:GetQueueAttributes",
+                                   code="AccessDenied", operation="GetQueueAttributes")
+            return real(service, region, op, **params)
+
+        ctx.call = call
+        found = {q.name: q for q in region_dlqs(ctx, "us-east-1", fns)}
+        depths = function_depths(found.values(), fns)
+    assert found["ok-dlq"].depth == 1 and depths["a"].depth == 1
+    assert found["locked-dlq"].depth is None and "AccessDenied" in found["locked-dlq"].note
+    assert depths["b"].depth is None and "AccessDenied" in depths["b"].note

@@ -7,7 +7,6 @@ Discovery (where a fleet's failures land, for the report, ``dlq list`` and the T
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone

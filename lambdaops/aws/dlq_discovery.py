@@ -71,6 +71,9 @@ class DlqInfo:
     oldest_age_s: float | None = None
     fifo: bool = False
     note: str | None = None
+    # False: an SQS source queue whose RedrivePolicy could not be read (another account's queue, a
+    # denied GetQueueAttributes): its functions' DLQ is unknown, the row says why.
+    resolved: bool = True
 
     @property
     def kind(self) -> str:
@@ -192,6 +195,12 @@ def _region_targets(ctx: AwsContext, functions: Iterable[FunctionInfo]) -> list[
                              AttributeNames=["RedrivePolicy"]).get("Attributes", {})
         except NotFoundError:
             continue  # a mapping whose queue is gone has no DLQ to list
+        except LambdaopsError as exc:  # this source's DLQ is unknown; the others are not
+            for fn in fns:
+                info = targets.add(src_arn, "source-dlq", fn, arn_name(src_arn))
+            info.resolved = False
+            info.note = f"source queue: its RedrivePolicy could not be read, its DLQ is unknown ({exc.one_line()})"
+            continue
         try:
             dlq_arn = json.loads(attrs.get("RedrivePolicy") or "{}").get("deadLetterTargetArn")
         except ValueError:
@@ -211,7 +220,7 @@ def depth_from_attributes(attrs: dict[str, str]) -> tuple[int, int, int]:
 def _fill_depth(ctx: AwsContext, info: DlqInfo, sources: bool = True) -> None:
     """Depth (and, with ``sources``, the source queues SQS knows of) of one SQS target; a queue that is
     gone or cannot be read keeps depth None and says why."""
-    if arn_service(info.arn) != "sqs":
+    if arn_service(info.arn) != "sqs" or not info.resolved:
         return
     attrs = None
     try:

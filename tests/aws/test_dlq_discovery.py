@@ -235,3 +235,29 @@ def test_a_queue_that_refuses_to_be_read_costs_only_its_own_depth(aws_endpoints)
     assert found["ok-dlq"].depth == 1 and depths["a"].depth == 1
     assert found["locked-dlq"].depth is None and "AccessDenied" in found["locked-dlq"].note
     assert depths["b"].depth is None and "AccessDenied" in depths["b"].note
+
+
+def test_a_source_queue_whose_redrive_policy_is_refused_leaves_only_its_functions_unknown(aws_endpoints):
+    from lambdaops.errors import ServiceError
+
+    with mock_aws():
+        sqs = boto3.client("sqs", **KW)
+        dlq_url, dlq_arn = _queue(sqs, "fine-dlq")
+        sqs.send_message(QueueUrl=dlq_url, MessageBody="x")
+        _, other_src = _queue(sqs, "partner-queue")
+        fns = [_fn("fine", dead_letter_target=dlq_arn),
+               _fn("consumer", event_sources=[EventSource("u", "sqs", other_src, "Enabled")])]
+        ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+        real = ctx.call
+
+        def call(service, region, op, **params):
+            if params.get("AttributeNames") == ["RedrivePolicy"]:
+                raise ServiceError("AccessDenied: the queue belongs to another account", code="AccessDenied")
+            return real(service, region, op, **params)
+
+        ctx.call = call
+        found = {q.name: q for q in region_dlqs(ctx, "us-east-1", fns)}
+        depths = function_depths(found.values(), fns)
+    assert depths["fine"].depth == 1
+    assert found["partner-queue"].depth is None and not found["partner-queue"].resolved
+    assert depths["consumer"].depth is None and "RedrivePolicy could not be read" in depths["consumer"].note

@@ -25,9 +25,9 @@ from lambdaops.aws.insights import InsightsRunner
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.aws.metrics import MetricQuery, align_start, fit_period, get_metric_data, minimum_period
 from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
-from lambdaops.aws.queues import queue_depths
+from lambdaops.aws.dlq_discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
-from lambdaops.errors import UsageError
+from lambdaops.errors import LambdaopsError, UsageError
 from lambdaops.query_files import load as load_query
 
 LAMBDA = "AWS/Lambda"
@@ -170,7 +170,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         for why in sorted(set(metrics.failed.values())):
             errors.append({"region": region, "message": f"GetMetricData: {why}", "exit_code": 254,
                            "operation": "GetMetricData"})
-        dlq = queue_depths(ctx, region, fns)
+        dlq = _dlq_depths(ctx, region, fns, errors, notes)
         say(f"{region}: Logs Insights over {len(fns)} log groups")
         logs, logs_prev = _log_figures(ctx, region, fns, win, opts, errors, notes)
         for fn in fns:
@@ -183,7 +183,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                 in_window = [v for t, v in zip(series.timestamps, series.values) if t >= start]
                 rec["iterator_age_max_ms"] = max(in_window) if in_window else None
                 rec["iterator_age_growth"] = iterator_age_growth(in_window)
-            rec["dlq_depth"] = dlq.get(fn.name)
+            rec["dlq_depth"], rec["dlq_in_flight"] = dlq.get(fn.name, (None, None))
             rec.update(logs.get(fn.log_group, _missing_logs(fn, logs)))
             records[key] = rec
             if opts.compare_previous:
@@ -208,7 +208,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
 
 def _identity(fn: FunctionInfo) -> dict[str, Any]:
     return {"name": fn.name, "region": fn.region, "runtime": fn.runtime or fn.package_type.lower(),
-            "architecture": fn.architecture, "memory_mb": fn.memory_mb, "timeout_s": fn.timeout_s}
+            "architecture": fn.architecture, "memory_mb": fn.memory_mb, "timeout_s": fn.timeout_s,
+            "ephemeral_storage_mb": fn.ephemeral_storage_mb}
 
 
 _LOG_FIGURES = ("cold_starts", "init_p50_ms", "init_p99_ms", "memory_used_max_mb", "billed_ms", "timeouts",
@@ -297,6 +298,24 @@ def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: l
             "out_of_memory": float(sum(r.error_type == "Runtime.OutOfMemory" for r in reps)),
         }
     return figures
+
+
+def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: list,
+                notes: list) -> dict[str, tuple[float | None, float | None]]:
+    """(depth, in flight) per function from the one DLQ discovery ``dlq list`` and the TUI use; a
+    depth that cannot be counted is None and a note says why."""
+    try:
+        found = function_depths(region_dlqs(ctx, region, fns, sources=False), fns)
+    except LambdaopsError as exc:
+        errors.append({"region": region, "message": f"DLQ discovery: {exc.one_line()}", "exit_code": exc.exit_code,
+                       "operation": getattr(exc, "operation", None)})
+        return {}
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for name, d in found.items():
+        if d.depth is None and d.note:
+            notes.append(f"{region} {name}: DLQ depth unknown ({d.note})")
+        out[name] = (None if d.depth is None else float(d.depth), None if d.in_flight is None else float(d.in_flight))
+    return out
 
 
 def failure_targets(fn: FunctionInfo) -> list[str]:

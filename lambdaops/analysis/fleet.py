@@ -16,15 +16,15 @@ import pandas as pd
 
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.durations import age
-from lambdaops.pricing import gb_second_price, request_price
+from lambdaops.pricing import USD, function_cost
 
 FIGURES = (
     "invocations", "errors", "error_rate", "throttles", "throttle_rate", "cold_starts", "cold_start_rate",
     "init_p50_ms", "init_p99_ms", "duration_p50_ms", "duration_p90_ms", "duration_p99_ms", "duration_max_ms",
-    "max_concurrency", "iterator_age_max_ms", "dlq_depth", "billed_gb_seconds", "cost_usd", "memory_used_max_mb",
+    "max_concurrency", "iterator_age_max_ms", "dlq_depth", "dlq_in_flight", "billed_gb_seconds", "cost_usd", "memory_used_max_mb",
     "timeouts",
 )
-IDENTITY = ("name", "region", "runtime", "architecture", "memory_mb", "timeout_s")
+IDENTITY = ("name", "region", "runtime", "architecture", "memory_mb", "timeout_s", "ephemeral_storage_mb")
 SEVERITY_RANK = {"critical": 2, "warning": 1}
 
 
@@ -56,11 +56,18 @@ def _nan_to_none(value: Any) -> Any:
     return value
 
 
-def cost(billed_gb_seconds: float | None, invocations: float | None, region: str, architecture: str) -> float | None:
-    """Billed GB-seconds x the region's and architecture's price, plus the request charge."""
-    if billed_gb_seconds is None or invocations is None:
-        return None
-    return billed_gb_seconds * gb_second_price(region, architecture) + invocations * request_price(region)
+def cost(billed_ms: float | None, invocations: float | None, memory_mb: float, region: str, architecture: str,
+         ephemeral_storage_mb: float | None = None) -> tuple[float | None, str | None]:
+    """(USD, note): billed duration at the region's and architecture's price, ephemeral storage above
+    512 MB for the same duration, plus the request charge (lambdaops/pricing.py). None with the reason
+    when the region has no price, or is priced in another currency (China: CNY, never summed as USD)."""
+    got = function_cost(billed_ms, invocations, memory_mb, region, architecture,
+                        ephemeral_storage_mb=ephemeral_storage_mb)
+    if got.amount is None:
+        return None, got.note
+    if got.currency != USD:
+        return None, f"{region} is priced in {got.currency}: {got.amount:.6g} {got.currency}, not in cost_usd"
+    return got.amount, got.note
 
 
 def figures_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -80,8 +87,11 @@ def figures_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                                      np.where(log_inv == 0, 0.0, np.nan))
     billed_s = (num("billed_ms")) / 1000.0
     df["billed_gb_seconds"] = billed_s * num("memory_mb") / 1024.0
-    df["cost_usd"] = [cost(_nan_to_none(b), _nan_to_none(i), r, a)
-                      for b, i, r, a in zip(df["billed_gb_seconds"], inv, df["region"], df["architecture"])]
+    costs = [cost(_nan_to_none(b), _nan_to_none(i), _nan_to_none(m) or 128, r, a, _nan_to_none(e))
+             for b, i, m, r, a, e in zip(num("billed_ms"), inv, num("memory_mb"), df["region"], df["architecture"],
+                                         num("ephemeral_storage_mb"))]
+    df["cost_usd"] = [c for c, _ in costs]
+    df["cost_note"] = [n for _, n in costs]
     return df
 
 
@@ -202,6 +212,7 @@ def to_records(df: pd.DataFrame, previous: pd.DataFrame | None = None) -> list[d
             p = prev.get((row["region"], row["name"]), {})
             rec["previous"] = {k: _round(_nan_to_none(p.get(k)), k) for k in FIGURES}
             rec["change"] = {k: _change(rec[k], rec["previous"][k]) for k in FIGURES}
+        rec["cost_note"] = _nan_to_none(row.get("cost_note"))
         rec["findings"] = [f.to_dict() for f in row.get("findings") or []]
         out.append(rec)
     return out
@@ -215,7 +226,8 @@ def _change(now, before):
     return round(now / before, 3)
 
 
-_COUNTS = {"invocations", "errors", "throttles", "cold_starts", "max_concurrency", "dlq_depth", "timeouts"}
+_COUNTS = {"invocations", "errors", "throttles", "cold_starts", "max_concurrency", "dlq_depth", "dlq_in_flight",
+           "timeouts"}
 
 
 def _round(value, key):

@@ -1,21 +1,16 @@
-"""Dead-letter queues of a Lambda fleet: discovery, depth, peeking, and every AWS call the DLQ
-commands make. The only module of the feature that talks to AWS; each wrapper names the AWS CLI
-command it equals.
+"""Dead-letter queues of a Lambda fleet: queue references, depth, peeking, and every AWS call the
+DLQ commands make; each wrapper names the AWS CLI command it equals.
 
-Discovery starts from :func:`lambdaops.aws.inventory.fleet_inventory` and follows the four places
-failed events land (aws-facts.md section 5): function DeadLetterConfig (SQS, or SNS and the SQS
-queues subscribed to it), async on-failure destinations, SQS sources' RedrivePolicy, and stream
-mappings' on-failure destinations. ``ListDeadLetterSourceQueues`` adds sources no function consumes.
+Discovery (where a fleet's failures land, for the report, ``dlq list`` and the TUI alike) is
+:mod:`lambdaops.aws.dlq_discovery`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlparse
 
 from botocore import exceptions as bx
@@ -23,18 +18,14 @@ from botocore import exceptions as bx
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.dlq_decode import StreamBatch, sequence_key
 from lambdaops.aws.errors import error_code, translate
-from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-from lambdaops.aws.models import RegionError, arn_name
-from lambdaops.aws.queues import queue_url_from_arn
+from lambdaops.aws.queues import arn_service, queue_arn, queue_url_from_arn
 from lambdaops.errors import LambdaopsError, NotFoundError, UsageError
 
-KIND_ORDER = ("source-dlq", "function-dlq", "sns-dlq", "on-failure", "stream-on-failure")
 VISIBILITY_MAX_S = 43_200
 
 
 def _arn_service(arn: str | None) -> str:
-    parts = (arn or "").split(":")
-    return parts[2] if len(parts) > 2 else ""
+    return arn_service(arn)
 
 
 def _arn_region(arn: str) -> str:
@@ -117,7 +108,7 @@ def get_queue_url(ctx: AwsContext, region: str, name: str, account: str | None =
 def _ref_from_url(region: str, url: str) -> QueueRef:
     path = [p for p in urlparse(url).path.split("/") if p]
     account, name = (path[0], path[1]) if len(path) == 2 else (None, path[-1])
-    return QueueRef(region, account, name, url, f"arn:aws:sqs:{region}:{account or ''}:{name}")
+    return QueueRef(region, account, name, url, queue_arn(region, account, name))
 
 
 def resolve_queue(ctx: AwsContext, text: str, regions: list[str] | None = None) -> QueueRef:
@@ -238,8 +229,11 @@ def invoke_async(lam, function: str, payload: str) -> dict:
     return {"status": resp.get("StatusCode"), "function_error": resp.get("FunctionError")}
 
 
-def topic_sqs_subscriptions(ctx: AwsContext, region: str, topic_arn: str) -> list[tuple[str, bool]]:
-    """``aws sns list-subscriptions-by-topic --topic-arn T``: (SQS queue ARN, raw delivery) pairs."""
+def topic_sqs_subscriptions(ctx: AwsContext, region: str, topic_arn: str, *,
+                            raw: bool = True) -> list[tuple[str, bool]]:
+    """``aws sns list-subscriptions-by-topic --topic-arn T``: (SQS queue ARN, raw delivery) pairs.
+    ``raw=False`` skips the GetSubscriptionAttributes call per subscription (raw delivery then reads
+    False): discovery only needs the queues."""
     cli = ctx.client("sns", region)
     out: list[tuple[str, str]] = []
     for page in cli.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
@@ -249,7 +243,7 @@ def topic_sqs_subscriptions(ctx: AwsContext, region: str, topic_arn: str) -> lis
     result = []
     for endpoint, sub_arn in out:
         raw = False
-        if sub_arn.startswith("arn:"):
+        if raw and sub_arn.startswith("arn:"):
             try:  # ``aws sns get-subscription-attributes``
                 attrs = cli.get_subscription_attributes(SubscriptionArn=sub_arn).get("Attributes", {})
                 raw = attrs.get("RawMessageDelivery") == "true"
@@ -365,194 +359,28 @@ def fetch_batch_records(ctx: AwsContext, batch: StreamBatch, *, max_calls: int =
 
 
 # --------------------------------------------------------------------------------------------
-# discovery
+# discovery: lambdaops.aws.dlq_discovery (one discovery for the report, `dlq list` and the TUI)
 
 
-@dataclass
-class DlqInfo:
-    region: str
-    name: str
-    arn: str
-    url: str | None
-    kinds: list[str] = field(default_factory=list)
-    functions: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    visible: int | None = None
-    in_flight: int | None = None
-    delayed: int | None = None
-    oldest_age_s: float | None = None
-    fifo: bool = False
-    note: str | None = None
+def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None):
+    """The discovery entry (``DlqInfo``) of one queue (its kind, functions, sources), or None if no
+    function of the queue's region sends failures to it."""
+    from lambdaops.aws.dlq_discovery import discover_dlqs
 
-    @property
-    def kind(self) -> str:
-        return min(self.kinds, key=KIND_ORDER.index) if self.kinds else "unknown"
-
-    def add(self, kind: str, function: str | None = None, source: str | None = None) -> None:
-        if kind not in self.kinds:
-            self.kinds.append(kind)
-        if function and function not in self.functions:
-            self.functions.append(function)
-        if source and source not in self.sources:
-            self.sources.append(source)
-
-    def ref(self) -> QueueRef | None:
-        return _ref_from_url(self.region, self.url) if self.url else None
-
-    def to_row(self) -> dict[str, Any]:
-        return {"name": self.name, "region": self.region, "queue_url": self.url, "queue_arn": self.arn,
-                "kind": self.kind, "kinds": sorted(self.kinds, key=KIND_ORDER.index),
-                "functions": sorted(self.functions), "sources": sorted(self.sources),
-                "visible": self.visible, "in_flight": self.in_flight,
-                "oldest_age_s": self.oldest_age_s, "fifo": self.fifo, "note": self.note}
-
-
-@dataclass
-class DlqDiscovery:
-    queues: list[DlqInfo]
-    errors: list[RegionError]
-    regions: list[str]
-    api_calls: dict[str, int]
-
-
-class _Targets:
-    def __init__(self) -> None:
-        self.by_arn: dict[str, DlqInfo] = {}
-
-    def add(self, arn: str, kind: str, function: str | None = None, source: str | None = None) -> DlqInfo:
-        info = self.by_arn.get(arn)
-        if info is None:
-            name = arn_name(arn) or arn
-            info = self.by_arn[arn] = DlqInfo(_arn_region(arn), name, arn, None, fifo=name.endswith(".fifo"))
-        info.add(kind, function, source)
-        return info
-
-
-def _describe_target(ctx: AwsContext, targets: _Targets, arn: str, kind: str, function: str,
-                     source: str | None, sns_kind: str) -> None:
-    """An SQS queue is a target itself; an SNS topic through the SQS queues subscribed to it; other
-    destinations (EventBridge, Lambda, S3) are listed but cannot be read as queues."""
-    service = _arn_service(arn)
-    if service == "sqs":
-        targets.add(arn, kind, function, source)
-    elif service == "sns":
-        region = _arn_region(arn)
-        subs = topic_sqs_subscriptions(ctx, region, arn)
-        for queue_arn, _raw in subs:
-            targets.add(queue_arn, sns_kind, function, arn_name(arn))
-        if not subs:
-            info = targets.add(arn, sns_kind, function, source)
-            info.note = "SNS topic with no SQS subscription: its messages cannot be inspected"
-    else:
-        info = targets.add(arn, kind, function, source)
-        info.note = f"{service or 'unknown'} destination: not a queue, nothing to inspect"
-
-
-def _region_targets(ctx: AwsContext, region: str, functions) -> list[DlqInfo]:
-    targets = _Targets()
-    sqs_sources: dict[str, list[str]] = {}
-    for fn in functions:
-        if fn.dead_letter_target:
-            _describe_target(ctx, targets, fn.dead_letter_target, "function-dlq", fn.name, None, "sns-dlq")
-        if fn.on_failure_destination:
-            _describe_target(ctx, targets, fn.on_failure_destination, "on-failure", fn.name, None, "on-failure")
-        for es in fn.event_sources:
-            if es.kind == "sqs":
-                sqs_sources.setdefault(es.source_arn, []).append(fn.name)
-            if es.on_failure:
-                _describe_target(ctx, targets, es.on_failure, "stream-on-failure", fn.name, es.name,
-                                 "stream-on-failure")
-    for src_arn, fns in sqs_sources.items():
-        src_url = known_queue_url(ctx, src_arn)
-        if not src_url:
-            continue
-        try:
-            attrs = ctx.call("sqs", _arn_region(src_arn), "get_queue_attributes", QueueUrl=src_url,
-                             AttributeNames=["RedrivePolicy"]).get("Attributes", {})
-        except NotFoundError:
-            continue  # a mapping whose queue is gone has no DLQ to list
-        try:
-            dlq_arn = json.loads(attrs.get("RedrivePolicy") or "{}").get("deadLetterTargetArn")
-        except ValueError:
-            dlq_arn = None
-        if dlq_arn:
-            for fn in fns:
-                targets.add(dlq_arn, "source-dlq", fn, arn_name(src_arn))
-    return list(targets.by_arn.values())
-
-
-def _fill_depth(ctx: AwsContext, info: DlqInfo) -> None:
-    if _arn_service(info.arn) != "sqs":
-        return
-    info.url = known_queue_url(ctx, info.arn)
-    attrs = None
-    if info.url is not None:
-        try:
-            attrs = queue_attributes(ctx, info.ref())
-        except NotFoundError:
-            info.url = None
-    if attrs is None:
-        info.note = "the queue does not exist (a stale configuration?)"
-        return
-    ref = info.ref()
-    info.visible = int(attrs.get("ApproximateNumberOfMessages", 0))
-    info.in_flight = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
-    info.delayed = int(attrs.get("ApproximateNumberOfMessagesDelayed", 0))
-    info.fifo = attrs.get("FifoQueue") == "true" or info.fifo
-    for src_url in dead_letter_sources(ctx, ref):
-        info.add("source-dlq", None, src_url.rstrip("/").rsplit("/", 1)[-1])
-
-
-def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cache_dir=None,
-                  ages: bool = True, workers: int = 8, now: datetime | None = None) -> DlqDiscovery:
-    """Every DLQ and failure target of the fleet in ``regions``, with depth and oldest age (as of
-    ``now``: the caller's clock, frozen in the TUI's screenshots)."""
-    regions = list(regions or ctx.require_regions())
-    inv = fleet_inventory(ctx, regions, InventoryOptions(details=True, concurrency=False, cache_dir=cache_dir))
-    errors = list(inv.errors)
-    failed_regions = {e.region for e in errors}
-    queues: list[DlqInfo] = []
-
-    def one_region(region: str) -> list[DlqInfo] | RegionError:
-        try:
-            found = _region_targets(ctx, region, [f for f in inv.functions if f.region == region])
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"dlq-{region}") as pool:
-                list(pool.map(lambda i: _fill_depth(ctx, i), found))
-            if ages:
-                names = [i.name for i in found if i.url and (i.visible or i.in_flight)]
-                try:
-                    got = oldest_ages(ctx, region, names, now) if names else {}
-                except (bx.ClientError, bx.BotoCoreError):
-                    got = {}  # the age is a nicety: CloudWatch refusing must not hide the queues
-                for info in found:
-                    if info.name in got and (info.visible or info.in_flight):
-                        info.oldest_age_s = got[info.name]
-            return found
-        except LambdaopsError as exc:
-            return RegionError(region, exc.one_line(), exc.exit_code, getattr(exc, "operation", None))
-        except (bx.ClientError, bx.BotoCoreError) as exc:
-            err = translate(exc, profile=ctx.profile, region=region)
-            return RegionError(region, err.one_line(), err.exit_code, getattr(err, "operation", None))
-
-    todo = [r for r in regions if r not in failed_regions]
-    with ThreadPoolExecutor(max_workers=max(1, len(todo)), thread_name_prefix="dlq") as pool:
-        for result in pool.map(one_region, todo):
-            if isinstance(result, RegionError):
-                errors.append(result)
-            else:
-                queues.extend(result)
-    queues.sort(key=lambda q: (q.region, KIND_ORDER.index(q.kind) if q.kind in KIND_ORDER else 99, q.name))
-    return DlqDiscovery(queues, errors, regions, ctx.calls.snapshot())
-
-
-def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None) -> DlqInfo | None:
-    """The discovery entry of one queue (its kind, functions, sources), or None if no function of
-    the queue's region sends failures to it."""
     found = discover_dlqs(ctx, [ref.region], cache_dir=cache_dir, ages=False)
     for info in found.queues:
         if info.url and info.name == ref.name:
             return info
     return None
+
+
+def __getattr__(name: str):
+    """``dlq.discover_dlqs`` / ``dlq.DlqInfo`` still resolve: discovery moved to its own module."""
+    if name in ("discover_dlqs", "DlqInfo", "DlqDiscovery", "region_dlqs", "function_depths", "KIND_ORDER"):
+        from lambdaops.aws import dlq_discovery
+
+        return getattr(dlq_discovery, name)
+    raise AttributeError(name)
 
 
 def approximate_depth(ctx: AwsContext, ref: QueueRef) -> tuple[int, int]:
@@ -606,7 +434,7 @@ def dlq_functions(ctx: AwsContext, ref: QueueRef) -> list[str]:
             topics.setdefault(target, []).append(c["FunctionName"])
     for topic, names in topics.items():  # an SNS DLQ: the queues subscribed to the topic
         try:
-            if any(q == ref.arn for q, _ in topic_sqs_subscriptions(ctx, _arn_region(topic), topic)):
+            if any(q == ref.arn for q, _ in topic_sqs_subscriptions(ctx, _arn_region(topic), topic, raw=False)):
                 out.update(names)
         except (bx.ClientError, bx.BotoCoreError):
             continue

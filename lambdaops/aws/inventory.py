@@ -157,6 +157,7 @@ def _function_from(cfg: dict, region: str) -> FunctionInfo:
         snapstart=snap == "PublishedVersions",
         tracing=(cfg.get("TracingConfig") or {}).get("Mode", "PassThrough"),
         dead_letter_target=(cfg.get("DeadLetterConfig") or {}).get("TargetArn"),
+        ephemeral_storage_mb=int((cfg.get("EphemeralStorage") or {}).get("Size", 512)),
     )
 
 

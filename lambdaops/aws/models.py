@@ -64,6 +64,7 @@ class FunctionInfo:
     reserved_concurrency: int | None = None
     event_sources: list[EventSource] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    ephemeral_storage_mb: int = 512  # EphemeralStorage.Size: above 512 MB it is billed
     details_error: str | None = None  # per-function calls that failed: shown, never hidden as "none"
 
     @property
@@ -84,6 +85,7 @@ class FunctionInfo:
             "architecture": self.architecture,
             "memory_mb": self.memory_mb,
             "timeout_s": self.timeout_s,
+            "ephemeral_storage_mb": self.ephemeral_storage_mb,
             "last_modified": self.last_modified,
             "reserved_concurrency": self.reserved_concurrency,
             "log_format": self.log_format,

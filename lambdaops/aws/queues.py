@@ -1,74 +1,58 @@
-"""SQS queue facts for the fleet view: where each function's failures land, and how many wait there.
+"""ARN and queue-URL facts shared by every SQS-reading module, in every AWS partition.
 
-Equivalent: ``aws sqs get-queue-attributes --queue-url U --attribute-names ApproximateNumberOfMessages
-RedrivePolicy``. Queue URLs are built from ARNs (``https://sqs.<region>.amazonaws.com/<acct>/<name>``),
-which saves a GetQueueUrl call per queue; SQS accepts them whatever endpoint the client uses.
+Queue URLs are built from ARNs (``https://sqs.<region>.<domain>/<acct>/<name>``), which saves a
+GetQueueUrl call per queue; SQS accepts them whatever endpoint the client uses. The domain depends
+on the partition: ``amazonaws.com`` for ``aws`` and ``aws-us-gov``, ``amazonaws.com.cn`` for
+``aws-cn`` (AWS General Reference, "Amazon Simple Queue Service endpoints and quotas", and the
+China regions' "Amazon SQS" endpoint page: ``sqs.cn-north-1.amazonaws.com.cn``).
+
+Where a function's failures land, and how many wait there, is :func:`lambdaops.aws.dlq.region_dlqs`:
+one discovery for the report, ``lambdaops dlq list`` and the TUI.
 """
 
 from __future__ import annotations
 
-import json
-
-from botocore import exceptions as bx
-
-from lambdaops.aws.context import AwsContext
-from lambdaops.aws.models import FunctionInfo
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+_PARTITION_DOMAIN = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 
 
-_PARTITION_DOMAIN = {"aws-cn": "amazonaws.com.cn"}  # aws and aws-us-gov: amazonaws.com
+def arn_parts(arn: str | None) -> tuple[str, str, str, str, str] | None:
+    """(partition, service, region, account, resource) of an ARN, or None when it is not one."""
+    parts = (arn or "").split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return parts[1], parts[2], parts[3], parts[4], parts[5]
 
 
-def queue_url_from_arn(arn: str) -> str:
-    _, partition, _, region, account, name = arn.split(":", 5)
-    return f"https://sqs.{region}.{_PARTITION_DOMAIN.get(partition, 'amazonaws.com')}/{account}/{name}"
+def arn_service(arn: str | None) -> str:
+    parts = arn_parts(arn)
+    return parts[1] if parts else ""
 
 
 def is_sqs_arn(arn: str | None) -> bool:
-    return bool(arn) and arn.startswith("arn:aws:sqs:")
+    """An SQS queue ARN in any partition (``arn:aws:``, ``arn:aws-cn:``, ``arn:aws-us-gov:``)."""
+    return arn_service(arn) == "sqs"
 
 
-def dlq_arns(ctx: AwsContext, region: str, fn: FunctionInfo, redrive_cache: dict[str, str | None]) -> list[str]:
-    """SQS queues holding this function's failures: DeadLetterConfig, on-failure destination, stream
-    on-failure destinations, and the redrive target of each SQS source queue."""
-    arns = [t for t in fn.failure_targets() if is_sqs_arn(t)]
-    cli = ctx.client("sqs", region)
-    for es in fn.event_sources:
-        if es.kind != "sqs":
-            continue
-        if es.source_arn not in redrive_cache:
-            try:
-                attrs = cli.get_queue_attributes(QueueUrl=queue_url_from_arn(es.source_arn),
-                                                 AttributeNames=["RedrivePolicy"]).get("Attributes", {})
-                policy = json.loads(attrs.get("RedrivePolicy") or "{}")
-                redrive_cache[es.source_arn] = policy.get("deadLetterTargetArn")
-            except (bx.ClientError, bx.BotoCoreError, ValueError):
-                redrive_cache[es.source_arn] = None
-        if redrive_cache[es.source_arn]:
-            arns.append(redrive_cache[es.source_arn])
-    return list(dict.fromkeys(arns))
+def partition_of_region(region: str) -> str:
+    """The partition a region belongs to: ``cn-*`` China, ``us-gov-*`` GovCloud, else commercial."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
-def queue_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo]) -> dict[str, float | None]:
-    """Messages waiting (visible) in each function's DLQs, summed per function. None when a queue
-    could not be read (shown as missing)."""
-    cli = ctx.client("sqs", region)
-    redrive: dict[str, str | None] = {}
-    depth: dict[str, float | None] = {}
-    out: dict[str, float | None] = {}
-    for fn in fns:
-        total: float | None = None
-        targets = dlq_arns(ctx, region, fn, redrive)
-        for arn in targets:
-            if arn not in depth:
-                try:
-                    attrs = cli.get_queue_attributes(QueueUrl=queue_url_from_arn(arn),
-                                                     AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-                    depth[arn] = float(attrs.get("ApproximateNumberOfMessages", 0))
-                except (bx.ClientError, bx.BotoCoreError):
-                    depth[arn] = None
-            if depth[arn] is None:
-                total = None
-                break
-            total = (total or 0.0) + depth[arn]
-        out[fn.name] = total if targets else None
-    return out
+def sqs_domain(partition: str) -> str:
+    return _PARTITION_DOMAIN.get(partition, "amazonaws.com")
+
+
+def queue_url_from_arn(arn: str) -> str:
+    """``arn:<partition>:sqs:<region>:<account>:<name>`` -> the queue's URL on AWS's own endpoint."""
+    _, partition, _, region, account, name = arn.split(":", 5)
+    return f"https://sqs.{region}.{sqs_domain(partition)}/{account}/{name}"
+
+
+def queue_arn(region: str, account: str | None, name: str) -> str:
+    """The ARN of queue ``name``, in the partition of ``region``."""
+    return f"arn:{partition_of_region(region)}:sqs:{region}:{account or ''}:{name}"

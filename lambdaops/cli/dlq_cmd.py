@@ -102,17 +102,27 @@ def _progress_printer():
 # list
 
 
+def messages_cell(row: dict) -> str:
+    """``12 (3 in flight, 1 delayed)``: every message in the queue, and those a receive cannot see yet."""
+    if row.get("depth") is None:
+        return "-"
+    extra = [f"{row[k]:,} {label}" for k, label in (("in_flight", "in flight"), ("delayed", "delayed")) if row.get(k)]
+    return f"{row['depth']:,}" + (f" ({', '.join(extra)})" if extra else "")
+
+
 LIST_COLUMNS = [
     Column("name", "Queue", max_width=40),
     Column("region", "Region"),
     Column("kind", "Kind"),
     Column("functions", "Functions", max_width=40),
     Column("sources", "Sources", max_width=40),
-    Column("visible", "Visible", "right"),
-    Column("in_flight", "In flight", "right"),
+    Column("messages", "Messages", "right"),
     Column("oldest_age_s", "Oldest", "right", fmt=_age),
     Column("fifo", "FIFO"),
+    Column("note", "Note", max_width=50),
 ]
+# CSV keeps the counts apart, as numbers.
+LIST_CSV_COLUMNS = LIST_COLUMNS[:5] + [Column(k, k) for k in ("depth", "visible", "in_flight", "delayed")] + LIST_COLUMNS[6:]
 
 
 @dlq_app.command("list")
@@ -126,8 +136,11 @@ def list_cmd(
     Kinds: function-dlq (DeadLetterConfig to SQS), sns-dlq (SQS queue subscribed to a function's SNS
     DLQ topic), on-failure (async on-failure destination), source-dlq (an SQS source queue's
     redrive target), stream-on-failure (Kinesis/DynamoDB mapping's on-failure destination).
+    Messages = visible + in flight + delayed (all still in the queue); JSON keeps them apart
+    (depth, visible, in_flight, delayed). Destinations that are not queues (EventBridge, Lambda, S3,
+    an SNS topic no queue subscribes to) are listed with no depth and a note.
     """
-    from lambdaops.aws.dlq import discover_dlqs
+    from lambdaops.aws.dlq_discovery import discover_dlqs
     from lambdaops.cli.functions_cmd import report_region_errors
 
     state = ctx.obj
@@ -137,7 +150,10 @@ def list_cmd(
     if found.errors and len(found.errors) == len(found.regions):
         raise LambdaopsError("every region failed", exit_code=code)
     rows = [q.to_row() for q in found.queues]
-    emit(rows, LIST_COLUMNS, fmt)
+    if fmt == "json":
+        emit(rows, LIST_COLUMNS, fmt)
+    else:
+        emit([dict(r, messages=messages_cell(r)) for r in rows], LIST_CSV_COLUMNS if fmt == "csv" else LIST_COLUMNS, fmt)
     if fmt == "table" and sys.stderr.isatty():
         _err(f"{len(rows)} queues in {len(found.regions)} regions, {sum(found.api_calls.values())} API calls")
     if code:

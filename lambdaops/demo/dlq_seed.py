@@ -15,6 +15,11 @@ the shape of aws-facts.md section 5:
    records pointing at them (one clickstream batch points at a shard that no longer exists: the
    "records expired" case).
 
+Not every message of a DLQ is visible: a consumer (an alerting job, someone's script) holds some in
+flight with a long visibility timeout, and one queue is a delay queue whose newest message is not
+deliverable yet (see :data:`HELD` and :data:`DELAYED`). They are still in the queue: the truth
+counts them, as AWS does, in the depth.
+
 Everything goes through the demo endpoint with plain boto3, except that moto's in-process event
 source mapping hooks are detached while seeding (see :func:`moto_consumers_paused`). Ground truth
 (exact message counts) goes to ``state.queues``; depth/age history to the metric store.
@@ -46,6 +51,16 @@ STREAM_CAP = 25  # failed batches per stream mapping
 ASYNC_RETRY_MS = 3 * MINUTE_MS  # Lambda retries async events after ~1 and ~2 more minutes
 SOURCE_VISIBILITY_MS = 60_000  # the demo source queues' VisibilityTimeout
 SQS_BATCH_BYTES = 256 * 1024
+# Messages a DLQ consumer received and did not delete: in flight for SQS's longest VisibilityTimeout
+# (12 hours, "ChangeMessageVisibility", Amazon SQS API Reference), counted in
+# ApproximateNumberOfMessagesNotVisible, invisible to every receive meanwhile.
+HELD = {("us-east-1", "orders-stream-failures"): 3, ("us-east-1", "pdf-render-dlq-archive"): 2}
+HOLD_VISIBILITY_S = 43_200
+# Delay queues: the newest failure arrives while the queue's DelaySeconds (at most 900) holds it back,
+# counted in ApproximateNumberOfMessagesDelayed ("Amazon SQS delay queues", SQS Developer Guide:
+# changing a queue's delay is not retroactive, so setting it back leaves that message delayed).
+DELAYED = {("us-east-1", "orders-stream-failures")}
+DELAY_S = 900
 
 
 @dataclass
@@ -57,6 +72,7 @@ class Filled:
     url: str
     kind: str
     arrivals_ms: list[int] = field(default_factory=list)
+    delayed: int = 0  # of which sent to a delay queue (the newest)
 
 
 def failures(state: DemoState, spec: FunctionSpec, cap: int) -> list[Failure]:
@@ -134,13 +150,32 @@ def seed_function_dlq(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, s
     return Filled(spec.region, spec.dlq, url, "function-dlq", _clip(arrivals, state))
 
 
+def send_last_delayed(sqs, url: str, entries: list[dict]) -> int:
+    """Send ``entries``; the last one while the queue is a delay queue (DelaySeconds 900). Returns how
+    many are delayed."""
+    send_all(sqs, url, entries[:-1])
+    if not entries:
+        return 0
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": str(DELAY_S)})
+    try:
+        sqs.send_message(QueueUrl=url, **entries[-1])
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "0"})
+    return 1
+
+
 def archive_queue_name(topic: str) -> str:
     base = topic[:-len("-topic")] if topic.endswith("-topic") else topic
     return f"{base}-archive"
 
 
 def seed_sns_dlq(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
-    """Publish to the SNS DLQ topic; an archive queue (raw delivery) keeps what was published."""
+    """Publish to the SNS DLQ topic; an archive queue subscribed with raw message delivery keeps what
+    was published. Lambda publishes the event as the message with the RequestID / ErrorCode /
+    ErrorMessage attributes ("Dead-letter queues", Lambda Developer Guide); raw delivery puts the
+    message as the SQS body and the SNS message attributes as SQS message attributes ("Amazon SNS raw
+    message delivery", SNS Developer Guide), so the archive holds what an SQS DLQ would. A topic keeps
+    nothing itself: only subscribed queues can be counted."""
     sqs = client(endpoint, "sqs", spec.region)
     sns = client(endpoint, "sns", spec.region)
     topic_arn = seeded.topic_arns[spec.dlq]
@@ -318,8 +353,12 @@ def seed_kinesis_on_failure(endpoint: str, spec: FunctionSpec, seeded: SeededReg
         entries.append({"MessageBody": json.dumps(_stream_record(spec, f, "KinesisBatchInfo", info, arrival, n))})
         arrivals.append(arrival)
     url = seeded.queue_urls[src.on_failure]
-    send_all(sqs, url, entries)
-    return Filled(spec.region, src.on_failure, url, "stream-on-failure", _clip(arrivals, state))
+    if (spec.region, src.on_failure) in DELAYED:
+        delayed = send_last_delayed(sqs, url, entries)
+    else:
+        send_all(sqs, url, entries)
+        delayed = 0
+    return Filled(spec.region, src.on_failure, url, "stream-on-failure", _clip(arrivals, state), delayed=delayed)
 
 
 def _read_ddb_stream(ds, stream_arn: str) -> list[dict]:
@@ -447,6 +486,27 @@ def backdate_sent_timestamps(account_id: str, merged: dict[tuple[str, str], Fill
             message.sent_timestamp = max(int(ts), floor)
 
 
+def hold_in_flight(endpoint: str, region: str, url: str, n: int) -> int:
+    """A consumer receives ``n`` messages and keeps them (no delete, no visibility change)."""
+    sqs = client(endpoint, "sqs", region)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=n, VisibilityTimeout=HOLD_VISIBILITY_S).get("Messages", [])
+    if len(got) != n:
+        raise RuntimeError(f"seeding {url}: a consumer received {len(got)} of {n} messages")
+    return n
+
+
+def failure_queues(spec: FunctionSpec) -> list[str]:
+    """The SQS queues holding ``spec``'s failures (an SNS DLQ: its archive queue)."""
+    names = []
+    if spec.dlq:
+        names.append(archive_queue_name(spec.dlq) if spec.dlq_kind == "sns" else spec.dlq)
+    if spec.on_failure:
+        names.append(spec.on_failure)
+    if spec.source:
+        names += [n for n in (spec.source.dlq, spec.source.on_failure) if n]
+    return names
+
+
 def seed_dlqs(account, state: DemoState) -> None:
     """Fill the fleet's failure targets through ``account.endpoint``; record truth and SQS metrics."""
     seeded: dict[str, SeededRegion] = account.seeded or {}
@@ -461,10 +521,14 @@ def seed_dlqs(account, state: DemoState) -> None:
     for f in filled:
         into = merged.setdefault((f.region, f.name), Filled(f.region, f.name, f.url, f.kind))
         into.arrivals_ms += f.arrivals_ms
+        into.delayed += f.delayed
     backdate_sent_timestamps(account.account_id, merged, single={(f.region, f.name) for f in filled
                                                                if sum(g.name == f.name and g.region == f.region
                                                                       for g in filled) == 1})
+    held = {key: hold_in_flight(account.endpoint, key[0], merged[key].url, n)
+            for key, n in HELD.items() if key in merged}
     for (region, name), f in merged.items():
-        truth = QueueTruth(region, name, f.url, f.kind, dlq_messages=len(f.arrivals_ms))
+        truth = QueueTruth(region, name, f.url, f.kind, dlq_messages=len(f.arrivals_ms),
+                           in_flight=held.get((region, name), 0), delayed=f.delayed)
         state.queues[(region, name)] = truth
         publish_queue_metrics(state.metrics, truth, np.array(f.arrivals_ms, dtype=np.int64), state.end_ms)

@@ -26,7 +26,13 @@ class QueueTruth:
     name: str
     url: str
     kind: str  # function-dlq | on-failure | source-dlq | stream-on-failure | source | sns-dlq
-    dlq_messages: int = 0
+    dlq_messages: int = 0  # every message in the queue: visible + in flight + delayed
+    in_flight: int = 0  # of which a consumer holds (ApproximateNumberOfMessagesNotVisible)
+    delayed: int = 0  # of which not deliverable yet (ApproximateNumberOfMessagesDelayed)
+
+    @property
+    def visible(self) -> int:
+        return self.dlq_messages - self.in_flight - self.delayed
 
 
 @dataclass

@@ -61,11 +61,23 @@ def function_truth(traffic) -> dict:
     }
 
 
+def dlq_depth_truth(spec, queues: dict) -> int | None:
+    """Messages in the function's failure queues as AWS counts them: visible + in flight + delayed
+    (``dlq_messages``; "GetQueueAttributes", Amazon SQS API Reference). None: no failure queue."""
+    from lambdaops.demo.dlq_seed import failure_queues
+
+    held = [queues[(spec.region, n)] for n in failure_queues(spec) if (spec.region, n) in queues]
+    return sum(q.dlq_messages for q in held) if held else None
+
+
 def build_truth(account) -> dict:
     state = account.state
     start, end = account.window
     functions = [function_truth(state.traffic[(f.region, f.name)]) for f in account.fleet]
-    queues = [{"queue_url": q.url, "name": q.name, "region": q.region, "kind": q.kind, "dlq_messages": q.dlq_messages}
+    for f, truth in zip(account.fleet, functions):
+        truth["dlq_depth"] = dlq_depth_truth(f, state.queues)
+    queues = [{"queue_url": q.url, "name": q.name, "region": q.region, "kind": q.kind, "dlq_messages": q.dlq_messages,
+               "visible": q.visible, "in_flight": q.in_flight, "delayed": q.delayed}
               for q in sorted(state.queues.values(), key=lambda q: (q.region, q.name))]
     return {
         "seed": account.seed,

@@ -1,7 +1,9 @@
 """The DLQ screen's one wiring point to the DLQ engine (:mod:`lambdaops.aws.dlq`, :mod:`lambdaops.aws.redrive`,
 :mod:`lambdaops.aws.dlq_decode`). No textual; every function blocks and runs in a thread worker.
 
-- discovery, depth and oldest age: ``discover_dlqs`` (the four places failed events land);
+- discovery, depth and oldest age: ``dlq_discovery.discover_dlqs`` (the four places failed events
+  land), the same discovery as ``dlq list`` and the report's ``dlq_depth``; depth counts visible, in
+  flight and delayed messages alike (all still in the queue);
 - browsing: receive with a short visibility timeout, decode, then make the messages visible again
   at once (SQS has no true peek: browsing raises each message's receive count, and the screen says so);
 - export: the decoded messages as JSON Lines in a local file (changes nothing in AWS);
@@ -49,7 +51,8 @@ class QueueRow:
 
     @property
     def depth(self) -> float | None:
-        return self.info.visible
+        """Visible + in flight + delayed, as ``dlq list`` and the report count it."""
+        return self.info.depth
 
     @property
     def in_flight(self) -> float | None:
@@ -61,7 +64,7 @@ class QueueRow:
 
     @property
     def error(self) -> str | None:
-        return self.info.note if self.info.visible is None and self.info.url else None
+        return self.info.note if self.info.depth is None and self.info.url else None
 
     @property
     def service(self) -> str:
@@ -76,7 +79,7 @@ class QueueRow:
 def discover(ctx, regions: list[str], now=None) -> tuple[list[QueueRow], list[str]]:
     """Every DLQ and failure destination of the fleet in ``regions``, fullest first, and the
     per-region errors; ages as of ``now`` (the backend's clock)."""
-    from lambdaops.aws.dlq import discover_dlqs
+    from lambdaops.aws.dlq_discovery import discover_dlqs
 
     found = discover_dlqs(ctx, regions, now=now)
     rows = sorted((QueueRow(q) for q in found.queues), key=lambda q: (-(q.depth or 0), q.region, q.name))

@@ -88,8 +88,10 @@ def test_cold_starts_from_logs_insights_equal_truth(served_demo):
 def test_dlq_depths_equal_truth(served_demo):
     for q in served_demo.truth["queues"]:
         sqs = served_demo.client("sqs", q["region"])
-        attrs = sqs.get_queue_attributes(QueueUrl=q["queue_url"], AttributeNames=["ApproximateNumberOfMessages"])
-        assert int(attrs["Attributes"]["ApproximateNumberOfMessages"]) == q["dlq_messages"], q["name"]
+        attrs = sqs.get_queue_attributes(QueueUrl=q["queue_url"], AttributeNames=["All"])["Attributes"]
+        counts = [int(attrs[f"ApproximateNumberOfMessages{k}"]) for k in ("", "NotVisible", "Delayed")]
+        assert counts == [q["visible"], q["in_flight"], q["delayed"]], q["name"]
+        assert sum(counts) == q["dlq_messages"], q["name"]
 
 
 def test_filled_apis_err_like_aws(served_demo):

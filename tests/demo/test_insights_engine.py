@@ -70,8 +70,9 @@ def events_frame(rows) -> pd.DataFrame:
 
 
 def fleet_events() -> pd.DataFrame:
-    """Four functions over two 5-minute bins: text (orders), JSON (checkout), SnapStart text (quote)
-    and SnapStart JSON (quote-json)."""
+    """Four functions over two 5-minute bins, text REPORT lines with JSON application logs and a JSON
+    platform.runtimeDone (checkout), SnapStart (quote, quote-json). JSON platform.report records get
+    no Lambda fields: their own tests use ``json_events()``."""
     rows = [
         # orders: text format; a1 cold with X-Ray, a2 an error, a3 a cold start that timed out
         (1000, ORDERS, "START RequestId: a1 Version: $LATEST"),
@@ -87,16 +88,16 @@ def fleet_events() -> pd.DataFrame:
         (403_001, ORDERS, "END RequestId: a3"),
         (403_002, ORDERS, text_report("a3", 3000, 3000, 128, 70, init=210.0, status="timeout")),
         # checkout: JSON format; b1 cold with X-Ray, b2 an error
-        (1500, CHECKOUT, json_record(1500, "platform.start", {"requestId": "b1", "version": "$LATEST"})),
+        (1500, CHECKOUT, "START RequestId: b1 Version: $LATEST"),
         (1501, CHECKOUT, json.dumps({"timestamp": iso(1501), "level": "INFO", "requestId": "b1",
                                      "message": "checkout ok"})),
-        (1600, CHECKOUT, json_report(1600, "b1", 693.92, 694, 128, 84, init=397.68, trace=TRACE_B1,
-                                     span="aaaaaaaaaaaaaaaa")),
-        (2500, CHECKOUT, json_record(2500, "platform.start", {"requestId": "b2", "version": "$LATEST"})),
+        (1600, CHECKOUT, text_report("b1", 693.92, 694, 128, 84, init=397.68, trace=TRACE_B1,
+                                     segment="aaaaaaaaaaaaaaaa")),
+        (2500, CHECKOUT, "START RequestId: b2 Version: $LATEST"),
         (2501, CHECKOUT, json.dumps({"timestamp": iso(2501), "level": "ERROR", "requestId": "b2", "message": "boom",
                                      "errorType": "KeyError", "stackTrace": ['  File "/var/task/app.py", line 42',
                                                                              '    customer = event["customer_id"]']})),
-        (2600, CHECKOUT, json_report(2600, "b2", 12.5, 13, 128, 80, status="error")),
+        (2600, CHECKOUT, text_report("b2", 12.50, 13, 128, 80, status="error")),
         (2601, CHECKOUT, json_record(2601, "platform.runtimeDone", {"requestId": "b2", "status": "error"})),
         # quote: text SnapStart; c1 restored (Restore Duration, no Init Duration), c2 warm
         (3000, QUOTE, "RESTORE_START Runtime Version: java:21.v33\tRuntime Version ARN: arn:aws:lambda:::runtime:ab"),
@@ -107,7 +108,7 @@ def fleet_events() -> pd.DataFrame:
         (300_200, QUOTE, "END RequestId: c2"),
         (300_201, QUOTE, text_report("c2", 20, 20, 2048, 151)),
         # quote-json: JSON SnapStart, restored
-        (3500, QUOTE_JSON, json_report(3500, "d1", 40.0, 40, 1024, 120, restore=300.5)),
+        (3500, QUOTE_JSON, text_report("d1", 40.0, 40, 1024, 120, restore=300.5)),
     ]
     return events_frame(rows)
 

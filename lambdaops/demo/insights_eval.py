@@ -372,6 +372,16 @@ def regex_search(rx: Regex, strs: list[str]) -> tuple[np.ndarray, list[re.Match]
     if rx.prefix:
         cand = np.flatnonzero(np.fromiter(map(str.__contains__, strs, repeat(rx.prefix)), dtype=bool,
                                           count=len(strs)))
+        for lit in rx.literals:  # the rarest literal is not always the longest: all must be there
+            if lit != rx.prefix and len(cand):
+                sub = [strs[i] for i in cand.tolist()]
+                cand = cand[np.fromiter(map(str.__contains__, sub, repeat(lit)), dtype=bool, count=len(sub))]
+        found = list(map(rx.rx.search, [strs[i] for i in cand.tolist()]))
+    elif rx.any_of:
+        hit = np.zeros(len(strs), dtype=bool)
+        for lit in rx.any_of:
+            hit |= np.fromiter(map(str.__contains__, strs, repeat(lit)), dtype=bool, count=len(strs))
+        cand = np.flatnonzero(hit)
         found = list(map(rx.rx.search, [strs[i] for i in cand.tolist()]))
     else:
         cand, found = np.arange(len(strs)), list(map(rx.rx.search, strs))

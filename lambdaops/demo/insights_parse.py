@@ -353,7 +353,7 @@ def _literals(source: str) -> tuple[str, ...]:
     Only runs of plain characters outside groups and classes count; a character made optional by
     ``?``, ``*`` or ``{`` is left out, and a top-level alternation or an inline flag gives ""."""
     if "(?i" in source or "(?x" in source:
-        return ""
+        return ()
     runs, run, i, n = [], [], 0, len(source)
 
     def cut() -> None:
@@ -379,7 +379,7 @@ def _literals(source: str) -> tuple[str, ...]:
             else:
                 i += 1
         elif c == "|":
-            return ""
+            return ()
         elif c in "([":
             cut()
             i = _skip_group(source, i)

@@ -624,3 +624,19 @@ def test_two_hundred_thousand_report_events():
     assert sum(int(r["coldStarts"]) for r in rows) == int(cold.sum())
     assert len(rows) == 1000  # 5-minute bins of 200 events each
     assert stats["recordsMatched"] == n
+
+
+def test_regex_prefilter_literals():
+    from lambdaops.demo.insights_parse import _branch_literals, _literals
+
+    assert _literals(r"^REPORT RequestId: (?<a>\S+)\s.*Status: timeout") == ("REPORT RequestId: ", "Status: timeout")
+    assert _literals(r"(?<id>\S+)\s+Task timed out after") == ("Task timed out after",)
+    assert _literals(r"colou?r x{2}y") == ("colo", "r ", "y")
+    assert _literals(r"Runtime\.OutOfMemory\t") == ("Runtime.OutOfMemory\t",)
+    assert _literals(r"a|b") == () and _literals(r"(?i)report") == ()
+    assert _branch_literals(r'^REPORT|"type":\s*"platform\.report"|x(y|z)') == ("REPORT", '"platform.report"', "x")
+    assert _branch_literals(r"a|\d+") == ()
+    # a message holding a literal of one branch only still matches that branch
+    events = events_frame([(0, ORDERS, "xz"), (1, ORDERS, "REPORT"), (2, ORDERS, "none")])
+    assert values(r'filter @message like /^REPORT|"type":\s*"platform\.report"|x(y|z)/', "@message", events) == [
+        "REPORT", "xz"]

@@ -627,15 +627,15 @@ def test_two_hundred_thousand_report_events():
 
 
 def test_regex_prefilter_literals():
-    from lambdaops.demo.insights_parse import _branch_literals, _literals
+    from lambdaops.demo.insights_regex import branch_literals, required_literals
 
-    assert _literals(r"^REPORT RequestId: (?<a>\S+)\s.*Status: timeout") == ("REPORT RequestId: ", "Status: timeout")
-    assert _literals(r"(?<id>\S+)\s+Task timed out after") == ("Task timed out after",)
-    assert _literals(r"colou?r x{2}y") == ("colo", "r ", "y")
-    assert _literals(r"Runtime\.OutOfMemory\t") == ("Runtime.OutOfMemory\t",)
-    assert _literals(r"a|b") == () and _literals(r"(?i)report") == ()
-    assert _branch_literals(r'^REPORT|"type":\s*"platform\.report"|x(y|z)') == ("REPORT", '"platform.report"', "x")
-    assert _branch_literals(r"a|\d+") == ()
+    assert required_literals(r"^REPORT RequestId: (?<a>\S+)\s.*Status: timeout") == ("REPORT RequestId: ", "Status: timeout")
+    assert required_literals(r"(?<id>\S+)\s+Task timed out after") == ("Task timed out after",)
+    assert required_literals(r"colou?r x{2}y") == ("colo", "r ", "y")
+    assert required_literals(r"Runtime\.OutOfMemory\t") == ("Runtime.OutOfMemory\t",)
+    assert required_literals(r"a|b") == () and required_literals(r"(?i)report") == ()
+    assert branch_literals(r'^REPORT|"type":\s*"platform\.report"|x(y|z)') == ("REPORT", '"platform.report"', "x")
+    assert branch_literals(r"a|\d+") == ()
     # a message holding a literal of one branch only still matches that branch
     events = events_frame([(0, ORDERS, "xz"), (1, ORDERS, "REPORT"), (2, ORDERS, "none")])
     assert values(r'filter @message like /^REPORT|"type":\s*"platform\.report"|x(y|z)/', "@message", events) == [

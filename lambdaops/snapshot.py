@@ -301,12 +301,13 @@ def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors:
     res = LogResult(missing=dict(outcome.missing_groups), failed=dict(outcome.failed_groups), region=region)
     for row in outcome.rows:
         group = row.get("@log", "").split(":", 1)[-1]
+        used = _num(row.get("maxMemoryUsedMB"))
         res.figures[(group, row.get("streamFunction") or "")] = {
             "log_invocations": _num(row.get("invocations")),
             "cold_starts": _num(row.get("coldStarts")) or 0.0,
             "init_p50_ms": _num(row.get("initP50")),
             "init_p99_ms": _num(row.get("initP99")),
-            "memory_used_max_mb": _num(row.get("maxMemoryUsedMB")),
+            "memory_used_max_mb": None if used is None else int(used),
             "billed_ms": _num(row.get("billedMs")),
             "timeouts": _num(row.get("timeouts")) or 0.0,
             "out_of_memory": _num(row.get("outOfMemory")) or 0.0,

@@ -71,8 +71,9 @@ def demo(tmp_path_factory):
         stop_served_demo(served)
 
 
-def report(demo, *globs: str) -> dict:
+def report(demo, *globs: str, raw: bool = False) -> dict:
     args = ["--endpoint-url", demo.endpoint, "--region", "us-east-1", "report", "--since", "1h", "-o", "json"]
+    args += ["--raw-logs"] if raw else []
     for g in globs:
         args += ["--functions", g]
     res = runner.invoke(app, args, env=demo_env(demo.endpoint))
@@ -121,3 +122,13 @@ def test_a_function_without_a_log_group_changes_nobody_else(demo):
     without = {f["name"]: f for f in report(demo, "hand-own-*", "hand-shared-*", "hand-rare")["functions"]}
     for name, f in without.items():
         assert with_it[name] == f, name
+
+
+def test_raw_logs_give_the_same_figures(demo):
+    insights = {f["name"]: f for f in report(demo, "hand-*")["functions"]}
+    out = report(demo, "hand-*", raw=True)
+    raw = {f["name"]: f for f in out["functions"]}
+    for name in HAND:
+        for k in ("cold_starts", "init_p50_ms", "init_p99_ms", "billed_gb_seconds", "timeouts", "memory_used_max_mb"):
+            assert raw[name][k] == insights[name][k], (name, k)
+    assert any("hand-never-ran" in n and "does not exist" in n for n in out["notes"])

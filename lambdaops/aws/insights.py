@@ -32,6 +32,7 @@ from lambdaops.aws.errors import error_code, is_throttle, translate
 from lambdaops.errors import ServiceError
 
 MAX_GROUPS_PER_QUERY = 50
+TERMINAL = {"Complete", "Failed", "Cancelled", "Timeout", "Unknown"}
 NAMED_RETRIES = 2  # missing groups dropped by name per batch before one DescribeLogGroups listing
 _MISSING = re.compile(r"Log group '([^']+)' does not exist")
 
@@ -42,7 +43,6 @@ class MissingLogGroup(ServiceError):
     def __init__(self, message: str, group: str | None, **kw) -> None:
         super().__init__(message, code="ResourceNotFoundException", **kw)
         self.group = group
-TERMINAL = {"Complete", "Failed", "Cancelled", "Timeout", "Unknown"}
 
 
 @dataclass

@@ -96,6 +96,33 @@ def test_the_infrequent_access_class_is_kept(demo):
         "/hand/infrequent": "INFREQUENT_ACCESS", SHARED: "STANDARD"}
 
 
+def insights(demo, groups: list[str], query: str) -> list[dict]:
+    logs = demo.client("logs")
+    now = int(time.time())
+    qid = logs.start_query(logGroupNames=groups, startTime=now - 3600, endTime=now, queryString=query)["queryId"]
+    for _ in range(200):
+        r = logs.get_query_results(queryId=qid)
+        if r["status"] == "Complete":
+            return [{c["field"]: c["value"] for c in row if c["field"] != "@ptr"} for row in r["results"]]
+        time.sleep(0.05)
+    raise AssertionError("query never finished")
+
+
+def test_insights_on_the_demo_behaves_like_aws(demo):
+    # Infrequent Access: no discovered fields at all, though the query runs
+    assert insights(demo, ["/hand/infrequent"], 'filter @type = "REPORT" | stats count(*) as n') == []
+    assert insights(demo, ["/hand/infrequent"], "stats count(*) as n") == [{"n": "2"}]
+    # JSON platform.report records: their own keys, no @type
+    own_json = ["/aws/lambda/hand-own-json"]
+    assert insights(demo, own_json, 'filter @type = "REPORT" | stats count(*) as n') == []
+    assert insights(demo, own_json, 'filter type = "platform.report" | stats count(*) as n, '
+                                    'max(`record.metrics.maxMemoryUsedMB`) as mb') == [{"n": "3", "mb": "300"}]
+    # one missing group fails the whole request
+    with pytest.raises(Exception) as err:
+        insights(demo, own_json + ["/aws/lambda/hand-never-ran"], "stats count(*)")
+    assert "ResourceNotFoundException" in str(err.value) and "hand-never-ran" in str(err.value)
+
+
 def test_hand_made_functions_get_aws_figures(demo):
     out = report(demo, "hand-*")
     got = {f["name"]: f for f in out["functions"]}

@@ -4,6 +4,9 @@ log groups, and PutLogEvents from clients captured so it shows up in both.
 Insights queries run asynchronously in a small worker pool (Scheduled -> Running -> Complete), with
 AWS's limits: at most 50 log groups, a 10,000-character query string, a cap on concurrent queries
 (``LimitExceededException``), and ``MalformedQueryException`` for what the engine does not support.
+A query naming a log group that does not exist fails as a whole (``ResourceNotFoundException``).
+Log groups keep their class (``logGroupClass``, which moto drops): DescribeLogGroups shows it, and
+Insights gives Infrequent Access groups no field discovery.
 """
 
 from __future__ import annotations

@@ -317,7 +317,9 @@ def install(gw: Gateway, account) -> None:
     @gw.handle("logs", "CreateLogGroup")
     def _create(req: DemoRequest):
         body = req.json()
-        if body.get("logGroupClass"):  # moto creates the group; its class is remembered here
+        # moto creates the group; its class is remembered here (not for a group that exists: moto
+        # answers ResourceAlreadyExistsException and the class stays what it was)
+        if body.get("logGroupClass") and _moto_group(req.region, body.get("logGroupName", "")) is None:
             _REQUESTED_CLASS[(req.region, body.get("logGroupName", ""))] = body["logGroupClass"]
         return None
 

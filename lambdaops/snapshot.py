@@ -173,6 +173,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         dlq = _dlq_depths(ctx, region, fns, errors, notes)
         say(f"{region}: Logs Insights over {len(fns)} log groups")
         logs, logs_prev = _log_figures(ctx, region, fns, win, opts, errors, notes)
+        sharing = _group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
             rec = _identity(fn)
@@ -184,7 +185,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                 rec["iterator_age_max_ms"] = max(in_window) if in_window else None
                 rec["iterator_age_growth"] = iterator_age_growth(in_window)
             rec["dlq_depth"], rec["dlq_in_flight"] = dlq.get(fn.name, (None, None))
-            rec.update(logs.get(fn.log_group, _missing_logs(fn, logs)))
+            rec.update(logs.for_function(fn, sharing, rec.get("invocations"), notes, ""))
             records[key] = rec
             if opts.compare_previous:
                 prev = _identity(fn)
@@ -193,7 +194,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                     series = metrics.results[age_key]
                     before = [v for t, v in zip(series.timestamps, series.values) if t < start]
                     prev["iterator_age_max_ms"] = max(before) if before else None
-                prev.update(logs_prev.get(fn.log_group, _missing_logs(fn, logs_prev)))
+                prev.update(logs_prev.for_function(fn, sharing, prev.get("invocations"), notes, "previous window: "))
                 previous[key] = prev
 
     with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect") as pool:
@@ -216,8 +217,14 @@ _LOG_FIGURES = ("cold_starts", "init_p50_ms", "init_p99_ms", "memory_used_max_mb
                 "out_of_memory", "log_invocations")
 
 
-def _missing_logs(fn: FunctionInfo, found: dict) -> dict[str, Any]:
+def _unknown_logs() -> dict[str, Any]:
     return {k: None for k in _LOG_FIGURES}
+
+
+def _no_logs() -> dict[str, Any]:
+    """A function whose logs hold no REPORT line while CloudWatch counted no invocation either."""
+    return {"log_invocations": 0.0, "cold_starts": 0.0, "init_p50_ms": None, "init_p99_ms": None,
+            "memory_used_max_mb": None, "billed_ms": 0.0, "timeouts": 0.0, "out_of_memory": 0.0}
 
 
 def _num(value: str | None) -> float | None:
@@ -229,53 +236,87 @@ def _num(value: str | None) -> float | None:
         return None
 
 
+def _group_users(fns: list[FunctionInfo]) -> dict[str, int]:
+    users: dict[str, int] = {}
+    for f in fns:
+        users[f.log_group] = users.get(f.log_group, 0) + 1
+    return users
+
+
+@dataclass
+class LogResult:
+    """Log-derived figures of one region and window, per (log group, function named in the stream:
+    "" for the streams of a function's own group), and the groups that could not be read."""
+    figures: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)  # log group -> why
+    failed: dict[str, str] = field(default_factory=dict)
+    region: str = ""
+
+    def for_function(self, fn: FunctionInfo, sharing: dict[str, int], invocations: float | None,
+                     notes: list[str], when: str) -> dict[str, Any]:
+        """``fn``'s figures: its own rows of a shared group; null with a note when its group is missing
+        or the logs hold nothing although CloudWatch counted invocations (never 0 invocations / $0)."""
+        group = fn.log_group
+        if group in self.missing:
+            notes.append(f"{when}{fn.region} {fn.name}: log figures unknown: log group {group} does not exist "
+                         f"(a function that never ran has none)")
+            return _unknown_logs()
+        if group in self.failed:  # the error is reported with the region's errors
+            return _unknown_logs()
+        found = self.figures.get((group, fn.name))
+        if found is None and sharing.get(group, 0) == 1:
+            found = self.figures.get((group, ""))
+        if found is not None and found.get("log_invocations"):
+            return dict(found)
+        if invocations == 0:
+            return _no_logs()
+        counted = "an unknown number of" if invocations is None else f"{invocations:,.0f}"
+        notes.append(f"{when}{fn.region} {fn.name}: log figures unknown: no REPORT line of {fn.name} in {group} "
+                     f"although CloudWatch counted {counted} invocations")
+        return _unknown_logs()
+
+
 def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Window, opts: CollectOptions,
-                 errors: list, notes: list) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Per log group: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs."""
+                 errors: list, notes: list) -> tuple[LogResult, LogResult]:
+    """Per function: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs."""
     groups = sorted({f.log_group for f in fns})
     windows = [win] + ([win.previous()] if opts.compare_previous else [])
-    results: list[dict[str, dict]] = []
+    results: list[LogResult] = []
+    runner = InsightsRunner(ctx, concurrency=opts.insights_concurrency)  # remembers missing groups
     for w in windows:
         if opts.insights:
-            results.append(_insights_figures(ctx, region, groups, w, opts, errors))
+            results.append(_insights_figures(runner, region, groups, w, errors))
         else:
             results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes))
-    return results[0], (results[1] if len(results) > 1 else {})
+    return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
 
 
-def _insights_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: list) -> dict[str, dict]:
+def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: list) -> LogResult:
     query = load_query("cold-starts")
-    runner = InsightsRunner(ctx, concurrency=opts.insights_concurrency)
     # Insights' endTime is inclusive to the second: stop one second before the (exclusive) end.
     outcome = runner.run(region, query.text, groups, w.start, w.end - timedelta(seconds=1),
                          source=str(query.path))
     for why in sorted(set(outcome.failed_groups.values())):
         errors.append({"region": region, "message": f"Logs Insights: {why}", "exit_code": 254,
                        "operation": "StartQuery"})
-    figures: dict[str, dict] = {}
+    res = LogResult(missing=dict(outcome.missing_groups), failed=dict(outcome.failed_groups), region=region)
     for row in outcome.rows:
         group = row.get("@log", "").split(":", 1)[-1]
-        used = _num(row.get("maxMemoryUsedBytes"))
-        billed = _num(row.get("billedMs"))
-        restore = _num(row.get("billedRestoreMs")) or 0.0
-        figures[group] = {
+        used = _num(row.get("maxMemoryUsedMB"))
+        res.figures[(group, row.get("streamFunction") or "")] = {
             "log_invocations": _num(row.get("invocations")),
             "cold_starts": _num(row.get("coldStarts")) or 0.0,
             "init_p50_ms": _num(row.get("initP50")),
             "init_p99_ms": _num(row.get("initP99")),
-            "memory_used_max_mb": None if used is None else round(used / 1_000_000),
-            "billed_ms": None if billed is None else billed + restore,
+            "memory_used_max_mb": None if used is None else int(used),
+            "billed_ms": _num(row.get("billedMs")),
             "timeouts": _num(row.get("timeouts")) or 0.0,
             "out_of_memory": _num(row.get("outOfMemory")) or 0.0,
         }
-    for g in groups:  # groups with no REPORT line in the window: zero, unless their query failed
-        if g not in figures and g not in outcome.failed_groups:
-            figures[g] = {"log_invocations": 0.0, "cold_starts": 0.0, "init_p50_ms": None, "init_p99_ms": None,
-                          "memory_used_max_mb": None, "billed_ms": 0.0, "timeouts": 0.0, "out_of_memory": 0.0}
-    return figures
+    return res
 
 
-def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: list, notes: list) -> dict[str, dict]:
+def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: list, notes: list) -> LogResult:
     import numpy as np
 
     lines = fetch_reports(ctx, region, groups, w.start, w.end, row_limit=opts.raw_row_limit)
@@ -283,21 +324,22 @@ def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: l
         errors.append({"region": region, "message": f"FilterLogEvents {g}: {why}", "exit_code": 254,
                        "operation": "FilterLogEvents"})
     for g, n in lines.truncated.items():
-        notes.append(f"{region} {g}: raw-log figures from the first {n:,} REPORT lines only (row limit)")
-    figures: dict[str, dict] = {}
-    for g, reps in lines.reports.items():
-        cold = np.array([r.cold_ms for r in reps if r.cold_start], dtype=float)
-        figures[g] = {
-            "log_invocations": float(len(reps)),
-            "cold_starts": float(cold.size),
-            "init_p50_ms": float(np.percentile(cold, 50)) if cold.size else None,
-            "init_p99_ms": float(np.percentile(cold, 99)) if cold.size else None,
-            "memory_used_max_mb": max((r.max_memory_mb for r in reps), default=None),
-            "billed_ms": float(sum(r.billed_ms + (r.billed_restore_ms or 0) for r in reps)),
-            "timeouts": float(sum(r.status == "timeout" for r in reps)),
-            "out_of_memory": float(sum(r.error_type == "Runtime.OutOfMemory" for r in reps)),
-        }
-    return figures
+        notes.append(f"{region} {g}: raw-log figures from the first {n:,} log lines only (row limit)")
+    res = LogResult(missing=dict(lines.missing), failed=dict(lines.failed), region=region)
+    for g, per_function in lines.figures.items():
+        for name, figs in per_function.items():
+            cold = np.array(figs.cold_ms, dtype=float)
+            res.figures[(g, name)] = {
+                "log_invocations": float(figs.invocations),
+                "cold_starts": float(cold.size),
+                "init_p50_ms": float(np.percentile(cold, 50)) if cold.size else None,
+                "init_p99_ms": float(np.percentile(cold, 99)) if cold.size else None,
+                "memory_used_max_mb": figs.max_memory_mb,
+                "billed_ms": float(figs.billed_ms),
+                "timeouts": float(len(figs.timeout_ids)),
+                "out_of_memory": float(len(figs.oom_ids)),
+            }
+    return res
 
 
 def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: list,

@@ -143,7 +143,7 @@ def test_query_and_traces_commands(served_demo):
     res = run(served_demo, "query", "slowest", "--since", "7h", "--functions", "checkout-api", "-o", "json")
     assert res.exit_code == 0, res.stderr
     rows = json.loads(res.stdout)
-    assert 0 < len(rows) <= 25 and float(rows[0]["@duration"]) >= float(rows[-1]["@duration"])
+    assert 0 < len(rows) <= 25 and float(rows[0]["durationMs"]) >= float(rows[-1]["durationMs"])
     res = run(served_demo, "traces", "tax-calculator", "--since", "6h", "--top", "3", "-o", "json")
     assert res.exit_code == 0, res.stderr
     rows = json.loads(res.stdout)

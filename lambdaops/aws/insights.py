@@ -5,10 +5,20 @@ Equivalent: ``aws logs start-query --log-group-names ... --query-string file://q
 ``aws logs get-query-results --query-id ...``. ``LimitExceededException`` (too many concurrent
 queries in the account) and throttling wait and retry; a batch that still fails is reported for its
 log groups, which then show figures as missing, not zero.
+
+A log group that does not exist (a function that never ran, or whose group was deleted) fails the
+WHOLE StartQuery with ``ResourceNotFoundException: Log group '...' does not exist`` (StartQuery API
+reference; aws-facts.md section 8). It must cost only its own figures: the batch is retried without
+the group the message names (one failed StartQuery each, which scans nothing); when the message names
+none, or a batch has lost several groups already, one DescribeLogGroups listing (by the batch's common
+name prefix, pages of 50) finds every missing group at once. Groups found missing are remembered by
+the runner, so a second window (compare-previous) does not pay again.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,12 +33,23 @@ from lambdaops.errors import ServiceError
 
 MAX_GROUPS_PER_QUERY = 50
 TERMINAL = {"Complete", "Failed", "Cancelled", "Timeout", "Unknown"}
+NAMED_RETRIES = 2  # missing groups dropped by name per batch before one DescribeLogGroups listing
+_MISSING = re.compile(r"Log group '([^']+)' does not exist")
+
+
+class MissingLogGroup(ServiceError):
+    """StartQuery named a log group that does not exist (``group`` None when the message did not say)."""
+
+    def __init__(self, message: str, group: str | None, **kw) -> None:
+        super().__init__(message, code="ResourceNotFoundException", **kw)
+        self.group = group
 
 
 @dataclass
 class InsightsOutcome:
     rows: list[dict[str, str]] = field(default_factory=list)
     failed_groups: dict[str, str] = field(default_factory=dict)  # log group -> why
+    missing_groups: dict[str, str] = field(default_factory=dict)  # log group -> why (does not exist)
     queries: int = 0
     records_scanned: float = 0.0
     bytes_scanned: float = 0.0
@@ -45,6 +66,8 @@ class InsightsRunner:
         self.concurrency = max(1, concurrency)
         self.poll_s, self.max_poll_s, self.timeout_s = poll_s, max_poll_s, timeout_s
         self._slots = threading.Semaphore(self.concurrency)
+        self.missing: dict[tuple[str, str], str] = {}  # (region, group) -> why, across runs
+        self._missing_lock = threading.Lock()
 
     def run(self, region: str, query: str, log_groups: list[str], start: datetime, end: datetime,
             *, limit: int = 10000, source: str | None = None) -> InsightsOutcome:
@@ -55,22 +78,48 @@ class InsightsRunner:
         lock = threading.Lock()
 
         def one(batch: list[str]) -> None:
-            try:
-                rows, stats = self._run_one(region, query, batch, start, end, limit)
-            except ServiceError as err:
-                why = err.one_line()
-                if source and err.code == "MalformedQueryException":
-                    why = f"{source}: {why}"
+            groups = list(batch)
+            named, listed = 0, False
+            while True:
+                with self._missing_lock:
+                    known = {g: self.missing[(region, g)] for g in groups if (region, g) in self.missing}
+                if known:
+                    with lock:
+                        out.missing_groups.update(known)
+                    groups = [g for g in groups if g not in known]
+                if not groups:
+                    return
+                try:
+                    rows, stats = self._run_one(region, query, groups, start, end, limit)
+                except MissingLogGroup as err:
+                    with lock:
+                        out.queries += 1
+                    if err.group in groups and named < NAMED_RETRIES:
+                        named += 1
+                        self._mark_missing(region, [err.group], err.one_line())
+                        continue
+                    if not listed:
+                        listed = True
+                        try:
+                            gone = self._absent(region, groups)
+                        except ServiceError as exc:
+                            gone, err = [], exc
+                        if gone:
+                            self._mark_missing(region, gone, err.one_line())
+                            continue
+                    self._fail(out, lock, groups, err, source)
+                    return
+                except ServiceError as err:
+                    with lock:
+                        out.queries += 1
+                    self._fail(out, lock, groups, err, source)
+                    return
                 with lock:
-                    for g in batch:
-                        out.failed_groups[g] = why
+                    out.rows.extend(rows)
                     out.queries += 1
+                    out.records_scanned += float(stats.get("recordsScanned", 0))
+                    out.bytes_scanned += float(stats.get("bytesScanned", 0))
                 return
-            with lock:
-                out.rows.extend(rows)
-                out.queries += 1
-                out.records_scanned += float(stats.get("recordsScanned", 0))
-                out.bytes_scanned += float(stats.get("bytesScanned", 0))
 
         if len(batches) == 1:
             one(batches[0])
@@ -79,6 +128,40 @@ class InsightsRunner:
                                     thread_name_prefix="insights") as pool:
                 list(pool.map(one, batches))
         return out
+
+    @staticmethod
+    def _fail(out: InsightsOutcome, lock, groups: list[str], err: ServiceError, source: str | None) -> None:
+        why = err.one_line()
+        if source and err.code == "MalformedQueryException":
+            why = f"{source}: {why}"
+        with lock:
+            for g in groups:
+                out.failed_groups[g] = why
+
+    def _mark_missing(self, region: str, groups: list[str], why: str) -> None:
+        with self._missing_lock:
+            for g in groups:
+                self.missing[(region, g)] = f"log group {g} does not exist" if g not in why else why
+
+    def _absent(self, region: str, groups: list[str]) -> list[str]:
+        """Which of ``groups`` do not exist: one DescribeLogGroups listing by their common prefix."""
+        cli = self.ctx.client("logs", region)
+        wanted, seen = set(groups), set()
+        params = {"limit": 50}
+        prefix = os.path.commonprefix(groups)
+        if prefix:
+            params["logGroupNamePrefix"] = prefix
+        while True:
+            try:
+                page = cli.describe_log_groups(**params)
+            except bx.ClientError as exc:
+                raise translate(exc, profile=self.ctx.profile, region=region) from exc
+            seen.update(g["logGroupName"] for g in page.get("logGroups", []) if g.get("logGroupName") in wanted)
+            token = page.get("nextToken")
+            if not token or seen == wanted:
+                break
+            params["nextToken"] = token
+        return [g for g in groups if g not in seen]
 
     def _run_one(self, region, query, groups, start, end, limit):
         cli = self.ctx.client("logs", region)
@@ -121,4 +204,9 @@ class InsightsRunner:
                     attempt += 1
                     time.sleep(min(10.0, 0.5 * 2 ** attempt))
                     continue
+                if code == "ResourceNotFoundException":
+                    message = exc.response.get("Error", {}).get("Message") or str(exc)
+                    named = _MISSING.search(message)
+                    raise MissingLogGroup(f"{message} in {region}", named.group(1) if named else None,
+                                          operation="StartQuery", region=region) from exc
                 raise translate(exc, profile=self.ctx.profile, region=region) from exc

@@ -1,6 +1,9 @@
-"""Raw-log fallback: REPORT lines through FilterLogEvents, for when Logs Insights is unavailable.
+"""Raw-log fallback: Lambda's log lines through FilterLogEvents, for when Logs Insights is unavailable.
 
-Equivalent: ``aws logs filter-log-events --log-group-name G --filter-pattern '?"REPORT RequestId" ?"platform.report"'``.
+Equivalent: ``aws logs filter-log-events --log-group-name G --filter-pattern
+'?"REPORT RequestId" ?"platform.report" ?"Task timed out after" ?"signal: killed"'``: the REPORT lines
+and platform.report records, and an older runtime's separate timeout and out-of-memory lines. Figures
+follow report_line's rules and are split per function by stream (shared custom log groups).
 FilterLogEvents allows 5 requests/s per account and region (not raisable) and pages may be empty
 while a token remains, so this is bounded by a row limit and says when it stopped early.
 """
@@ -13,19 +16,21 @@ from datetime import datetime
 from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.errors import translate
+from lambdaops.aws.errors import error_code, translate
 from lambdaops.aws.ratelimit import RateLimiter
-from lambdaops.report_line import Report, parse_report
+from lambdaops.report_line import LogFigures, summarize
 
-PATTERN = '?"REPORT RequestId" ?"platform.report"'
+PATTERN = '?"REPORT RequestId" ?"platform.report" ?"Task timed out after" ?"signal: killed"'
 FILTER_LOG_EVENTS_RPS = 5.0
 
 
 @dataclass
 class ReportLines:
-    reports: dict[str, list[Report]] = field(default_factory=dict)  # log group -> reports
-    truncated: dict[str, int] = field(default_factory=dict)  # log group -> rows read before the limit
+    # log group -> function named in the stream ("" in a function's own group) -> figures
+    figures: dict[str, dict[str, LogFigures]] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)  # log group -> lines read before the limit
     failed: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)  # log group -> why (it does not exist)
     calls: int = 0
 
 
@@ -35,7 +40,7 @@ def fetch_reports(ctx: AwsContext, region: str, log_groups: list[str], start: da
     cli = ctx.client("logs", region)
     limiter = limiter or RateLimiter(FILTER_LOG_EVENTS_RPS)
     for group in log_groups:
-        rows: list[Report] = []
+        rows: list[tuple[str, str]] = []
         token = None
         try:
             while True:
@@ -46,10 +51,7 @@ def fetch_reports(ctx: AwsContext, region: str, log_groups: list[str], start: da
                     params["nextToken"] = token
                 page = cli.filter_log_events(**params)
                 out.calls += 1
-                for ev in page.get("events", []):
-                    rep = parse_report(ev.get("message", ""))
-                    if rep is not None:
-                        rows.append(rep)
+                rows.extend((ev.get("logStreamName", ""), ev.get("message", "")) for ev in page.get("events", []))
                 token = page.get("nextToken")
                 if not token:
                     break
@@ -57,7 +59,11 @@ def fetch_reports(ctx: AwsContext, region: str, log_groups: list[str], start: da
                     out.truncated[group] = len(rows)
                     break
         except (bx.ClientError, bx.BotoCoreError) as exc:
-            out.failed[group] = translate(exc, profile=ctx.profile, region=region).one_line()
+            why = translate(exc, profile=ctx.profile, region=region).one_line()
+            if isinstance(exc, bx.ClientError) and error_code(exc) == "ResourceNotFoundException":
+                out.missing[group] = why
+            else:
+                out.failed[group] = why
             continue
-        out.reports[group] = rows
+        out.figures[group] = summarize(rows)
     return out

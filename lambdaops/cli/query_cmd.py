@@ -54,7 +54,10 @@ def register(app: typer.Typer) -> None:
             out = runner.run(region, q.text, groups, window.start, window.end, limit=limit, source=str(q.path))
             for why in sorted(set(out.failed_groups.values())):
                 print(f"lambdaops: {region}: {safe_text(why, None)}", file=sys.stderr)
-            failures += bool(out.failed_groups)
+            for group in sorted(out.missing_groups):  # the other groups were still queried
+                print(f"lambdaops: {region}: log group {group} does not exist (a function that never ran has none)",
+                      file=sys.stderr)
+            failures += bool(out.failed_groups) or bool(out.missing_groups)
             for r in out.rows:
                 r = {"region": region, **r}
                 if "@log" in r:

@@ -3,8 +3,9 @@
 ``compile_query`` validates a query string up front (``MalformedQueryException`` for anything the
 engine cannot run), ``run_query`` runs it over a DataFrame of log events (``@timestamp``,
 ``@message``, ``@logStream``, ``@log``, ``@ingestionTime``) and answers the way GetQueryResults
-does. Lambda's discovered fields come from the messages themselves (``discover_fields``), for the
-text REPORT/START/END lines and the JSON ``platform.*`` records alike.
+does. Lambda's discovered fields come from the text REPORT/START/END lines (``discover_fields``); JSON
+log events, Lambda's ``platform.*`` records included, get their own flattened keys instead; events of
+Infrequent Access groups (an ``insights_eval.NO_DISCOVERY`` column) get neither, as on AWS.
 
 Syntax lives in insights_parse, columns and expressions in insights_eval; this module runs the
 commands of the pipeline and shapes the answer.

@@ -29,6 +29,10 @@ TIME_COLUMNS = ("@timestamp", "@ingestionTime")
 # internal columns ("\0" cannot appear in a query's field names): the message as ingested (discovery
 # reads it even where a query redefines @message), message kinds, parsed JSON cache
 MESSAGE, KIND, DOCS, PARSED = "\0message", "\0kind", "\0json", "\0parsed"
+# an optional boolean column of the events: True for events of a log group in the Infrequent Access
+# class, which get no field discovery at all ("Field discovery is supported only for log groups in the
+# Standard log class", CloudWatch Logs user guide, "Log classes")
+NO_DISCOVERY = "\0noDiscovery"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +256,10 @@ class Frame:
             return np.full(self.n, np.datetime64("NaT"), dtype=TIME)
         if name == KIND:
             messages = self.get(MESSAGE)
-            return fields.classify(messages, self._message_list or messages.tolist())
+            kind = fields.classify(messages, self._message_list or messages.tolist())
+            if NO_DISCOVERY in self.source.columns:
+                kind[self._source_column(NO_DISCOVERY).astype(bool)] = fields.OTHER
+            return kind
         if name in (DOCS, PARSED):
             self.cols[DOCS], self.cols[PARSED] = nulls(self.n), np.zeros(self.n, dtype=bool)
             return self.cols[name]
@@ -365,6 +372,16 @@ def regex_search(rx: Regex, strs: list[str]) -> tuple[np.ndarray, list[re.Match]
     if rx.prefix:
         cand = np.flatnonzero(np.fromiter(map(str.__contains__, strs, repeat(rx.prefix)), dtype=bool,
                                           count=len(strs)))
+        for lit in rx.literals:  # the rarest literal is not always the longest: all must be there
+            if lit != rx.prefix and len(cand):
+                sub = [strs[i] for i in cand.tolist()]
+                cand = cand[np.fromiter(map(str.__contains__, sub, repeat(lit)), dtype=bool, count=len(sub))]
+        found = list(map(rx.rx.search, [strs[i] for i in cand.tolist()]))
+    elif rx.any_of:
+        hit = np.zeros(len(strs), dtype=bool)
+        for lit in rx.any_of:
+            hit |= np.fromiter(map(str.__contains__, strs, repeat(lit)), dtype=bool, count=len(strs))
+        cand = np.flatnonzero(hit)
         found = list(map(rx.rx.search, [strs[i] for i in cand.tolist()]))
     else:
         cand, found = np.arange(len(strs)), list(map(rx.rx.search, strs))

@@ -2,15 +2,13 @@
 
 Lambda's discovered fields (``@type``, ``@requestId``, ``@duration``, ``@billedDuration``,
 ``@memorySize``, ``@maxMemoryUsed``, ``@initDuration``, ``@xrayTraceId``, ``@xraySegmentId``) come from
-the text START/END/REPORT lines and from the JSON ``platform.start``/``platform.report`` records
-alike. ``json.loads`` costs several microseconds a message, so the hot paths avoid it: a message is
-classified by its prefix, platform records by their ``"type"``, and REPORT numbers are read straight
-from the text (Lambda writes these records itself, in a fixed shape). Arbitrary JSON keys do parse
-the message, but only where the key's name occurs in it.
-
-Lambda's own lines are recognised as Lambda writes them: a text line by its "REPORT RequestId:"
-(START, END) prefix, a JSON record by ``"type":"platform.report"`` (or ``"platform.start"``, at most
-one space after the colon) near its start. An application line that imitates one is taken for one.
+the text START/END/REPORT lines only. JSON log events (the ``platform.*`` records of functions with
+``LogFormat=JSON`` included) get their own keys, flattened with dots (``type``,
+``record.metrics.durationMs``), as Insights discovers any JSON log event. Log groups in the
+Infrequent Access class get neither (the caller marks their events ``OTHER``). ``json.loads`` costs
+several microseconds a message, so the hot paths avoid it: a message is classified by its prefix and
+REPORT numbers are read straight from the text (Lambda writes these lines itself, in a fixed shape).
+JSON keys parse the message, but only where the key's name occurs in it.
 """
 
 from __future__ import annotations
@@ -27,11 +25,10 @@ MB = 1_000_000  # Insights reports @memorySize and @maxMemoryUsed in bytes, 10^6
 
 OTHER, REPORT, START, END, JSON_OTHER, JSON_REPORT, JSON_START = range(7)
 JSON_KINDS = (JSON_OTHER, JSON_REPORT, JSON_START)
-TYPE_OF_KIND = np.array([None, "REPORT", "START", "END", None, "REPORT", "START"], dtype=object)
+TYPE_OF_KIND = np.array([None, "REPORT", "START", "END", None, None, None], dtype=object)  # JSON: no @type
 _TEXT_KINDS = (("REPORT RequestId:", REPORT), ("START RequestId:", START), ("END RequestId:", END))
 _TYPE_WITHIN = 100  # characters from the start of a platform record its "type" key is found in
 _TOKEN = re.compile(r"\S*")
-_JSON_SCALAR = re.compile(r'\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\]\s]+)')
 
 
 def _nulls(n: int) -> np.ndarray:
@@ -108,63 +105,20 @@ def text_token(msgs: list[str], label: str) -> np.ndarray:
     return out
 
 
-def _json_scalar(msgs: list[str], name: str) -> tuple[np.ndarray, list]:
-    """(rows, raw JSON scalars) for the first ``"name": scalar`` in each platform record."""
-    hit, sub, starts = _find_all(msgs, f'"{name}"')
-    values = [(m.group(1) if (m := _JSON_SCALAR.match(s, p)) else None) for s, p in zip(sub, starts)]
-    return hit, values
-
-
-def json_number(msgs: list[str], name: str, scale: float = 1.0) -> np.ndarray:
-    out = np.full(len(msgs), np.nan)
-    hit, values = _json_scalar(msgs, name)
-    if len(hit):
-        out[hit] = _floats([v or "nan" for v in values]) * scale
-    return out
-
-
-def json_string(msgs: list[str], name: str) -> np.ndarray:
-    out = _nulls(len(msgs))
-    hit, values = _json_scalar(msgs, name)
-    if len(hit):
-        out[hit] = [json.loads(v) if v and v.startswith('"') else None for v in values]
-    return out
-
-
-def _json_tracing(msgs: list[str], part: str) -> np.ndarray:
-    """X-Ray ids from ``record.tracing`` ("Root=1-...;Parent=...;Sampled=1" and ``spanId``)."""
-    out = _nulls(len(msgs))
-    for i in np.flatnonzero(_contains(msgs, '"tracing"')).tolist():
-        tracing = dig(load_json(msgs[i]), ("record", "tracing"))
-        if not isinstance(tracing, dict):
-            continue
-        if part == "spanId":
-            out[i] = tracing.get("spanId") if isinstance(tracing.get("spanId"), str) else None
-        elif isinstance(tracing.get("value"), str) and tracing["value"].startswith("Root="):
-            out[i] = tracing["value"][5:].split(";", 1)[0]
-    return out
-
-
-# field -> (is a number, text kinds, from their messages, JSON kinds, from their messages).
-# SnapStart's Restore Duration is deliberately absent: Insights does not discover it (queries parse
-# the text line or read record.metrics.restoreDurationMs themselves).
+# field -> (is a number, from the text REPORT/START/END lines). Only the text lines get them: "the
+# discovered Lambda fields come from the text REPORT line"; a JSON platform.report record is discovered
+# as its own keys (type, record.metrics.durationMs, ...) like any JSON log event (Lambda developer
+# guide, "Using CloudWatch Logs Insights with Lambda" / "Configuring JSON and plain text log formats";
+# aws-facts.md section 8). SnapStart's Restore Duration is not discovered either: queries parse it.
 DISCOVERED = {
-    "@requestId": (False, (REPORT, START, END), lambda m: text_token(m, "RequestId: "),
-                   (JSON_REPORT, JSON_START), lambda m: json_string(m, "requestId")),
-    "@duration": (True, (REPORT,), lambda m: text_number(m, "Duration: "),
-                  (JSON_REPORT,), lambda m: json_number(m, "durationMs")),
-    "@billedDuration": (True, (REPORT,), lambda m: text_number(m, "Billed Duration: "),
-                        (JSON_REPORT,), lambda m: json_number(m, "billedDurationMs")),
-    "@memorySize": (True, (REPORT,), lambda m: text_number(m, "Memory Size: ", MB),
-                    (JSON_REPORT,), lambda m: json_number(m, "memorySizeMB", MB)),
-    "@maxMemoryUsed": (True, (REPORT,), lambda m: text_number(m, "Max Memory Used: ", MB),
-                       (JSON_REPORT,), lambda m: json_number(m, "maxMemoryUsedMB", MB)),
-    "@initDuration": (True, (REPORT,), lambda m: text_number(m, "Init Duration: "),
-                      (JSON_REPORT,), lambda m: json_number(m, "initDurationMs")),
-    "@xrayTraceId": (False, (REPORT,), lambda m: text_token(m, "XRAY TraceId: "),
-                     (JSON_REPORT,), lambda m: _json_tracing(m, "value")),
-    "@xraySegmentId": (False, (REPORT,), lambda m: text_token(m, "SegmentId: "),
-                       (JSON_REPORT,), lambda m: _json_tracing(m, "spanId")),
+    "@requestId": (False, (REPORT, START, END), lambda m: text_token(m, "RequestId: ")),
+    "@duration": (True, (REPORT,), lambda m: text_number(m, "Duration: ")),
+    "@billedDuration": (True, (REPORT,), lambda m: text_number(m, "Billed Duration: ")),
+    "@memorySize": (True, (REPORT,), lambda m: text_number(m, "Memory Size: ", MB)),
+    "@maxMemoryUsed": (True, (REPORT,), lambda m: text_number(m, "Max Memory Used: ", MB)),
+    "@initDuration": (True, (REPORT,), lambda m: text_number(m, "Init Duration: ")),
+    "@xrayTraceId": (False, (REPORT,), lambda m: text_token(m, "XRAY TraceId: ")),
+    "@xraySegmentId": (False, (REPORT,), lambda m: text_token(m, "SegmentId: ")),
 }
 DISCOVERED_FIELDS = ("@type",) + tuple(DISCOVERED)
 
@@ -173,12 +127,11 @@ def discover(name: str, messages: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """One discovered field for every message (float64 with NaN, or object with None)."""
     if name == "@type":
         return TYPE_OF_KIND[kind]
-    is_number, text_kinds, from_text, json_kinds, from_json = DISCOVERED[name]
+    is_number, text_kinds, from_text = DISCOVERED[name]
     out = np.full(len(messages), np.nan) if is_number else _nulls(len(messages))
-    for kinds, read in ((text_kinds, from_text), (json_kinds, from_json)):
-        rows = np.flatnonzero(np.isin(kind, kinds))
-        if len(rows):
-            out[rows] = read(messages[rows].tolist())
+    rows = np.flatnonzero(np.isin(kind, text_kinds))
+    if len(rows):
+        out[rows] = from_text(messages[rows].tolist())
     return out
 
 

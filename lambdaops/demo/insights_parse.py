@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from lambdaops.demo.api_errors import DemoApiError
+from lambdaops.demo.insights_regex import branch_literals, literal_prefix, required_literals
 
 COMMANDS = ("fields", "display", "filter", "where", "stats", "sort", "limit", "dedup", "parse")  # where = filter
 # Real Insights commands the demo does not implement: named as such rather than "unknown".
@@ -72,7 +73,9 @@ class Regex(Node):
     pattern: str  # the literal as written between the slashes
     rx: re.Pattern = field(compare=False, repr=False)
     groups: tuple = field(default=(), compare=False, repr=False)  # (python group, field name)
-    prefix: str = field(default="", compare=False, repr=False)  # literal every match starts with
+    prefix: str = field(default="", compare=False, repr=False)  # literal every match contains
+    literals: tuple = field(default=(), compare=False, repr=False)  # all the literals every match contains
+    any_of: tuple = field(default=(), compare=False, repr=False)  # top-level alternation: one per branch
 
 
 @dataclass(frozen=True)
@@ -333,21 +336,8 @@ def compile_regex(source: str, where: str) -> Regex:
         rx = re.compile(py_source, re.DOTALL)
     except re.error as err:
         raise malformed(f"invalid regular expression /{source}/ at {where}: {err}") from None
-    return Regex(source, rx=rx, groups=tuple(groups), prefix=_literal_prefix(source), src=f"/{source}/")
-
-
-def _literal_prefix(source: str) -> str:
-    """A literal every match must contain (used to skip the regex on most messages), or ""."""
-    if "|" in source or source.startswith("(?"):
-        return ""
-    out = []
-    for c in source:
-        if c in _REGEX_META:
-            if c in "?*{" and out:  # the last literal char was optional or repeated
-                out.pop()
-            break
-        out.append(c)
-    return "".join(out)
+    return Regex(source, rx=rx, groups=tuple(groups), prefix=literal_prefix(source), literals=required_literals(source),
+                 any_of=branch_literals(source), src=f"/{source}/")
 
 
 def _glob_regex(glob: str, names: list[str], where: str) -> Regex:

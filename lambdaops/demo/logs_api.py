@@ -4,6 +4,9 @@ log groups, and PutLogEvents from clients captured so it shows up in both.
 Insights queries run asynchronously in a small worker pool (Scheduled -> Running -> Complete), with
 AWS's limits: at most 50 log groups, a 10,000-character query string, a cap on concurrent queries
 (``LimitExceededException``), and ``MalformedQueryException`` for what the engine does not support.
+A query naming a log group that does not exist fails as a whole (``ResourceNotFoundException``).
+Log groups keep their class (``logGroupClass``, which moto drops): DescribeLogGroups shows it, and
+Insights gives Infrequent Access groups no field discovery.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.insights import compile_query, run_query
+from lambdaops.demo.insights_eval import NO_DISCOVERY
 from lambdaops.demo.log_lines import COLUMNS, LogStore
 
 MAX_GROUPS = 50
@@ -70,20 +74,28 @@ class LogsService:
         return state.logs
 
     def knows(self, region: str, group: str) -> bool:
+        """The demo renders this group's events. A group exists only once created in moto (seeded, or
+        CreateLogGroup by a client): a function that never ran has a LoggingConfig naming a group that
+        does not exist (Lambda creates it on the first invocation; Lambda developer guide, "Working
+        with Lambda function logs")."""
         state = self.account.state
-        return state is not None and (state.function_by_log_group(region, group) is not None
-                                      or (region, group) in state.extra_logs)
+        return state is not None and _moto_group(region, group) is not None and (
+            state.function_by_log_group(region, group) is not None or (region, group) in state.extra_logs)
 
     def frame(self, region: str, groups: list[str], start_ms: int, end_ms: int) -> pd.DataFrame:
         parts = []
         store = self.store
+        any_ia = any(group_class(region, g) == INFREQUENT_ACCESS for g in groups)
         for g in groups:
             df = store.group_frame(region, g) if store else None
             if df is None or df.empty:
                 continue
             ts = df["@timestamp"].to_numpy()
             lo, hi = np.searchsorted(ts, start_ms, "left"), np.searchsorted(ts, end_ms, "right")
-            parts.append(df.iloc[lo:hi])
+            part = df.iloc[lo:hi]
+            if any_ia:
+                part = part.assign(**{NO_DISCOVERY: group_class(region, g) == INFREQUENT_ACCESS})
+            parts.append(part)
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("@timestamp", "@ingestionTime") else object)
                                  for c in COLUMNS})
@@ -106,8 +118,10 @@ class LogsService:
         if len(groups) > MAX_GROUPS:
             raise DemoApiError("InvalidParameterException",
                                f"A query can reference at most {MAX_GROUPS} log groups, got {len(groups)}")
+        # One missing group fails the whole request (CloudWatch Logs API reference, StartQuery:
+        # ResourceNotFoundException; aws-facts.md section 8), whatever the others hold.
         for g in groups:
-            if not self.knows(req.region, g) and not _moto_has_group(req.region, g):
+            if _moto_group(req.region, g) is None:
                 raise DemoApiError("ResourceNotFoundException", f"Log group '{g}' does not exist")
         start, end = body.get("startTime"), body.get("endTime")
         if start is None or end is None:
@@ -194,12 +208,28 @@ class LogsService:
         return out
 
 
-def _moto_has_group(region: str, group: str) -> bool:
+def _moto_group(region: str, group: str):
     from moto.logs.models import logs_backends
 
     from lambdaops.demo.fleet import ACCOUNT_ID
 
-    return group in logs_backends[ACCOUNT_ID][region].groups
+    return logs_backends[ACCOUNT_ID][region].groups.get(group)
+
+
+STANDARD, INFREQUENT_ACCESS = "STANDARD", "INFREQUENT_ACCESS"
+_REQUESTED_CLASS: dict[tuple[str, str], str] = {}  # CreateLogGroup's logGroupClass, until moto has the group
+
+
+def group_class(region: str, group: str) -> str:
+    """A log group's class. moto 5.2 drops ``logGroupClass``: CreateLogGroup requests are captured
+    below, and the demo's seeding may set ``log_group_class`` on moto's LogGroup itself. Default
+    STANDARD, as AWS's (CreateLogGroup API reference)."""
+    g = _moto_group(region, group)
+    if g is None:
+        return STANDARD
+    if not getattr(g, "log_group_class", None) and (region, group) in _REQUESTED_CLASS:
+        g.log_group_class = _REQUESTED_CLASS.pop((region, group))
+    return getattr(g, "log_group_class", None) or getattr(g, "logGroupClass", None) or STANDARD
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,6 +313,22 @@ def install(gw: Gateway, account) -> None:
     def _filter(req: DemoRequest):
         out = svc.filter_events(req)
         return None if out is None else DemoResponse.json("logs", out)
+
+    @gw.handle("logs", "CreateLogGroup")
+    def _create(req: DemoRequest):
+        body = req.json()
+        # moto creates the group; its class is remembered here (not for a group that exists: moto
+        # answers ResourceAlreadyExistsException and the class stays what it was)
+        if body.get("logGroupClass") and _moto_group(req.region, body.get("logGroupName", "")) is None:
+            _REQUESTED_CLASS[(req.region, body.get("logGroupName", ""))] = body["logGroupClass"]
+        return None
+
+    @gw.postprocess("logs", "DescribeLogGroups")
+    def _describe(req: DemoRequest, status: int, doc: dict):
+        # AWS returns every group's class (DescribeLogGroups API reference: logGroupClass)
+        for g in doc.get("logGroups") or []:
+            g["logGroupClass"] = group_class(req.region, g.get("logGroupName", ""))
+        return doc
 
     @gw.postprocess("logs", "PutLogEvents")
     def _capture(req: DemoRequest, status: int, doc: dict):

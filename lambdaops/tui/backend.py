@@ -242,8 +242,9 @@ class Backend:
 
         query = load_query("cold-starts-over-time")
         out = self.run_insights(fn, query.text, window, source=str(query.path))
-        if out.failed_groups:
-            return ColdStartSeries(pd.DataFrame(), next(iter(out.failed_groups.values())))
+        if out.failed_groups or out.missing_groups:
+            why = {**out.failed_groups, **out.missing_groups}
+            return ColdStartSeries(pd.DataFrame(), next(iter(why.values())))
         rows = []
         for r in out.rows:
             ts = pd.Timestamp(r.get("bin(5m)"), tz="UTC")

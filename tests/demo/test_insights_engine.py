@@ -70,8 +70,9 @@ def events_frame(rows) -> pd.DataFrame:
 
 
 def fleet_events() -> pd.DataFrame:
-    """Four functions over two 5-minute bins: text (orders), JSON (checkout), SnapStart text (quote)
-    and SnapStart JSON (quote-json)."""
+    """Four functions over two 5-minute bins, text REPORT lines with JSON application logs and a JSON
+    platform.runtimeDone (checkout), SnapStart (quote, quote-json). JSON platform.report records get
+    no Lambda fields: their own tests use ``json_events()``."""
     rows = [
         # orders: text format; a1 cold with X-Ray, a2 an error, a3 a cold start that timed out
         (1000, ORDERS, "START RequestId: a1 Version: $LATEST"),
@@ -87,16 +88,16 @@ def fleet_events() -> pd.DataFrame:
         (403_001, ORDERS, "END RequestId: a3"),
         (403_002, ORDERS, text_report("a3", 3000, 3000, 128, 70, init=210.0, status="timeout")),
         # checkout: JSON format; b1 cold with X-Ray, b2 an error
-        (1500, CHECKOUT, json_record(1500, "platform.start", {"requestId": "b1", "version": "$LATEST"})),
+        (1500, CHECKOUT, "START RequestId: b1 Version: $LATEST"),
         (1501, CHECKOUT, json.dumps({"timestamp": iso(1501), "level": "INFO", "requestId": "b1",
                                      "message": "checkout ok"})),
-        (1600, CHECKOUT, json_report(1600, "b1", 693.92, 694, 128, 84, init=397.68, trace=TRACE_B1,
-                                     span="aaaaaaaaaaaaaaaa")),
-        (2500, CHECKOUT, json_record(2500, "platform.start", {"requestId": "b2", "version": "$LATEST"})),
+        (1600, CHECKOUT, text_report("b1", 693.92, 694, 128, 84, init=397.68, trace=TRACE_B1,
+                                     segment="aaaaaaaaaaaaaaaa")),
+        (2500, CHECKOUT, "START RequestId: b2 Version: $LATEST"),
         (2501, CHECKOUT, json.dumps({"timestamp": iso(2501), "level": "ERROR", "requestId": "b2", "message": "boom",
                                      "errorType": "KeyError", "stackTrace": ['  File "/var/task/app.py", line 42',
                                                                              '    customer = event["customer_id"]']})),
-        (2600, CHECKOUT, json_report(2600, "b2", 12.5, 13, 128, 80, status="error")),
+        (2600, CHECKOUT, text_report("b2", 12.50, 13, 128, 80, status="error")),
         (2601, CHECKOUT, json_record(2601, "platform.runtimeDone", {"requestId": "b2", "status": "error"})),
         # quote: text SnapStart; c1 restored (Restore Duration, no Init Duration), c2 warm
         (3000, QUOTE, "RESTORE_START Runtime Version: java:21.v33\tRuntime Version ARN: arn:aws:lambda:::runtime:ab"),
@@ -107,7 +108,7 @@ def fleet_events() -> pd.DataFrame:
         (300_200, QUOTE, "END RequestId: c2"),
         (300_201, QUOTE, text_report("c2", 20, 20, 2048, 151)),
         # quote-json: JSON SnapStart, restored
-        (3500, QUOTE_JSON, json_report(3500, "d1", 40.0, 40, 1024, 120, restore=300.5)),
+        (3500, QUOTE_JSON, text_report("d1", 40.0, 40, 1024, 120, restore=300.5)),
     ]
     return events_frame(rows)
 
@@ -197,26 +198,29 @@ def test_project_cold_starts_query_per_function():
     q = (ROOT / "queries" / "cold-starts.logsinsights").read_text()
     rows, stats = query(q)
     by_log = {r.pop("@log"): r for r in rows}
-    assert by_log[ORDERS] == {"invocations": "3", "coldStarts": "2", "initP50": "170.245",
-                              "initP99": by_log[ORDERS]["initP99"], "maxMemoryUsedBytes": "70000000",
-                              "billedMs": "3116", "billedRestoreMs": "0", "timeouts": "1", "outOfMemory": "0"}
+    # a1 bills max(16, ceil(15.74 + 130.49)) = 147 and a3 max(3000, ceil(3000 + 210)) = 3210: INIT is
+    # billed even where a line leaves it out; a3 timed out in both forms, counted once
+    assert by_log[ORDERS] == {"streamFunction": "", "invocations": "3", "coldStarts": "2", "initP50": "170.245",
+                              "initP99": by_log[ORDERS]["initP99"], "maxMemoryUsedMB": "70",
+                              "billedMs": str(147 + 100 + 3210), "timeouts": "1", "outOfMemory": "0"}
     assert float(by_log[ORDERS]["initP99"]) == pytest.approx(130.49 + 0.99 * (210 - 130.49))
-    assert by_log[CHECKOUT] == {"invocations": "2", "coldStarts": "1", "initP50": "397.68", "initP99": "397.68",
-                                "maxMemoryUsedBytes": "84000000", "billedMs": "707", "billedRestoreMs": "0",
+    assert by_log[CHECKOUT] == {"streamFunction": "", "invocations": "2", "coldStarts": "1", "initP50": "397.68",
+                                "initP99": "397.68", "maxMemoryUsedMB": "84", "billedMs": str(1092 + 13),
                                 "timeouts": "0", "outOfMemory": "0"}
-    assert by_log[QUOTE] == {"invocations": "2", "coldStarts": "1", "initP50": "420.12", "initP99": "420.12",
-                             "maxMemoryUsedBytes": "151000000", "billedMs": "71", "billedRestoreMs": "421",
-                             "timeouts": "0", "outOfMemory": "0"}
-    assert by_log[QUOTE_JSON] == {"invocations": "1", "coldStarts": "1", "initP50": "300.5", "initP99": "300.5",
-                                  "maxMemoryUsedBytes": "120000000", "billedMs": "40", "billedRestoreMs": "301",
-                                  "timeouts": "0", "outOfMemory": "0"}
-    assert stats["recordsMatched"] == 8.0
+    # SnapStart: Billed Duration already holds the billed restore; it is not added again
+    assert by_log[QUOTE] == {"streamFunction": "", "invocations": "2", "coldStarts": "1", "initP50": "420.12",
+                             "initP99": "420.12", "maxMemoryUsedMB": "151", "billedMs": "71", "timeouts": "0",
+                             "outOfMemory": "0"}
+    assert by_log[QUOTE_JSON]["billedMs"] == "40" and by_log[QUOTE_JSON]["coldStarts"] == "1"
+    # the 8 REPORT lines and a3's separate timeout line
+    assert stats["recordsMatched"] == 9.0
 
 
-def test_cold_starts_query_agrees_with_the_records_the_demo_logs_render():
+def test_cold_starts_query_agrees_with_the_report_parser_on_the_lines_the_demo_renders():
     from lambdaops.demo.fleet import build_fleet
     from lambdaops.demo.log_lines import render_function
-    from lambdaops.demo.traffic import OOM, TIMEOUT, generate_function
+    from lambdaops.demo.traffic import generate_function
+    from lambdaops.report_line import summarize
 
     specs = {s.name: s for s in build_fleet()}
     records, frames = {}, []
@@ -224,35 +228,95 @@ def test_cold_starts_query_agrees_with_the_records_the_demo_logs_render():
         spec = specs[name]
         rec = records[f"{ACCOUNT}:{spec.log_group_name}"] = generate_function(spec, 0, 7, T0, T0 + 20 * 60_000)
         frames.append(render_function(spec, rec))
-    rows, _ = query((ROOT / "queries" / "cold-starts.logsinsights").read_text(), pd.concat(frames, ignore_index=True))
+    events = pd.concat(frames, ignore_index=True)
+    rows, _ = query((ROOT / "queries" / "cold-starts.logsinsights").read_text(), events)
     assert len(rows) == 3
     for row in rows:
         rec = records[row["@log"]]
+        mine = events[events["@log"] == row["@log"]]
+        parsed = summarize(zip(mine["@logStream"], mine["@message"]))[row.get("streamFunction", "")]
         init = rec.init_ms[rec.cold]
-        assert rec.cold.any() and row["coldStarts"] == str(int(rec.cold.sum()))
-        assert row["invocations"] == str(rec.n)
+        assert rec.cold.any() and row["coldStarts"] == str(int(rec.cold.sum())) == str(len(parsed.cold_ms))
+        assert row["invocations"] == str(rec.n) == str(parsed.invocations)
         # the logs carry init durations rounded to 2 decimals
         assert float(row["initP99"]) == pytest.approx(np.percentile(init, 99), abs=0.01)
         assert float(row["initP50"]) == pytest.approx(np.percentile(init, 50), abs=0.01)
-        assert row["maxMemoryUsedBytes"] == str(int(rec.max_mem_mb.max()) * 1_000_000)
-        assert row["billedMs"] == str(int(rec.billed_ms.sum()))
-        snapstart = row["@log"].endswith("quote-service")
-        assert row["billedRestoreMs"] == str(int(np.ceil(init).sum()) if snapstart else 0)
-        assert (row["timeouts"], row["outOfMemory"]) == (str(int((rec.status == TIMEOUT).sum())),
-                                                         str(int((rec.status == OOM).sum())))
+        assert row["maxMemoryUsedMB"] == str(int(rec.max_mem_mb.max())) == str(parsed.max_memory_mb)
+        assert row["billedMs"] == str(parsed.billed_ms)
+        assert (row["timeouts"], row["outOfMemory"]) == (str(len(parsed.timeout_ids)), str(len(parsed.oom_ids)))
 
 
 def test_project_slowest_and_errors_queries():
     slow = query((ROOT / "queries" / "slowest.logsinsights").read_text())[0]
-    assert [r["@requestId"] for r in slow] == ["a3", "b1", "a2", "c1", "d1", "c2", "a1", "b2"]
-    assert slow[0] == {"@timestamp": "2026-11-22 10:06:43.002", "@requestId": "a3", "@duration": "3000",
-                       "@billedDuration": "3000", "@initDuration": "210", "maxMemoryMB": "70"}
-    assert slow[6]["@xrayTraceId"] == TRACE_A1 and slow[6]["@duration"] == "15.74"
+    assert [r["requestId"] for r in slow] == ["a3", "b1", "a2", "c1", "d1", "c2", "a1", "b2"]
+    assert slow[0] == {"@timestamp": "2026-11-22 10:06:43.002", "@logStream": "2026/11/22/[$LATEST]orders",
+                       "requestId": "a3", "durationMs": "3000", "billedDurationMs": "3000", "initMs": "210",
+                       "maxMemoryMB": "70"}
+    assert slow[6]["traceId"] == TRACE_A1 and slow[6]["durationMs"] == "15.74"
     errors = query((ROOT / "queries" / "errors.logsinsights").read_text())[0]
-    # the timeout line, the JSON error (level), the text error line, a2's REPORT (Runtime.ExitError)
-    assert [r["@timestamp"] for r in errors] == ["2026-11-22 10:06:43.000", "2026-11-22 10:00:02.501",
+    # a3's REPORT (Status: timeout) and timeout line, the JSON runtimeDone (record.status) and error
+    # (level), a2's REPORT (Runtime.ExitError), the text error line
+    assert [r["@timestamp"] for r in errors] == ["2026-11-22 10:06:43.002", "2026-11-22 10:06:43.000",
+                                                 "2026-11-22 10:00:02.601", "2026-11-22 10:00:02.501",
                                                  "2026-11-22 10:00:02.101", "2026-11-22 10:00:02.050"]
-    assert errors[2]["@requestId"] == "a2"
+    assert [r.get("requestId") for r in errors] == ["a3", None, "b2", "b2", "a2", None]
+
+
+def json_events(*, infrequent_access: bool = False) -> pd.DataFrame:
+    """A JSON-format function (cold, SnapStart-restored, timed out, out of memory) in a custom group
+    shared with a text function; optionally in the Infrequent Access class."""
+    group = f"{ACCOUNT}:/app/shared"
+    jstream, tstream = "2026/11/22/pay-json[$LATEST]0a1b", "2026/11/22/pay-text[3]9f8e"
+    oom = json_report(4000, "j4", 900.0, 900, 128, 128, status="error")
+    oom = oom.replace('"status": "error"', '"status": "error", "errorType": "Runtime.OutOfMemory"')
+    rows = [
+        (1000, group, json_record(1000, "platform.start", {"requestId": "j1", "version": "$LATEST"}), jstream),
+        (1001, group, json_report(1001, "j1", 1049.63, 2344, 256, 84, init=1293.83), jstream),
+        (2000, group, json_report(2000, "j2", 306.34, 610, 256, 90, restore=398.97), jstream),
+        (3000, group, json_report(3000, "j3", 3000.0, 3000, 256, 91, status="timeout"), jstream),
+        (4000, group, oom, jstream),
+        (5000, group, text_report("t1", 15.74, 16, 128, 56, init=130.49), tstream),
+        (6000, group, text_report("t2", 20.0, 20, 128, 57), tstream),
+    ]
+    frame = events_frame(rows)
+    if infrequent_access:
+        from lambdaops.demo.insights_eval import NO_DISCOVERY
+
+        frame[NO_DISCOVERY] = True
+    return frame
+
+
+def test_json_platform_records_get_their_own_keys_not_lambda_fields():
+    events = json_events()
+    found = discover_fields(events)
+    json_rows = found[found["@message"].str.startswith("{")]
+    assert json_rows[["@type", "@duration", "@initDuration", "@requestId", "@maxMemoryUsed"]].isna().all().all()
+    assert values('filter @type = "REPORT" | display @message', "@message", events) == [
+        m for m in events["@message"][::-1] if m.startswith("REPORT")]
+    rows, _ = query('filter type = "platform.report" | stats count(*) as n, sum(`record.metrics.durationMs`) as d, '
+                    'max(`record.metrics.maxMemoryUsedMB`) as mb, count(`record.metrics.restoreDurationMs`) as r, '
+                    'count(`record.metrics.initDurationMs`) as i', events)
+    assert rows == [{"n": "4", "d": str(1049.63 + 306.34 + 3000.0 + 900.0), "mb": "128", "r": "1", "i": "1"}]
+    assert values('filter `record.status` = "timeout" | display `record.requestId`', "record.requestId",
+                  events) == ["j3"]
+
+
+def test_infrequent_access_groups_get_no_discovery_and_the_project_query_still_reads_them():
+    standard, ia = json_events(), json_events(infrequent_access=True)
+    assert query('filter @type = "REPORT" or type = "platform.report"', ia)[0] == []
+    found = query("fields @type, @duration, type, `record.metrics.durationMs`, @logStream", ia)[0]
+    assert found and all(set(r) == {"@logStream"} for r in found)
+    q = (ROOT / "queries" / "cold-starts.logsinsights").read_text()
+    by_function = {r["streamFunction"]: r for r in query(q, standard)[0]}
+    assert by_function == {r["streamFunction"]: r for r in query(q, ia)[0]}
+    # pay-json: j1 bills 2344 (INIT inside), j2 610 (restore inside: not added again), j3 3000, j4 900
+    assert by_function["pay-json"] == {
+        "@log": f"{ACCOUNT}:/app/shared", "streamFunction": "pay-json", "invocations": "4", "coldStarts": "2",
+        "initP50": str((1293.83 + 398.97) / 2), "initP99": by_function["pay-json"]["initP99"],
+        "maxMemoryUsedMB": "128", "billedMs": str(2344 + 610 + 3000 + 900), "timeouts": "1", "outOfMemory": "1"}
+    # pay-text: t1 bills max(16, ceil(15.74 + 130.49)) = 147
+    assert by_function["pay-text"]["billedMs"] == str(147 + 20)
+    assert by_function["pay-text"]["invocations"] == "2" and by_function["pay-text"]["maxMemoryUsedMB"] == "57"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +326,7 @@ def test_project_slowest_and_errors_queries():
     ('@message like "Task timed out"', 1),
     ('@message like /KeyError|timed out/', 3),
     ('@message not like /KeyError|timed out/', N_EVENTS - 3),
-    ('@message =~ /^START RequestId/', 5),
+    ('@message =~ /^START RequestId/', 7),
     ('level = "ERROR"', 1),
     ('level != "ERROR"', 1),  # only events with a level: a null never matches
     ('@type = "REPORT" and @duration > 100', 2),
@@ -275,13 +339,12 @@ def test_project_slowest_and_errors_queries():
     ('@type = "REPORT" and not ispresent(@initDuration)', 5),
     ('isempty(level)', N_EVENTS - 2),
     ('not isblank(errorType)', 1),
-    ('record.metrics.durationMs > 600', 1),
-    ('`record.metrics.durationMs` > 10 and `record.status` = "error"', 1),
+    ('`record.status` = "error"', 1),  # the JSON platform.runtimeDone record
     ('stackTrace.1 like "customer_id"', 1),
     ('@type = "REPORT" and @requestId < "a3"', 2),
     ('@timestamp >= "2026-11-22 10:05:00"', 7),
     ('@logStream like "[$LATEST]quote"', 8),
-    ('strcontains(@message, "Restore Duration")', 1),
+    ('strcontains(@message, "Restore Duration")', 2),
 ])
 def test_filter(expr, expected):
     rows, stats = query(f"filter {expr} | fields @message")
@@ -344,8 +407,8 @@ def test_parse_regex_named_groups_and_non_matching_rows():
     q = ('filter @type = "REPORT" | parse @message /Restore Duration: (?<restore>[0-9.]+) ms/ '
          '| display @requestId, restore')
     rows = query(q + " | sort @requestId")[0]
-    assert rows[5] == {"@requestId": "c1", "restore": "420.12"}
-    assert all("restore" not in r for i, r in enumerate(rows) if i != 5)
+    assert rows[5] == {"@requestId": "c1", "restore": "420.12"} and rows[7] == {"@requestId": "d1", "restore": "300.50"}
+    assert all("restore" not in r for i, r in enumerate(rows) if i not in (5, 7))
     at_name = query('parse @message /^END RequestId: (?<@rid>\\S+)/ | filter ispresent(@rid) | display @rid')[0]
     assert sorted(r["@rid"] for r in at_name) == ["a1", "a2", "a3", "c1", "c2"]
     # parse over a field: the regex reads JSON values too
@@ -456,7 +519,7 @@ def test_comments_quotes_and_case():
       AND @message LIKE "Init"
     | STATS COUNT(*) AS n BY @log
     | SORT n DESC"""
-    assert query(q)[0] == [{"@log": ORDERS, "n": "2"}]  # the JSON init is "initDurationMs": no "Init"
+    assert query(q)[0] == [{"@log": ORDERS, "n": "2"}, {"@log": CHECKOUT, "n": "1"}]
     assert query("where @requestId = 'd1' | display @requestId")[0] == [{"@requestId": "d1"}]  # where = filter
 
 
@@ -561,3 +624,19 @@ def test_two_hundred_thousand_report_events():
     assert sum(int(r["coldStarts"]) for r in rows) == int(cold.sum())
     assert len(rows) == 1000  # 5-minute bins of 200 events each
     assert stats["recordsMatched"] == n
+
+
+def test_regex_prefilter_literals():
+    from lambdaops.demo.insights_regex import branch_literals, required_literals
+
+    assert required_literals(r"^REPORT RequestId: (?<a>\S+)\s.*Status: timeout") == ("REPORT RequestId: ", "Status: timeout")
+    assert required_literals(r"(?<id>\S+)\s+Task timed out after") == ("Task timed out after",)
+    assert required_literals(r"colou?r x{2}y") == ("colo", "r ", "y")
+    assert required_literals(r"Runtime\.OutOfMemory\t") == ("Runtime.OutOfMemory\t",)
+    assert required_literals(r"a|b") == () and required_literals(r"(?i)report") == ()
+    assert branch_literals(r'^REPORT|"type":\s*"platform\.report"|x(y|z)') == ("REPORT", '"platform.report"', "x")
+    assert branch_literals(r"a|\d+") == ()
+    # a message holding a literal of one branch only still matches that branch
+    events = events_frame([(0, ORDERS, "xz"), (1, ORDERS, "REPORT"), (2, ORDERS, "none")])
+    assert values(r'filter @message like /^REPORT|"type":\s*"platform\.report"|x(y|z)/', "@message", events) == [
+        "REPORT", "xz"]

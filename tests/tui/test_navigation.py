@@ -99,7 +99,7 @@ async def test_function_tabs_logs_traces_dlqs_tuning(make_app):
         await settle(pilot, app)
         rows = logs.query_one(VirtualTable)
         assert len(rows.model) > 0, logs.query_one("#logs-status").render()
-        traced = next(i for i, r in enumerate(logs.rows) if r.get("@xrayTraceId"))
+        traced = next(i for i, r in enumerate(logs.rows) if r.get("traceId"))
         rows.move_to_key(str(traced))
         await pilot.press("enter")
         assert isinstance(app.screen, TraceScreen)

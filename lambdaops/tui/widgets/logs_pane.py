@@ -128,8 +128,9 @@ class LogsPane(Vertical):
         except Exception as exc:  # noqa: BLE001
             self.post_message(QueryDone(request, error=error_text(exc)))
             return
-        if out.failed_groups:
-            self.post_message(QueryDone(request, error=next(iter(out.failed_groups.values()))))
+        if out.failed_groups or out.missing_groups:
+            why = {**out.failed_groups, **out.missing_groups}
+            self.post_message(QueryDone(request, error=next(iter(why.values()))))
             return
         rows = [{k: v for k, v in r.items() if k != "@log"} for r in out.rows]
         summary = (f"{len(rows):,} rows · {out.records_scanned:,.0f} records, {out.bytes_scanned / 1e6:,.1f} MB scanned"

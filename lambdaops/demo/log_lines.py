@@ -176,7 +176,8 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
         part(all_idx, ts, 1, [f"START RequestId: {r} Version: $LATEST" for r in rid])
 
     # An older runtime's OOM death is reported after its REPORT line (below), not by the function.
-    logged = np.flatnonzero((status == ERROR) | ((status == OOM) & (not legacy)) | (all_idx % 17 == 0))
+    sample = (all_idx % 17 == 0) & ~((status == OOM) & legacy)
+    logged = np.flatnonzero((status == ERROR) | ((status == OOM) & (not legacy)) | sample)
     stack_json = json.dumps(stack)
     msgs = []
     for i, t in zip(logged.tolist(), _iso_ms(ts[logged] + 1)):

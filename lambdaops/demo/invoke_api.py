@@ -248,6 +248,7 @@ class InvokeSimulator:
         return DemoResponse.json("lambda", body, 200, headers)
 
     def _record(self, t: Target, out: Outcome) -> None:
+        self._ensure_log_group(t)
         state = self.account.state
         if state is None:
             return
@@ -255,6 +256,18 @@ class InvokeSimulator:
                                 billed_ms=out.billed_ms, init_ms=out.init_ms, max_mem_mb=out.max_mem_mb,
                                 status=out.status, memory_mb=t.memory_mb, request_id_bits=(out.hi, out.lo),
                                 version=t.version_number)
+
+
+    def _ensure_log_group(self, t: Target) -> None:
+        """The function's log group exists once it has run: "CloudWatch automatically creates a log group
+        named /aws/lambda/<function name> for your function when it's first invoked" (and a missing custom
+        group likewise; "Configuring CloudWatch log groups", AWS Lambda Developer Guide)."""
+        from moto.logs.models import logs_backends
+
+        cfg = self.account.overlay.get(t.region, t.name).get("LoggingConfig") or {}
+        group = cfg.get("LogGroup") or f"/aws/lambda/{t.name}"
+        with self._lock:  # concurrent first invokes must not replace each other's new group
+            logs_backends[ACCOUNT_ID][t.region].ensure_log_group(group)
 
 
 # ------------------------------------------------------------------------------------------------

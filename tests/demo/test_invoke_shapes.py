@@ -102,3 +102,15 @@ def test_old_runtime_times_out_with_a_separate_line_and_no_status(lam):
     i = next(i for i, x in enumerate(lines) if x.startswith("REPORT"))
     m = TIMEOUT_RE.match(lines[i + 1])
     assert m and m["rid"] == rep["rid"] and m["s"] == "1.00"
+
+
+def test_the_first_invoke_of_a_function_that_never_ran_creates_its_log_group(account, lam):
+    logs = boto3.client("logs", region_name=US, endpoint_url=account.endpoint, aws_access_key_id="demo",
+                        aws_secret_access_key="demo")
+    group = "/aws/lambda/reports-backfill"
+    listed = lambda: [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]]  # noqa: E731
+    assert listed() == []
+    rep = report(tail(lam[US], "reports-backfill")["lines"])
+    assert listed() == [group]
+    (ev,) = [e for e in logs.filter_log_events(logGroupName=group)["events"] if e["message"].startswith("REPORT")]
+    assert rep["rid"] in ev["message"]

@@ -153,21 +153,22 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
 
     legacy = spec.legacy_lines
     ci = np.flatnonzero(cold)
-    t_init = ts[ci] - init[ci].astype(np.int64)
-    if legacy:
-        pass  # INIT_START lines came with runtime management controls (2023): older runtimes' logs have none
-    elif is_json and spec.snapstart:  # a restore is platform.restoreStart (Lambda Telemetry API event schema)
-        part(ci, t_init, 0, [f'{{"time":"{t}","type":"platform.restoreStart","record":{{"runtimeVersion":'
+    # INIT_START lines (with the runtime version) came with runtime management controls ("Introducing
+    # AWS Lambda runtime management controls", AWS Compute Blog, 2023): an older runtime's logs have none.
+    si = ci[:0] if legacy else ci
+    t_init = ts[si] - init[si].astype(np.int64)
+    if is_json and spec.snapstart:  # a restore is platform.restoreStart (Lambda Telemetry API event schema)
+        part(si, t_init, 0, [f'{{"time":"{t}","type":"platform.restoreStart","record":{{"runtimeVersion":'
                              f'"{runtime_version}","functionName":"{spec.name}","functionVersion":"$LATEST"}}}}'
                              for t in _iso_ms(t_init)])
     elif is_json:
-        part(ci, t_init, 0, [f'{{"time":"{t}","type":"platform.initStart","record":{{"initializationType":"on-demand",'
+        part(si, t_init, 0, [f'{{"time":"{t}","type":"platform.initStart","record":{{"initializationType":"on-demand",'
                              f'"phase":"init","runtimeVersion":"{runtime_version}","functionName":"{spec.name}",'
                              f'"functionVersion":"$LATEST"}}}}' for t in _iso_ms(t_init)])
     else:
         word = "RESTORE_START" if spec.snapstart else "INIT_START"
-        part(ci, t_init, 0, [f"{word} Runtime Version: {runtime_version}\tRuntime Version ARN: "
-                             f"arn:aws:lambda:{spec.region}::runtime:{h % 10**12:012x}" for h in rec.rid[ci, 0].tolist()])
+        part(si, t_init, 0, [f"{word} Runtime Version: {runtime_version}\tRuntime Version ARN: "
+                             f"arn:aws:lambda:{spec.region}::runtime:{h % 10**12:012x}" for h in rec.rid[si, 0].tolist()])
     all_idx = np.arange(n)
     if is_json:
         part(all_idx, ts, 1, [f'{{"time":"{t}","type":"platform.start","record":{{"requestId":"{r}","version":"$LATEST"}}}}'

@@ -280,3 +280,17 @@ def test_the_infrequent_access_group_reports_its_class(served_demo):
     assert ia == [t["log_group"]]
     other = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/tax-calculator")["logGroups"][0]
     assert other["logGroupClass"] == "STANDARD"
+
+
+def test_only_current_runtimes_write_init_start_lines():
+    from lambdaops.demo.log_lines import render_function
+
+    fleet = build_fleet()
+    starts = {}
+    for name in ("legacy-image-meta", "orders-api", "fx-rates-api"):
+        i, spec = next((i, f) for i, f in enumerate(fleet) if f.name == name)
+        msgs = render_function(spec, generate_function(spec, i, 7, T0, T1))["@message"]
+        kinds = {m.split(" ", 1)[0] if not m.startswith("{") else json.loads(m).get("type") for m in msgs}
+        starts[name] = kinds & {"INIT_START", "RESTORE_START", "platform.initStart", "platform.restoreStart"}
+    assert starts == {"legacy-image-meta": set(), "orders-api": {"INIT_START"},
+                      "fx-rates-api": {"platform.restoreStart"}}

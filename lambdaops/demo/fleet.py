@@ -37,7 +37,7 @@ class FunctionSpec:
     timeout_s: int = 30
     log_format: str = "Text"  # Text | JSON
     log_group: str | None = None  # custom LoggingConfig.LogGroup
-    traffic: str = "api"  # api | diurnal | cron | stream | queue | async
+    traffic: str = "api"  # api | diurnal | cron | stream | queue | async | none (never invoked)
     rate_per_min: float = 60.0  # mean invocations per minute (cron: ignored)
     reserved_concurrency: int | None = None
     snapstart: bool = False
@@ -59,6 +59,13 @@ class FunctionSpec:
     lagging: bool = False  # stream consumer that falls behind
     deploy_at_frac: float | None = None  # a deploy during the window (all environments recycled)
     tracing: bool = True
+    # Cold-start REPORT lines whose Billed Duration leaves INIT out although AWS bills it ("AWS Lambda
+    # standardizes billing for INIT Phase", AWS Compute Blog, effective 2025-08-01; aws-facts section 8).
+    init_in_billed_line: bool = True
+    # An older runtime's line shapes: a separate "Task timed out after N seconds" line and no Status on the
+    # REPORT line; OOM deaths only as "Runtime exited with error: signal: killed" + Runtime.ExitError.
+    legacy_lines: bool = False
+    log_group_class: str = "STANDARD"  # CreateLogGroup logGroupClass: STANDARD | INFREQUENT_ACCESS
 
     @property
     def arn(self) -> str:
@@ -67,6 +74,18 @@ class FunctionSpec:
     @property
     def log_group_name(self) -> str:
         return self.log_group or f"/aws/lambda/{self.name}"
+
+    @property
+    def custom_log_group(self) -> bool:
+        """LoggingConfig.LogGroup names a group other than the default: Lambda then puts the function's
+        name in its stream names ("Configuring CloudWatch log groups", AWS Lambda Developer Guide)."""
+        return self.log_group is not None and self.log_group != f"/aws/lambda/{self.name}"
+
+    @property
+    def has_log_group(self) -> bool:
+        """Lambda creates the default group on the first invocation: a function that never ran has none
+        (same guide: "CloudWatch automatically creates a log group ... when it's first invoked")."""
+        return self.traffic != "none" or self.custom_log_group
 
     @property
     def is_async(self) -> bool:
@@ -148,6 +167,50 @@ def _named_fleet() -> list[FunctionSpec]:
         FunctionSpec("thumbnail-eu", eu, "python3.11", "x86_64", 2048, 60, traffic="async", rate_per_min=20,
                      cpu_ms=1400, parallel=0.0, io_ms=40, working_set_mb=330, init_ms=650,
                      dlq="thumbnail-eu-dlq", tags=team("media")),
+    ] + _awkward_fleet()
+
+
+SHARED_LOG_GROUP = "/app/storefront"
+
+
+def _awkward_fleet() -> list[FunctionSpec]:
+    """Functions whose logs are shaped the way real accounts make them awkward (aws-facts section 8).
+
+    Appended after the original 24 so their names, order and traffic (seeded by position) stay as they were.
+    """
+    us, eu = REGIONS
+    team = lambda t: {"team": t, "env": "prod"}  # noqa: E731
+    return [
+        # Three functions logging to one custom group, text and JSON mixed: stream names carry the function.
+        FunctionSpec("storefront-cart", us, "python3.12", "x86_64", 512, 10, log_group=SHARED_LOG_GROUP,
+                     traffic="api", rate_per_min=40, cpu_ms=12, io_ms=60, working_set_mb=120, init_ms=380,
+                     tags=team("storefront")),
+        FunctionSpec("storefront-search", us, "nodejs20.x", "arm64", 256, 6, log_group=SHARED_LOG_GROUP,
+                     traffic="diurnal", rate_per_min=30, cpu_ms=9, io_ms=90, working_set_mb=95, init_ms=210,
+                     tags=team("storefront")),
+        FunctionSpec("storefront-reviews", us, "python3.13", "arm64", 256, 10, "JSON", log_group=SHARED_LOG_GROUP,
+                     traffic="api", rate_per_min=12, cpu_ms=15, io_ms=70, working_set_mb=100, init_ms=400,
+                     tags=team("storefront"), error_rate=0.01),
+        # Deployed, configured, never invoked: no log group at all.
+        FunctionSpec("reports-backfill", us, "python3.12", "x86_64", 1024, 900, traffic="none", rate_per_min=0,
+                     cpu_ms=2000, io_ms=5000, working_set_mb=300, init_ms=600, tags=team("analytics")),
+        # An old runtime with old line shapes; 3 s timeout and a working set at its 128 MB, so both deaths occur.
+        # Its lines predate INIT billing in Billed Duration (and INIT_START lines).
+        FunctionSpec("legacy-image-meta", us, "nodejs12.x", "x86_64", 128, 3, traffic="async", rate_per_min=20,
+                     cpu_ms=60, io_ms=900, working_set_mb=118, init_ms=300, legacy_lines=True,
+                     init_in_billed_line=False, error_rate=0.01, tags=team("media")),
+        # A default-named group created ahead of the function in the INFREQUENT_ACCESS class.
+        FunctionSpec("audit-trail-writer", eu, "python3.12", "arm64", 256, 30, traffic="queue", rate_per_min=25,
+                     cpu_ms=10, io_ms=110, working_set_mb=90, init_ms=420, log_group_class="INFREQUENT_ACCESS",
+                     tags=team("compliance")),
+        # JSON format with SnapStart restores (restoreDurationMs / billedRestoreDurationMs).
+        FunctionSpec("fx-rates-api", eu, "java21", "x86_64", 1024, 10, "JSON", traffic="api", rate_per_min=35,
+                     snapstart=True, cpu_ms=40, io_ms=30, working_set_mb=330, init_ms=380, aliases=("live",),
+                     tags=team("pricing")),
+        # A Python ZIP function whose cold-start lines leave INIT out of Billed Duration.
+        FunctionSpec("geo-lookup", eu, "python3.11", "x86_64", 512, 10, traffic="api", rate_per_min=45,
+                     cpu_ms=20, io_ms=25, working_set_mb=150, init_ms=900, init_in_billed_line=False,
+                     tags=team("platform")),
     ]
 
 

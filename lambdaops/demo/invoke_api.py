@@ -24,7 +24,7 @@ import math
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -33,9 +33,9 @@ from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.fleet import ACCOUNT_ID, FunctionSpec
 from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.lambda_config import function_name
-from lambdaops.demo.log_lines import json_report, text_report
+from lambdaops.demo.log_lines import json_report, legacy_oom_line, legacy_timeout_line, text_report
 from lambdaops.demo.memory_model import expected_duration_ms, init_scale
-from lambdaops.demo.traffic import OK, OOM, TIMEOUT, format_request_id
+from lambdaops.demo.traffic import OK, OOM, TIMEOUT, billed_duration_ms, billed_restore_ms, format_request_id
 
 IDLE_RECLAIM_S = 300.0  # an environment idle longer than this is gone: the next invoke is cold
 CPU_SIGMA = 0.08
@@ -196,10 +196,13 @@ class InvokeSimulator:
                 init = round(m.init_ms * rng.lognormal(0.0, RESTORE_SIGMA), 2)
             else:
                 init = round(m.init_ms * init_scale(t.memory_mb) * rng.lognormal(0.0, INIT_SIGMA), 2)
-        # INIT is billed (since 2025-08); a SnapStart restore is billed on its own line instead.
-        billed = math.ceil(duration + (init if init is not None and not t.snapstart else 0.0))
         hi, lo = (int(x) for x in rng.integers(0, 2**63, size=2))
-        return Outcome(hi=hi, lo=lo, start_ms=int(now_s * 1000), duration_ms=duration, billed_ms=max(1, billed),
+        # The line's Billed Duration by Lambda's rules (traffic.billed_duration_ms): INIT inside since
+        # 2025-08-01 unless the function's lines leave it out; a SnapStart restore's billed part inside.
+        model = replace(m, snapstart=t.snapstart)
+        billed = int(billed_duration_ms(model, np.array([duration]), np.array([np.nan if init is None else init]),
+                                        np.array([lo], dtype=np.uint64))[0])
+        return Outcome(hi=hi, lo=lo, start_ms=int(now_s * 1000), duration_ms=duration, billed_ms=billed,
                        init_ms=init, max_mem_mb=min(used, t.memory_mb), status=status)
 
     # -- the API ---------------------------------------------------------------------------------
@@ -245,6 +248,7 @@ class InvokeSimulator:
         return DemoResponse.json("lambda", body, 200, headers)
 
     def _record(self, t: Target, out: Outcome) -> None:
+        self._ensure_log_group(t)
         state = self.account.state
         if state is None:
             return
@@ -252,6 +256,18 @@ class InvokeSimulator:
                                 billed_ms=out.billed_ms, init_ms=out.init_ms, max_mem_mb=out.max_mem_mb,
                                 status=out.status, memory_mb=t.memory_mb, request_id_bits=(out.hi, out.lo),
                                 version=t.version_number)
+
+
+    def _ensure_log_group(self, t: Target) -> None:
+        """The function's log group exists once it has run: "CloudWatch automatically creates a log group
+        named /aws/lambda/<function name> for your function when it's first invoked" (and a missing custom
+        group likewise; "Configuring CloudWatch log groups", AWS Lambda Developer Guide)."""
+        from moto.logs.models import logs_backends
+
+        cfg = self.account.overlay.get(t.region, t.name).get("LoggingConfig") or {}
+        group = cfg.get("LogGroup") or f"/aws/lambda/{t.name}"
+        with self._lock:  # concurrent first invokes must not replace each other's new group
+            logs_backends[ACCOUNT_ID][t.region].ensure_log_group(group)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -270,7 +286,8 @@ def _timeout_message(t: Target, out: Outcome) -> str:
 def _error_payload(t: Target, out: Outcome) -> dict:
     if out.status == TIMEOUT:
         return {"errorMessage": _timeout_message(t, out)}
-    return {"errorType": "Runtime.OutOfMemory",
+    # Older runtimes report the killed process as Runtime.ExitError (doug-macleod/Pipe-1Dev#18).
+    return {"errorType": "Runtime.ExitError" if t.model.legacy_lines else "Runtime.OutOfMemory",
             "errorMessage": f"RequestId: {out.request_id} Error: Runtime exited with error: signal: killed"}
 
 
@@ -286,11 +303,17 @@ def render_log_tail(t: Target, out: Outcome) -> str:
     rid = out.request_id
     start, end = out.start_ms, out.start_ms + int(math.ceil(out.duration_ms))
     cold = out.init_ms is not None
+    restore = int(billed_restore_ms(np.array([out.init_ms]), np.array([out.lo], dtype=np.uint64))[0]) \
+        if cold and t.snapstart else None
     lines: list[str] = []
     if t.log_format == "JSON":
-        if cold:
+        if cold and t.snapstart:  # a restore is platform.restoreStart (Lambda Telemetry API event schema)
+            lines.append(json.dumps({"time": _iso(start - int(out.init_ms)), "type": "platform.restoreStart",
+                                     "record": {"runtimeVersion": _runtime_version(t.runtime), "functionName": t.name,
+                                                "functionVersion": t.version}}))
+        elif cold:
             lines.append(json.dumps({"time": _iso(start - int(out.init_ms)), "type": "platform.initStart", "record": {
-                "initializationType": "snap-start" if t.snapstart else "on-demand", "phase": "init",
+                "initializationType": "on-demand", "phase": "init",
                 "runtimeVersion": _runtime_version(t.runtime), "functionName": t.name,
                 "functionVersion": t.version}}))
         lines.append(json.dumps({"time": _iso(start), "type": "platform.start",
@@ -304,23 +327,30 @@ def render_log_tail(t: Target, out: Outcome) -> str:
                        errorType="Runtime.OutOfMemory")
         lines.append(json.dumps(app))
         lines.append(json_report(_iso(end), rid, out.duration_ms, out.billed_ms, t.memory_mb, out.max_mem_mb,
-                                 out.init_ms if cold else None, t.snapstart, out.status))
+                                 out.init_ms if cold else None, t.snapstart, out.status, billed_restore_ms=restore))
         return "\n".join(lines) + "\n"
 
-    if cold:
+    legacy = t.model.legacy_lines
+    if cold and not legacy:  # older runtimes wrote no INIT_START line (log_lines.render_function)
         kind = "RESTORE_START" if t.snapstart else "INIT_START"
         lines.append(f"{kind} Runtime Version: {_runtime_version(t.runtime)}\tRuntime Version ARN: "
                      f"arn:aws:lambda:{t.region}::runtime:{out.hi % 10**12:012x}")
     lines.append(f"START RequestId: {rid} Version: {t.version}")
-    if out.status == TIMEOUT:
+    if out.status == TIMEOUT and not legacy:
         lines.append(_timeout_message(t, out))
-    elif out.status == OOM:
+    elif out.status == OOM and not legacy:
         lines.append(f"{_iso(end)} {rid} Error: Runtime exited with error: signal: killed\nRuntime.OutOfMemory")
-    else:
+    elif out.status == OK:
         lines.append(f"{_iso(start + 1)}\t{rid}\tINFO\tprocessed event for {t.name}")
     lines.append(f"END RequestId: {rid}")
+    # The REPORT message ends with a tab and a newline of its own (text_report).
     lines.append(text_report(rid, out.duration_ms, out.billed_ms, t.memory_mb, out.max_mem_mb,
-                             out.init_ms if cold else None, t.snapstart, out.status))
+                             out.init_ms if cold else None, t.snapstart, out.status, billed_restore_ms=restore,
+                             legacy=legacy).rstrip("\n"))
+    if legacy and out.status == TIMEOUT:  # after the REPORT line, as older runtimes wrote it
+        lines.append(legacy_timeout_line(_iso(end), rid, t.timeout_s))
+    elif legacy and out.status == OOM:
+        lines.append(legacy_oom_line(rid))
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lambdaops.demo.fleet import ACCOUNT_ID, FunctionSpec
-from lambdaops.demo.traffic import ERROR, OOM, TIMEOUT, FunctionTraffic, Records, format_request_id
+from lambdaops.demo.traffic import ERROR, OOM, TIMEOUT, FunctionTraffic, Records, billed_restore_ms, format_request_id
 from lambdaops.demo.xray_ids import sampled_mask, segment_id, trace_id
 
 _RUNTIME_VERSION = {"python": "python:{v}.v41", "nodejs": "nodejs:{v}.v52", "java": "java:{v}.v33",
@@ -33,30 +33,46 @@ COLUMNS = ["@timestamp", "@message", "@logStream", "@log", "@ingestionTime"]
 
 
 def text_report(rid: str, duration_ms: float, billed_ms: int, memory_mb: int, used_mb: int, cold_ms: float | None,
-                snapstart: bool, status: int, trace: tuple[str, str] | None = None) -> str:
-    """A text-format REPORT line exactly as Lambda writes it (shared by the logs and Invoke's tail)."""
+                snapstart: bool, status: int, trace: tuple[str, str] | None = None, *,
+                billed_restore_ms: int | None = None, legacy: bool = False) -> str:
+    """A text-format REPORT line exactly as Lambda writes it (shared by the logs and Invoke's tail).
+
+    Fields are tab-separated and the message ends with a tab and a newline; a sampled trace adds an
+    ``XRAY`` line inside the same message (real messages quoted in public issues read
+    "...Max Memory Used: 192 MB\t\n", e.g. DataBiosphere/azul#5720). SnapStart restores carry
+    ``Restore Duration`` and ``Billed Restore Duration``, the latter already inside ``Billed Duration``
+    ("Monitoring for Lambda SnapStart", AWS Lambda Developer Guide). ``legacy``: older runtimes put no
+    ``Status`` on the line; the timeout or the crash is a separate message (alexa-samples issue #18:
+    "REPORT ...\tMax Memory Used: 21 MB\t" then "<ts> <id> Task timed out after 3.07 seconds")."""
     line = (f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed_ms} ms\t"
             f"Memory Size: {memory_mb} MB\tMax Memory Used: {used_mb} MB")
     if cold_ms is not None and snapstart:
-        line += f"\tRestore Duration: {cold_ms:.2f} ms\tBilled Restore Duration: {int(np.ceil(cold_ms))} ms"
+        if billed_restore_ms is None:
+            raise ValueError("a SnapStart restore line needs its Billed Restore Duration")
+        line += f"\tRestore Duration: {cold_ms:.2f} ms\tBilled Restore Duration: {billed_restore_ms} ms"
     elif cold_ms is not None:
         line += f"\tInit Duration: {cold_ms:.2f} ms"
-    if status == TIMEOUT:
+    if status == TIMEOUT and not legacy:
         line += "\tStatus: timeout"
-    elif status == OOM:
+    elif status == OOM and not legacy:
         line += "\tStatus: error\tError Type: Runtime.OutOfMemory"
+    line += "\t\n"
     if trace:
-        line += f"\t\nXRAY TraceId: {trace[0]}\tSegmentId: {trace[1]}\tSampled: true"
+        line += f"XRAY TraceId: {trace[0]}\tSegmentId: {trace[1]}\tSampled: true\t\n"
     return line
 
 
 def json_report(time_iso: str, rid: str, duration_ms: float, billed_ms: int, memory_mb: int, used_mb: int,
-                cold_ms: float | None, snapstart: bool, status: int, trace: tuple[str, str] | None = None) -> str:
-    """A JSON-format ``platform.report`` record (compact, as Lambda writes it)."""
+                cold_ms: float | None, snapstart: bool, status: int, trace: tuple[str, str] | None = None, *,
+                billed_restore_ms: int | None = None) -> str:
+    """A JSON-format ``platform.report`` record (compact, as Lambda writes it; metrics named as in the
+    Telemetry API's platform.report schema: restoreDurationMs / billedRestoreDurationMs for SnapStart)."""
     metrics = (f'"durationMs":{duration_ms:.2f},"billedDurationMs":{billed_ms},"memorySizeMB":{memory_mb},'
                f'"maxMemoryUsedMB":{used_mb}')
     if cold_ms is not None and snapstart:
-        metrics += f',"restoreDurationMs":{cold_ms:.2f},"billedRestoreDurationMs":{int(np.ceil(cold_ms))}'
+        if billed_restore_ms is None:
+            raise ValueError("a SnapStart restore record needs its billedRestoreDurationMs")
+        metrics += f',"restoreDurationMs":{cold_ms:.2f},"billedRestoreDurationMs":{billed_restore_ms}'
     elif cold_ms is not None:
         metrics += f',"initDurationMs":{cold_ms:.2f}'
     rec_status = "timeout" if status == TIMEOUT else "error" if status == OOM else "success"
@@ -66,6 +82,20 @@ def json_report(time_iso: str, rid: str, duration_ms: float, billed_ms: int, mem
                   f'"value":"Root={trace[0]};Parent={trace[1]};Sampled=1"}}')
     return (f'{{"time":"{time_iso}","type":"platform.report","record":{{"requestId":"{rid}",'
             f'"metrics":{{{metrics}}},"status":"{rec_status}"{extra}}}}}')
+
+
+def legacy_timeout_line(time_iso: str, rid: str, timeout_s: float) -> str:
+    """The separate message an older runtime writes after the REPORT line of a timed-out invoke,
+    space-separated as quoted in alexa-samples/skill-sample-nodejs-smarthome-switch#18 and
+    awslabs/aws-lambda-redshift-loader#80."""
+    return f"{time_iso} {rid} Task timed out after {timeout_s:.2f} seconds"
+
+
+def legacy_oom_line(rid: str) -> str:
+    """An older runtime's out-of-memory death: the runtime process is killed and Lambda reports
+    Runtime.ExitError ("RequestId: <id> Error: Runtime exited with error: signal: killed" is the
+    errorMessage quoted in doug-macleod/Pipe-1Dev#18); no Runtime.OutOfMemory anywhere."""
+    return f"RequestId: {rid} Error: Runtime exited with error: signal: killed\nRuntime.ExitError"
 
 
 def _family(runtime: str) -> str:
@@ -79,16 +109,22 @@ def _iso_ms(ms: np.ndarray) -> list[str]:
     return [s + "Z" for s in np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()]
 
 
-def _stream_names(rec: Records) -> np.ndarray:
-    """One log stream per execution environment: a new one starts at each cold start."""
+def _stream_names(spec: FunctionSpec, rec: Records) -> np.ndarray:
+    """One log stream per execution environment: a new one starts at each cold start. Default groups
+    name it ``YYYY/MM/DD/[<version>]<id>``; a custom group (LoggingConfig.LogGroup) puts the function in
+    front, ``YYYY/MM/DD/<function>[<version>]<id>``, so several functions can share the group
+    ("Configuring CloudWatch log groups", AWS Lambda Developer Guide)."""
     if rec.n == 0:
         return np.array([], dtype=object)
     idx = np.arange(rec.n)
     env = np.maximum.accumulate(np.where(rec.cold, idx, 0))
     starts = np.unique(env)
     days = np.datetime_as_string(rec.ts_ms[starts].astype("datetime64[ms]").astype("datetime64[D]")).tolist()
-    names = {int(e): f"{d.replace('-', '/')}/[$LATEST]{(int(rec.rid[e, 0]) ^ 0x5DEECE66D):016x}"
-                     f"{int(rec.rid[e, 1]) % 10**8:08d}" for e, d in zip(starts.tolist(), days)}
+    prefix = spec.name if spec.custom_log_group else ""
+    versions = rec.version.tolist()
+    names = {int(e): f"{d.replace('-', '/')}/{prefix}[{'$LATEST' if versions[e] == 0 else versions[e]}]"
+                     f"{(int(rec.rid[e, 0]) ^ 0x5DEECE66D):016x}{int(rec.rid[e, 1]) % 10**8:08d}"
+             for e, d in zip(starts.tolist(), days)}
     return np.array([names[e] for e in env.tolist()], dtype=object)
 
 
@@ -115,17 +151,24 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     def part(idx: np.ndarray, when: np.ndarray, order: int, messages: list[str]) -> None:
         parts.append((when.astype(np.int64), order, messages, idx))
 
+    legacy = spec.legacy_lines
     ci = np.flatnonzero(cold)
-    t_init = ts[ci] - init[ci].astype(np.int64)
-    if is_json:
-        kind = "snap-start" if spec.snapstart else "on-demand"
-        part(ci, t_init, 0, [f'{{"time":"{t}","type":"platform.initStart","record":{{"initializationType":"{kind}",'
+    # INIT_START lines (with the runtime version) came with runtime management controls ("Introducing
+    # AWS Lambda runtime management controls", AWS Compute Blog, 2023): an older runtime's logs have none.
+    si = ci[:0] if legacy else ci
+    t_init = ts[si] - init[si].astype(np.int64)
+    if is_json and spec.snapstart:  # a restore is platform.restoreStart (Lambda Telemetry API event schema)
+        part(si, t_init, 0, [f'{{"time":"{t}","type":"platform.restoreStart","record":{{"runtimeVersion":'
+                             f'"{runtime_version}","functionName":"{spec.name}","functionVersion":"$LATEST"}}}}'
+                             for t in _iso_ms(t_init)])
+    elif is_json:
+        part(si, t_init, 0, [f'{{"time":"{t}","type":"platform.initStart","record":{{"initializationType":"on-demand",'
                              f'"phase":"init","runtimeVersion":"{runtime_version}","functionName":"{spec.name}",'
                              f'"functionVersion":"$LATEST"}}}}' for t in _iso_ms(t_init)])
     else:
         word = "RESTORE_START" if spec.snapstart else "INIT_START"
-        part(ci, t_init, 0, [f"{word} Runtime Version: {runtime_version}\tRuntime Version ARN: "
-                             f"arn:aws:lambda:{spec.region}::runtime:{h % 10**12:012x}" for h in rec.rid[ci, 0].tolist()])
+        part(si, t_init, 0, [f"{word} Runtime Version: {runtime_version}\tRuntime Version ARN: "
+                             f"arn:aws:lambda:{spec.region}::runtime:{h % 10**12:012x}" for h in rec.rid[si, 0].tolist()])
     all_idx = np.arange(n)
     if is_json:
         part(all_idx, ts, 1, [f'{{"time":"{t}","type":"platform.start","record":{{"requestId":"{r}","version":"$LATEST"}}}}'
@@ -133,7 +176,9 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     else:
         part(all_idx, ts, 1, [f"START RequestId: {r} Version: $LATEST" for r in rid])
 
-    logged = np.flatnonzero((status == ERROR) | (status == OOM) | (all_idx % 17 == 0))
+    # An older runtime's OOM death is reported after its REPORT line (below), not by the function.
+    sample = (all_idx % 17 == 0) & ~((status == OOM) & legacy)
+    logged = np.flatnonzero((status == ERROR) | ((status == OOM) & (not legacy)) | sample)
     stack_json = json.dumps(stack)
     msgs = []
     for i, t in zip(logged.tolist(), _iso_ms(ts[logged] + 1)):
@@ -156,8 +201,13 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     part(logged, ts[logged] + 1, 2, msgs)
 
     ti = np.flatnonzero(status == TIMEOUT)
-    part(ti, end[ti], 3, [f"{t} {rid[i]} Task timed out after {spec.timeout_s:.2f} seconds"
-                          for i, t in zip(ti.tolist(), _iso_ms(end[ti]))])
+    # Current runtimes write the timeout line before END and Status: timeout on the REPORT line (so one
+    # invocation shows both forms); older ones write it only, after the REPORT line (order 6 below).
+    part(ti, end[ti] + (2 if legacy else 0), 6 if legacy else 3,
+         [legacy_timeout_line(t, rid[i], spec.timeout_s) for i, t in zip(ti.tolist(), _iso_ms(end[ti]))])
+    if legacy:
+        oi = np.flatnonzero(status == OOM)
+        part(oi, end[oi] + 2, 6, [legacy_oom_line(rid[i]) for i in oi.tolist()])
     if not is_json:
         part(all_idx, end, 4, [f"END RequestId: {r}" for r in rid])
 
@@ -169,13 +219,19 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     stats = status.tolist()
     times = _iso_ms(end) if is_json else None
     snap = spec.snapstart
+    restores = [None] * n
+    if snap and ci.size:
+        for i, b in zip(ci.tolist(), billed_restore_ms(init[ci], rec.rid[ci, 1]).tolist()):
+            restores[i] = b
     if is_json:
         reports = [json_report(times[i], rid[i], durs[i], billed[i], mem[i], used[i],
-                               None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i))
+                               None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i),
+                               billed_restore_ms=restores[i])
                    for i in range(n)]
     else:
         reports = [text_report(rid[i], durs[i], billed[i], mem[i], used[i],
-                               None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i))
+                               None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i),
+                               billed_restore_ms=restores[i], legacy=legacy)
                    for i in range(n)]
     part(all_idx, end + 1, 5, reports)
 
@@ -184,7 +240,7 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     inv = np.concatenate([p[3] for p in parts])
     messages = np.array([m for p in parts for m in p[2]], dtype=object)
     sort = np.lexsort((order, inv, when))
-    streams = _stream_names(rec)
+    streams = _stream_names(spec, rec)
     when = when[sort]
     return pd.DataFrame({
         "@timestamp": when,
@@ -202,28 +258,27 @@ class LogStore:
         self.state = state
         self._lock = threading.Lock()
         self._group_locks: dict[tuple[str, str], threading.Lock] = {}
-        self._cache: dict[tuple[str, str], tuple[int, int, pd.DataFrame]] = {}
+        self._cache: dict[tuple[str, str], tuple[tuple, int, pd.DataFrame]] = {}
 
     def warm(self) -> None:
         """Render every group ahead of the first query (run in a background thread)."""
-        for traffic in list(self.state.traffic.values()):
-            self.group_frame(traffic.spec.region, traffic.spec.log_group_name)
+        for region, group in sorted({(t.spec.region, t.spec.log_group_name) for t in self.state.traffic.values()}):
+            self.group_frame(region, group)
 
     def group_frame(self, region: str, group: str) -> pd.DataFrame | None:
-        """All events of a log group (None when the demo knows nothing of it)."""
+        """All events of a log group (None when the demo knows nothing of it): every function logging
+        to it (a custom group may be shared) plus what clients put there."""
         key = (region, group)
         with self._lock:
             group_lock = self._group_locks.setdefault(key, threading.Lock())
         with group_lock:  # one render per group, however many queries ask at once
-            traffic: FunctionTraffic | None = self.state.function_by_log_group(region, group)
+            functions: list[FunctionTraffic] = functions_logging_to(self.state, region, group)
             extra = self.state.extra_logs.get(key, [])
-            gen = traffic.generation if traffic else -1
+            gen = tuple((t.spec.name, t.generation) for t in functions)
             hit = self._cache.get(key)
             if hit and hit[0] == gen and hit[1] == len(extra):
                 return hit[2]
-            parts = []
-            if traffic is not None:
-                parts.append(render_function(traffic.spec, traffic.records()))
+            parts = [render_function(t.spec, t.records()) for t in functions]
             if extra:
                 df = pd.DataFrame(list(extra))
                 df["@log"] = f"{ACCOUNT_ID}:{group}"
@@ -235,3 +290,11 @@ class LogStore:
                 "@timestamp", kind="stable", ignore_index=True)
             self._cache[key] = (gen, len(extra), frame)
             return frame
+
+
+def functions_logging_to(state, region: str, group: str) -> list[FunctionTraffic]:
+    """The fleet's functions whose log events land in ``group``: all of them for a shared custom group,
+    none for a function that never ran (Lambda creates its default group on the first invocation; an
+    Invoke through the demo makes it appear)."""
+    return [t for (r, _), t in sorted(state.traffic.items()) if r == region and t.spec.log_group_name == group
+            and (t.spec.has_log_group or t.records().n > 0)]

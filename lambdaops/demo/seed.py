@@ -16,6 +16,7 @@ import boto3
 import botocore.config
 
 from lambdaops.demo.fleet import ACCOUNT_ID, FunctionSpec, queue_names
+from lambdaops.demo.log_groups import set_log_group_class
 
 ROLE_NAME = "lambdaops-demo-execution"
 
@@ -151,8 +152,11 @@ def _seed_region(region: str, fleet: list[FunctionSpec], role_arn: str, base, zi
         if overlay is not None:  # what the gateway records from a CreateFunction request (moto drops it)
             overlay.capture(region, fn.name, params)
         lam.create_function(params)
-        logs.create_log_group(fn.log_group_name, None)
-        logs.put_retention_policy(fn.log_group_name, 30)
+        if fn.has_log_group and fn.log_group_name not in logs.groups:  # a shared group is created once
+            # CreateLogGroup with logGroupClass, as the team's IaC creates an Infrequent Access group ahead
+            # of the function (moto drops the class: log_groups.py keeps it on the group and answers it).
+            set_log_group_class(logs.create_log_group(fn.log_group_name, None), fn.log_group_class)
+            logs.put_retention_policy(fn.log_group_name, 30)
         if fn.aliases:
             version = str(lam.publish_version(fn.name, "release").version)
             out.versions[fn.name] = version

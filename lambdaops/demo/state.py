@@ -56,8 +56,10 @@ class DemoState:
         return [t for (r, _), t in self.traffic.items() if r == region]
 
     def function_by_log_group(self, region: str, group: str) -> FunctionTraffic | None:
+        """A function logging to ``group`` (a shared group has several: see log_lines.functions_logging_to).
+        A function that never ran has no group yet: Lambda creates it on the first invocation."""
         for (r, _), t in self.traffic.items():
-            if r == region and t.spec.log_group_name == group:
+            if r == region and t.spec.log_group_name == group and (t.spec.has_log_group or t.records().n > 0):
                 return t
         return None
 

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 from textual import events
 
+from lambdaops.demo.fleet import build_fleet
 from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.screens.command_line import CommandLineScreen
@@ -26,6 +27,7 @@ from lambdaops.tui.widgets.virtual_table import VirtualTable
 from tests.tui.conftest import SIZE
 
 pytestmark = pytest.mark.e2e
+FLEET_SIZE = len(build_fleet())  # the demo account's named fleet
 
 
 async def test_fleet_paints_then_fills_in_and_filters_and_sorts(make_app):
@@ -34,7 +36,7 @@ async def test_fleet_paints_then_fills_in_and_filters_and_sorts(make_app):
         table = app.screen.query_one("#fleet", VirtualTable)
         assert isinstance(app.screen, FleetScreen)
         await fleet_ready(pilot, app)
-        assert len(table.model) == 24
+        assert len(table.model) == FLEET_SIZE
         assert app.account == "123456789012"
         first = table.model.cells[table.view[0]]
         assert first[-1].startswith("✖")  # worst first
@@ -53,7 +55,7 @@ async def test_fleet_paints_then_fills_in_and_filters_and_sorts(make_app):
         await pilot.press("S")
         assert table.descending
         await pilot.press("escape")
-        assert table.filter_text == "" and len(table.view) == 24
+        assert table.filter_text == "" and len(table.view) == FLEET_SIZE
 
 
 async def test_enter_opens_a_function_and_escape_comes_back(make_app):
@@ -253,7 +255,7 @@ async def test_R_switches_the_profile_and_a_failing_one_keeps_the_old(make_app, 
         assert asked[-1][0] == "staging" and sorted(asked[-1][1]) == ["eu-west-1", "us-east-1"]
         assert app.backend.profile == "staging" and app.backend.label == "staging"
         assert app.backend.ctx is not before and app.account == "123456789012"
-        assert len(app.functions) == 24 and app.snapshot is not None
+        assert len(app.functions) == FLEET_SIZE and app.snapshot is not None
         assert isinstance(app.screen, FleetScreen)
 
 

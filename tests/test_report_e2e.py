@@ -85,7 +85,11 @@ def test_findings_and_calls(report):
     # one Insights query per region (under 50 log groups).
     assert data["api_calls"]["cloudwatch.GetMetricData"] == 2
     assert data["api_calls"]["logs.StartQuery"] == 2
-    assert list(data) == ["generated_at", "window", "regions", "functions", "errors", "notes", "api_calls"]
+    assert list(data) == ["generated_at", "window", "regions", "functions", "errors", "notes", "api_calls",
+                          "api_retries"]
+    # a healthy run: nothing missing, no error, no retry
+    assert data["errors"] == [] and data["api_retries"] == {}
+    assert all(f["missing"] == [] for f in data["functions"])
 
 
 def test_raw_logs_fallback_agrees_with_insights(served_demo, report):

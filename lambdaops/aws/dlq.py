@@ -413,6 +413,9 @@ class DlqDiscovery:
     errors: list[RegionError]
     regions: list[str]
     api_calls: dict[str, int]
+    # functions whose failure destinations could not be read (their DLQs may be missing from
+    # ``queues``): the inventory's ErrorTally entries
+    detail_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Targets:
@@ -542,7 +545,7 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
             else:
                 queues.extend(result)
     queues.sort(key=lambda q: (q.region, KIND_ORDER.index(q.kind) if q.kind in KIND_ORDER else 99, q.name))
-    return DlqDiscovery(queues, errors, regions, ctx.calls.snapshot())
+    return DlqDiscovery(queues, errors, regions, ctx.calls.snapshot(), inv.detail_errors)
 
 
 def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None) -> DlqInfo | None:

@@ -93,7 +93,9 @@ class AwsContext:
         self._lock = threading.Lock()
         self._clients: dict[tuple, Any] = {}
         self._config = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts the first attempt; the older ``max_attempts`` key counts
+            # retries only (botocore "Config Reference", retries), which gave one attempt more
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_pool_connections=max_pool,

@@ -127,6 +127,8 @@ def test_compare_previous_and_formats(served_demo, report, tmp_path):
 
 def test_fail_on_and_bad_input(served_demo):
     assert run(served_demo, "report", "--since", "7h", "--fail-on", "critical", "-o", "json").exit_code == 1
+    # --strict on a complete report changes nothing: findings still give 1
+    assert run(served_demo, "report", "--since", "7h", "--fail-on", "critical", "--strict", "-o", "json").exit_code == 1
     res = run(served_demo, "report", "--functions", "nope-*")
     assert res.exit_code == 2 and "no function matches nope-*" in res.stderr
     res = run(served_demo, "report", "--since", "500d")

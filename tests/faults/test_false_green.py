@@ -111,12 +111,35 @@ def test_every_region_failing_is_254_with_empty_functions_and_errors(served_demo
 
 
 @pytest.mark.e2e
+def test_no_figure_fetched_is_254_even_without_strict(served_demo, monkeypatch):
+    """GetMetricData and StartQuery never reach the endpoint (connection refused on every attempt):
+    the functions are listed, every figure null and missing, the region's error recorded."""
+    from botocore.exceptions import EndpointConnectionError
+
+    def refuse(req):
+        raise EndpointConnectionError(endpoint_url=req.url)
+
+    inject(monkeypatch, Rule("cloudwatch", lambda op, url, a: op == "GetMetricData", refuse),
+           Rule("logs", lambda op, url, a: op == "StartQuery", refuse))
+    res = run(served_demo, "report", *window(served_demo), "-o", "json")
+    assert res.exit_code == 254, res.stderr
+    data = json.loads(res.stdout)
+    assert len(data["functions"]) == len(served_demo.truth["functions"])
+    for f in data["functions"]:
+        assert f["invocations"] is None and f["cold_starts"] is None and f["cost_usd"] is None
+        assert {"invocations", "cold_starts", "duration_p99_ms", "cost_usd"} <= set(f["missing"])
+    assert sorted(e["region"] for e in data["errors"]) == sorted(REGIONS.split(","))
+    assert all("cannot reach" in e["message"] for e in data["errors"])
+    assert "nothing could be collected" in res.stderr
+
+
+@pytest.mark.e2e
 def test_api_calls_count_retried_attempts(served_demo, monkeypatch):
     # the first attempt of each ListFunctions call is throttled; the retry succeeds
     rule = Rule("lambda", lambda op, url, attempt: op == "ListFunctions" and attempt == 1,
                 lambda req: lambda_error(req, "TooManyRequestsException", 429))
     inject(monkeypatch, rule)
-    res = run(served_demo, "report", *window(served_demo), "-o", "json", "--strict")
+    res = run(served_demo, "report", *window(served_demo), "-o", "json")
     assert res.exit_code == 0, res.stderr  # retried in time: nothing missing
     data = json.loads(res.stdout)
     assert rule.hits == 2  # one page per region
@@ -203,3 +226,22 @@ def test_concurrent_runs_under_aws_quotas_never_exit_green_with_gaps(tmp_path):
         else:
             assert code == 0, err
     assert gaps > 0  # three runs at 15 requests/s each against one 15/s quota: some retries run out
+
+
+def test_a_call_answered_without_http_still_counts_once():
+    """botocore's Stubber answers in before-call: no HTTP attempt, still one call (and no retry)."""
+    import botocore.exceptions
+    from botocore.stub import Stubber
+
+    from lambdaops.aws.context import AwsContext, StaticCredentials
+
+    ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+    cli = ctx.client("lambda", "us-east-1")
+    with Stubber(cli) as stub:
+        stub.add_response("list_functions", {"Functions": []})
+        stub.add_client_error("get_function_concurrency", "TooManyRequestsException", http_status_code=429)
+        cli.list_functions()
+        with pytest.raises(botocore.exceptions.ClientError):
+            cli.get_function_concurrency(FunctionName="f")
+    assert ctx.calls.snapshot() == {"lambda.GetFunctionConcurrency": 1, "lambda.ListFunctions": 1}
+    assert ctx.calls.retries() == {}

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from lambdaops.analysis.fleet import analyze, iterator_age_growth
+from lambdaops.analysis.fleet import FIGURES, analyze, iterator_age_growth
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.insights import InsightsRunner
@@ -126,7 +126,7 @@ class FleetSnapshot:
             return True
         if not len(self.table) or "missing" not in self.table:
             return False
-        fetched = set(METRIC_FIGURES) | set(_LOG_FIGURES)
+        fetched = (set(METRIC_FIGURES) | set(_LOG_FIGURES)) & set(FIGURES)
         return all(fetched <= set(m) for m in self.table["missing"])
 
     def has_gaps(self) -> bool:
@@ -256,7 +256,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         list(pool.map(one_region, regions))
     order = [(f.region, f.name) for f in chosen]
     table = analyze([records[k] for k in order], opts.thresholds)
-    table["missing"] = [sorted(_with_derived(missing.get((r, n), set()))) for r, n in zip(table["region"], table["name"])]
+    table["missing"] = [sorted(f for f in _with_derived(missing.get((r, n), set())) if f in FIGURES)
+                        for r, n in zip(table["region"], table["name"])]
     prev_table = analyze([previous[k] for k in order], opts.thresholds) if opts.compare_previous else None
     return FleetSnapshot(window=win, regions=inv.regions, functions=chosen, table=table, previous=prev_table,
                          errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
@@ -327,11 +328,12 @@ def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Win
     groups = sorted({f.log_group for f in fns})
     windows = [win] + ([win.previous()] if opts.compare_previous else [])
     results: list[dict[str, dict]] = []
-    for w in windows:
+    for i, w in enumerate(windows):
+        gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
         if opts.insights:
-            results.append(_insights_figures(ctx, region, groups, w, opts, errors, failed))
+            results.append(_insights_figures(ctx, region, groups, w, opts, errors, gaps))
         else:
-            results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes, failed))
+            results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
     return results[0], (results[1] if len(results) > 1 else {})
 
 

@@ -245,3 +245,33 @@ def test_a_call_answered_without_http_still_counts_once():
             cli.get_function_concurrency(FunctionName="f")
     assert ctx.calls.snapshot() == {"lambda.GetFunctionConcurrency": 1, "lambda.ListFunctions": 1}
     assert ctx.calls.retries() == {}
+
+
+def test_inventory_counts_failed_detail_calls_per_region_and_operation(monkeypatch):
+    """No server: moto behind the HTTP-attempt fault. Two of three functions lose their details."""
+    import boto3
+    from moto import mock_aws
+
+    from lambdaops.aws.context import AwsContext, StaticCredentials
+    from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
+    from tests.aws.helpers import handler_zip
+
+    inject(monkeypatch, Rule("lambda", lambda op, url, a: op == "GetFunctionConcurrency" and "/functions/slow-" in url,
+                             lambda req: lambda_error(req, "TooManyRequestsException", 429)))
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+        for name in ("slow-a", "slow-b", "fine"):
+            lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                                Code={"ZipFile": handler_zip()})
+        ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+        inv = fleet_inventory(ctx, opts=InventoryOptions(cache_dir=None))
+    assert inv.errors == []  # the region itself was listed
+    assert [(e["region"], e["operation"], e["count"]) for e in inv.detail_errors] == [
+        ("us-east-1", "GetFunctionConcurrency", 2)]
+    assert "retries ran out" in inv.detail_errors[0]["message"]
+    by = {f.name: f for f in inv.functions}
+    assert by["slow-a"].details_error and by["slow-a"].reserved_concurrency is None
+    assert by["fine"].details_error is None
+    assert ctx.calls.retries() == {"lambda.GetFunctionConcurrency": 8}  # 5 attempts each, 4 of them retries

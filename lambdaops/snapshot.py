@@ -112,7 +112,7 @@ class FleetSnapshot:
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     elapsed_s: float = 0.0
     api_retries: dict[str, int] = field(default_factory=dict)  # of api_calls, the retried attempts
-    failed_regions: list[str] = field(default_factory=list)  # regions whose inventory failed
+    failed_regions: list[str] = field(default_factory=list)  # regions whose inventory or collection failed
 
     def missing_count(self) -> int:
         """Figures that could not be fetched (the table's ``missing`` column, summed)."""
@@ -196,6 +196,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     previous: dict[tuple[str, str], dict[str, Any]] = {}
     notes: list[str] = []
     missing: dict[tuple[str, str], set[str]] = {}  # figures that could not be fetched, per function
+    broken: set[str] = set()  # regions whose collection failed part-way
 
     def one_region(region: str) -> None:
         """A region whose collection fails part-way (e.g. an endpoint that stops answering) keeps
@@ -204,6 +205,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
             call_translated(collect_region, region, region=region)
         except LambdaopsError as err:
             tally.add_error(err, region=region)
+            broken.add(region)
             for fn in by_region[region]:
                 key = (fn.region, fn.name)
                 records[key] = {**_identity(fn), **{f: None for f in (*METRIC_FIGURES, *_LOG_FIGURES)},
@@ -262,7 +264,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     return FleetSnapshot(window=win, regions=inv.regions, functions=chosen, table=table, previous=prev_table,
                          errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
                          elapsed_s=time.perf_counter() - t0, api_retries=ctx.calls.retries(),
-                         failed_regions=sorted({e.region for e in inv.errors}))
+                         failed_regions=sorted({e.region for e in inv.errors} | broken))
 
 
 def _tally_metric_failures(tally: ErrorTally, region: str, metrics) -> None:

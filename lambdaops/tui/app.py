@@ -170,7 +170,8 @@ class LambdaopsApp(App):
                 return
             snap = backend.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
             for err in snap.errors:
-                if err.get("region"):
+                # ✖ in the header is a region that failed; a partial gap shows as ? cells and a count
+                if err.get("region") in snap.failed_regions:
                     failed.setdefault(err["region"], err["message"])
                 self.post_message(WorkFailed(f"collect {err.get('region') or ''}".strip(), error_line(err), generation))
             records = snap.table.to_dict("records")

@@ -6,6 +6,8 @@ outlived its retries) ends as one of these, printed as one line on stderr; never
 
 from __future__ import annotations
 
+import threading
+
 # Exit codes users already know from the AWS CLI.
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # `report --fail-on`: a finding at or above the threshold exists
@@ -72,8 +74,6 @@ class ErrorTally:
     Thread-safe: the per-function workers of one region add to the same tally."""
 
     def __init__(self) -> None:
-        import threading
-
         self._lock = threading.Lock()
         self._entries: dict[tuple, dict] = {}
 
@@ -89,7 +89,7 @@ class ErrorTally:
                                               "message": " ".join(message.split()), "exit_code": exit_code}
             entry["count"] += count
 
-    def add_error(self, err: "LambdaopsError", *, region: str | None = None, operation: str | None = None,
+    def add_error(self, err: LambdaopsError, *, region: str | None = None, operation: str | None = None,
                   count: int = 1) -> None:
         self.add(region or getattr(err, "region", None), operation or getattr(err, "operation", None),
                  err.one_line(), code=getattr(err, "code", None), exit_code=err.exit_code, count=count)

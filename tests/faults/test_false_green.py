@@ -180,7 +180,6 @@ def test_raw_logs_over_the_row_limit_is_null_with_a_note(served_demo):
 
 
 def test_tui_marks_failed_cells_apart_from_zero_and_no_data():
-    from lambdaops.analysis.fleet import Finding  # noqa: F401 - records carry findings as objects
     from lambdaops.aws.models import FunctionInfo
     from lambdaops.tui.fleet_model import FAILED, build_fleet_model, missing_figures
 

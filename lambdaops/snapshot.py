@@ -4,7 +4,10 @@ For a window and a selection of functions across regions: the inventory, then pe
 parallel one packed GetMetricData run (every metric figure, and with ``compare_previous`` the
 preceding window in the same calls), one Logs Insights run of ``queries/cold-starts`` (50 log groups
 per query), and SQS depth for the DLQs; then the pure analysis. What fails is recorded per region
-or per figure and shown as missing, never as zero. Every API call is counted.
+or per figure and shown as missing, never as zero: each failure is an ``errors`` entry (region,
+operation, how many failed, one line), each figure it left unknown is null and named in the table's
+``missing`` column, so no report is green while figures are missing. Every API request is counted,
+retries too.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from lambdaops.analysis.fleet import analyze, iterator_age_growth
+from lambdaops.analysis.fleet import FIGURES, analyze, iterator_age_growth
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.insights import InsightsRunner
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-from lambdaops.aws.metrics import MetricQuery, align_start, fit_period, get_metric_data, minimum_period
+from lambdaops.aws.metrics import (MAX_QUERIES_PER_CALL, MetricQuery, align_start, fit_period, get_metric_data,
+                                   minimum_period)
 from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
 from lambdaops.aws.dlq_discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
-from lambdaops.errors import LambdaopsError, UsageError
+from lambdaops.aws.errors import call_translated
+from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
 from lambdaops.query_files import load as load_query
 
 LAMBDA = "AWS/Lambda"
@@ -43,6 +48,14 @@ METRIC_FIGURES = {
     "max_concurrency": ("ConcurrentExecutions", "Maximum"),
 }
 COUNT_FIGURES = {"invocations", "errors", "throttles"}
+# Report figures computed from others: missing when an input is.
+DERIVED_FROM = {
+    "error_rate": ("invocations", "errors"),
+    "throttle_rate": ("invocations", "throttles"),
+    "cold_start_rate": ("cold_starts", "log_invocations"),
+    "billed_gb_seconds": ("billed_ms",),
+    "cost_usd": ("billed_ms", "invocations"),
+}
 AGE_POINTS = 6  # IteratorAge as a short series: enough to see a consumer falling behind
 
 
@@ -80,7 +93,7 @@ class CollectOptions:
     compare_previous: bool = False
     insights: bool = True  # False: raw REPORT lines through FilterLogEvents instead
     insights_concurrency: int = 10
-    raw_row_limit: int = 50_000
+    raw_row_limit: int = 50_000  # REPORT lines per log group with --raw-logs; 0: read every line
     thresholds: Thresholds = field(default_factory=Thresholds)
     cache_dir: Any = None
     progress: Callable[[str], None] | None = None
@@ -98,6 +111,26 @@ class FleetSnapshot:
     notes: list[str] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     elapsed_s: float = 0.0
+    api_retries: dict[str, int] = field(default_factory=dict)  # of api_calls, the retried attempts
+    failed_regions: list[str] = field(default_factory=list)  # regions whose inventory or collection failed
+
+    def missing_count(self) -> int:
+        """Figures that could not be fetched (the table's ``missing`` column, summed)."""
+        if "missing" not in self.table:
+            return 0
+        return int(sum(len(m) for m in self.table["missing"]))
+
+    def nothing_collected(self) -> bool:
+        """Every region failed, or no figure of any function could be fetched."""
+        if self.regions and len(set(self.failed_regions)) >= len(self.regions):
+            return True
+        if not len(self.table) or "missing" not in self.table:
+            return False
+        fetched = (set(METRIC_FIGURES) | set(_LOG_FIGURES)) & set(FIGURES)
+        return all(fetched <= set(m) for m in self.table["missing"])
+
+    def has_gaps(self) -> bool:
+        return bool(self.errors) or self.missing_count() > 0
 
 
 def select(functions: list[FunctionInfo], globs: list[str], tags: dict[str, str]) -> list[FunctionInfo]:
@@ -143,7 +176,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         raise UsageError(f"window starts too long ago: {exc}") from None
     say("listing functions")
     inv = fleet_inventory(ctx, opts=InventoryOptions(details=True, cache_dir=opts.cache_dir))
-    errors = [e.to_dict() for e in inv.errors]
+    errors = [e.to_dict() for e in inv.errors] + list(inv.detail_errors)
+    tally = ErrorTally()  # this collection's failures, per region and operation
     chosen = select(inv.functions, opts.globs, opts.tags)
     if (opts.globs or opts.tags) and not chosen and inv.functions:
         what = " ".join(opts.globs + [f"{k}={v}" for k, v in opts.tags.items()])
@@ -161,30 +195,56 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     records: dict[tuple[str, str], dict[str, Any]] = {}
     previous: dict[tuple[str, str], dict[str, Any]] = {}
     notes: list[str] = []
+    missing: dict[tuple[str, str], set[str]] = {}  # figures that could not be fetched, per function
+    broken: set[str] = set()  # regions whose collection failed part-way
 
     def one_region(region: str) -> None:
+        """A region whose collection fails part-way (e.g. an endpoint that stops answering) keeps
+        its functions in the report with every figure missing, and its error is recorded."""
+        try:
+            call_translated(collect_region, region, region=region)
+        except LambdaopsError as err:
+            tally.add_error(err, region=region)
+            broken.add(region)
+            for fn in by_region[region]:
+                key = (fn.region, fn.name)
+                records[key] = {**_identity(fn), **{f: None for f in (*METRIC_FIGURES, *_LOG_FIGURES)},
+                                "dlq_depth": None, "iterator_age_max_ms": None}
+                missing[key] = set(METRIC_FIGURES) | set(_LOG_FIGURES) | {"dlq_depth"} | (
+                    {"iterator_age_max_ms"} if fn.is_stream_consumer else set())
+                if opts.compare_previous:
+                    previous[key] = dict(records[key])
+
+    def collect_region(region: str) -> None:
         fns = by_region[region]
         say(f"{region}: metrics for {len(fns)} functions")
         queries = [q for fn in fns for q in _metric_queries(fn, period, age_period)]
         metrics = get_metric_data(ctx, region, queries, query_start, query_end)
-        for why in sorted(set(metrics.failed.values())):
-            errors.append({"region": region, "message": f"GetMetricData: {why}", "exit_code": 254,
-                           "operation": "GetMetricData"})
-        dlq = _dlq_depths(ctx, region, fns, errors, notes)
+        _tally_metric_failures(tally, region, metrics)
+        dlq = _dlq_depths(ctx, region, fns, tally, notes)
         say(f"{region}: Logs Insights over {len(fns)} log groups")
-        logs, logs_prev = _log_figures(ctx, region, fns, win, opts, errors, notes)
+        failed_groups: set[str] = set()
+        logs, logs_prev = _log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups)
         sharing = _group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
             rec = _identity(fn)
             rec.update(_figures_from_metrics(metrics.results, metrics.failed, fn, start))
+            missing[key] = _missing_figures(fn, rec, metrics, failed_groups)
             age_key = (fn.region, fn.name, "iterator_age")
             if age_key in metrics.results:
                 series = metrics.results[age_key]
                 in_window = [v for t, v in zip(series.timestamps, series.values) if t >= start]
                 rec["iterator_age_max_ms"] = max(in_window) if in_window else None
                 rec["iterator_age_growth"] = iterator_age_growth(in_window)
-            rec["dlq_depth"], rec["dlq_in_flight"] = dlq.get(fn.name, (None, None))
+            if "iterator_age_max_ms" in missing[key]:
+                rec["iterator_age_max_ms"] = None
+            depth = dlq.get(fn.name)
+            rec["dlq_depth"], rec["dlq_in_flight"] = (depth.depth, depth.in_flight) if depth else (None, None)
+            if fn.details_error or (depth is not None and depth.unread):
+                # its on-failure destination is unknown, or a queue could not be read: a gap, not "no DLQ"
+                rec["dlq_depth"] = rec["dlq_in_flight"] = None
+                missing[key].add("dlq_depth")
             rec.update(logs.for_function(fn, sharing, rec.get("invocations"), notes, ""))
             records[key] = rec
             if opts.compare_previous:
@@ -201,10 +261,47 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         list(pool.map(one_region, regions))
     order = [(f.region, f.name) for f in chosen]
     table = analyze([records[k] for k in order], opts.thresholds)
+    table["missing"] = [sorted(f for f in _with_derived(missing.get((r, n), set())) if f in FIGURES)
+                        for r, n in zip(table["region"], table["name"])]
     prev_table = analyze([previous[k] for k in order], opts.thresholds) if opts.compare_previous else None
     return FleetSnapshot(window=win, regions=inv.regions, functions=chosen, table=table, previous=prev_table,
-                         errors=errors, api_calls=ctx.calls.snapshot(), notes=notes,
-                         elapsed_s=time.perf_counter() - t0)
+                         errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
+                         elapsed_s=time.perf_counter() - t0, api_retries=ctx.calls.retries(),
+                         failed_regions=sorted({e.region for e in inv.errors} | broken))
+
+
+def _tally_metric_failures(tally: ErrorTally, region: str, metrics) -> None:
+    """One entry per reason: the failed GetMetricData calls (a call carries up to 500 figures)."""
+    by_why: dict[str, int] = {}
+    for why in metrics.failed.values():
+        by_why[why] = by_why.get(why, 0) + 1
+    for why, n in sorted(by_why.items()):
+        calls = -(-n // MAX_QUERIES_PER_CALL)
+        tally.add(region, "GetMetricData", f"{why} ({n} figures missing)", code=why, count=calls)
+    partial = sum(1 for r in metrics.results.values() if not r.complete)
+    if partial:
+        tally.add(region, "GetMetricData", f"CloudWatch answered InternalError for {partial} figures "
+                  "(their values are incomplete)", count=partial)
+
+
+def _missing_figures(fn: FunctionInfo, rec: dict[str, Any], metrics, failed_groups: set[str]) -> set[str]:
+    """The report figures of ``fn`` that could not be fetched (not those that do not apply)."""
+    out = {fig for fig in METRIC_FIGURES if (fn.region, fn.name, fig) in metrics.failed}
+    for fig in METRIC_FIGURES:
+        res = metrics.results.get((fn.region, fn.name, fig))
+        if res is not None and not res.complete:
+            out.add(fig)
+            rec[fig] = None
+    age_key = (fn.region, fn.name, "iterator_age")
+    if age_key in metrics.failed or (age_key in metrics.results and not metrics.results[age_key].complete):
+        out.add("iterator_age_max_ms")
+    if fn.log_group in failed_groups:
+        out.update(_LOG_FIGURES)
+    return out
+
+
+def _with_derived(figures: set[str]) -> set[str]:
+    return figures | {d for d, inputs in DERIVED_FROM.items() if any(i in figures for i in inputs)}
 
 
 def _identity(fn: FunctionInfo) -> dict[str, Any]:
@@ -277,28 +374,35 @@ class LogResult:
 
 
 def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Window, opts: CollectOptions,
-                 errors: list, notes: list) -> tuple[LogResult, LogResult]:
-    """Per function: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs."""
+                 errors: ErrorTally, notes: list, failed: set[str]) -> tuple[LogResult, LogResult]:
+    """Per function: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs. The groups
+    whose figures could not be fetched (or only in part) are added to ``failed``."""
     groups = sorted({f.log_group for f in fns})
     windows = [win] + ([win.previous()] if opts.compare_previous else [])
     results: list[LogResult] = []
     runner = InsightsRunner(ctx, concurrency=opts.insights_concurrency)  # remembers missing groups
-    for w in windows:
+    for i, w in enumerate(windows):
+        gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
         if opts.insights:
-            results.append(_insights_figures(runner, region, groups, w, errors))
+            results.append(_insights_figures(runner, region, groups, w, errors, gaps))
         else:
-            results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes))
+            results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
     return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
 
 
-def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: list) -> LogResult:
+def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: ErrorTally,
+                      failed: set[str]) -> LogResult:
     query = load_query("cold-starts")
     # Insights' endTime is inclusive to the second: stop one second before the (exclusive) end.
     outcome = runner.run(region, query.text, groups, w.start, w.end - timedelta(seconds=1),
                          source=str(query.path))
-    for why in sorted(set(outcome.failed_groups.values())):
-        errors.append({"region": region, "message": f"Logs Insights: {why}", "exit_code": 254,
-                       "operation": "StartQuery"})
+    failed.update(outcome.failed_groups)
+    by_why: dict[str, int] = {}
+    for why in outcome.failed_groups.values():
+        by_why[why] = by_why.get(why, 0) + 1
+    for why, n in sorted(by_why.items()):  # a query covers up to 50 groups
+        errors.add(region, "StartQuery", f"Logs Insights: {why} ({n} log groups missing)", code=why,
+                   count=-(-n // 50))
     res = LogResult(missing=dict(outcome.missing_groups), failed=dict(outcome.failed_groups), region=region)
     for row in outcome.rows:
         group = row.get("@log", "").split(":", 1)[-1]
@@ -316,17 +420,25 @@ def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors:
     return res
 
 
-def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: list, notes: list) -> LogResult:
+def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: ErrorTally, notes: list,
+                 failed: set[str]) -> LogResult:
     import numpy as np
 
-    lines = fetch_reports(ctx, region, groups, w.start, w.end, row_limit=opts.raw_row_limit)
-    for g, why in lines.failed.items():
-        errors.append({"region": region, "message": f"FilterLogEvents {g}: {why}", "exit_code": 254,
-                       "operation": "FilterLogEvents"})
-    for g, n in lines.truncated.items():
-        notes.append(f"{region} {g}: raw-log figures from the first {n:,} log lines only (row limit)")
-    res = LogResult(missing=dict(lines.missing), failed=dict(lines.failed), region=region)
+    lines = fetch_reports(ctx, region, groups, w.start, w.end, row_limit=opts.raw_row_limit or None)
+    for g, why in sorted(lines.failed.items()):
+        errors.add(region, "FilterLogEvents", f"{g}: {why}", code=why)
+    failed.update(lines.failed)
+    for g, n in sorted(lines.truncated.items()):
+        # A sum over the first lines is not the total: the group's figures are null, not smaller.
+        notes.append(f"{region} {g}: raw-log figures left out (null): {n:,} log lines read, the row limit of "
+                     f"{opts.raw_row_limit:,} was reached before the end of the window (raise --raw-row-limit, "
+                     f"0 reads every line, or use Logs Insights)")
+        failed.add(g)
+    res = LogResult(missing=dict(lines.missing), failed={**lines.failed, **{g: "row limit" for g in lines.truncated}},
+                    region=region)
     for g, per_function in lines.figures.items():
+        if g in lines.truncated:
+            continue
         for name, figs in per_function.items():
             cold = np.array(figs.cold_ms, dtype=float)
             res.figures[(g, name)] = {
@@ -342,22 +454,19 @@ def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: l
     return res
 
 
-def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: list,
-                notes: list) -> dict[str, tuple[float | None, float | None]]:
-    """(depth, in flight) per function from the one DLQ discovery ``dlq list`` and the TUI use; a
-    depth that cannot be counted is None and a note says why."""
+def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: ErrorTally,
+                notes: list) -> dict:
+    """Per function name: its FunctionDepth from the one DLQ discovery ``dlq list`` and the TUI use
+    (depth, in flight, delayed); a depth that cannot be counted is None and a note says why."""
     try:
         found = function_depths(region_dlqs(ctx, region, fns, sources=False), fns)
     except LambdaopsError as exc:
-        errors.append({"region": region, "message": f"DLQ discovery: {exc.one_line()}", "exit_code": exc.exit_code,
-                       "operation": getattr(exc, "operation", None)})
+        errors.add_error(exc, region=region)
         return {}
-    out: dict[str, tuple[float | None, float | None]] = {}
     for name, d in found.items():
         if d.depth is None and d.note:
             notes.append(f"{region} {name}: DLQ depth unknown ({d.note})")
-        out[name] = (None if d.depth is None else float(d.depth), None if d.in_flight is None else float(d.in_flight))
-    return out
+    return found
 
 
 def failure_targets(fn: FunctionInfo) -> list[str]:

@@ -85,7 +85,11 @@ def test_findings_and_calls(report):
     # one Insights query per region (under 50 log groups).
     assert data["api_calls"]["cloudwatch.GetMetricData"] == 2
     assert data["api_calls"]["logs.StartQuery"] == 2
-    assert list(data) == ["generated_at", "window", "regions", "functions", "errors", "notes", "api_calls"]
+    assert list(data) == ["generated_at", "window", "regions", "functions", "errors", "notes", "api_calls",
+                          "api_retries"]
+    # a healthy run: nothing missing, no error, no retry
+    assert data["errors"] == [] and data["api_retries"] == {}
+    assert all(f["missing"] == [] for f in data["functions"])
 
 
 def test_raw_logs_fallback_agrees_with_insights(served_demo, report):
@@ -123,6 +127,8 @@ def test_compare_previous_and_formats(served_demo, report, tmp_path):
 
 def test_fail_on_and_bad_input(served_demo):
     assert run(served_demo, "report", "--since", "7h", "--fail-on", "critical", "-o", "json").exit_code == 1
+    # --strict on a complete report changes nothing: findings still give 1
+    assert run(served_demo, "report", "--since", "7h", "--fail-on", "critical", "--strict", "-o", "json").exit_code == 1
     res = run(served_demo, "report", "--functions", "nope-*")
     assert res.exit_code == 2 and "no function matches nope-*" in res.stderr
     res = run(served_demo, "report", "--since", "500d")

@@ -7,8 +7,9 @@
 - Clients use the ``standard`` retry mode explicitly (botocore's default is still ``legacy``), bounded
   timeouts, and are cached per (service, region). boto3 clients are thread-safe, Sessions are not, so
   clients are built under a lock and then shared by worker threads.
-- Every API call is counted per operation (the count is part of every result: the tool watches
-  accounts that pay per call), and with ``debug`` each call is logged to stderr with its latency.
+- Every API request is counted per operation, each retried attempt too (the count is part of every
+  result: the tool watches accounts that pay per request), retries also apart; with ``debug`` each
+  call is logged to stderr with its latency.
 """
 
 from __future__ import annotations
@@ -31,18 +32,28 @@ from lambdaops.errors import ConfigError
 
 @dataclass
 class CallCounter:
-    """Thread-safe count of API calls per ``service.Operation``."""
+    """Thread-safe count of API requests per ``service.Operation``: every HTTP attempt, botocore's
+    retries included (an account pays for, and is throttled on, each attempt), and apart from it how
+    many of those attempts were retries."""
 
     counts: Counter = field(default_factory=Counter)
+    retry_counts: Counter = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, key: str, n: int = 1) -> None:
+    def add(self, key: str, n: int = 1, *, retry: bool = False) -> None:
         with self._lock:
             self.counts[key] += n
+            if retry:
+                self.retry_counts[key] += n
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(sorted(self.counts.items()))
+
+    def retries(self) -> dict[str, int]:
+        """Per operation, how many of the counted attempts were retries (0s left out)."""
+        with self._lock:
+            return {k: v for k, v in sorted(self.retry_counts.items()) if v}
 
     @property
     def total(self) -> int:
@@ -82,7 +93,9 @@ class AwsContext:
         self._lock = threading.Lock()
         self._clients: dict[tuple, Any] = {}
         self._config = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts the first attempt; the older ``max_attempts`` key counts
+            # retries only (botocore "Config Reference", retries), which gave one attempt more
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_pool_connections=max_pool,
@@ -148,22 +161,47 @@ class AwsContext:
         return cli
 
     def _instrument(self, cli: Any, service: str, region: str) -> None:
+        """Count every attempt: ``response-received`` is emitted once per HTTP attempt, retries
+        included, with the call's context, whose ``retries.attempt`` is 1 for the first one
+        (botocore endpoint.py ``_send_request``). A call answered without HTTP (a before-call
+        handler, e.g. botocore's Stubber) counts as one attempt when it ends."""
         events = cli.meta.events
 
         def before_call(model, params, request_signer=None, context=None, **_kw):
-            self.calls.add(f"{service}.{model.name}")
-            if self.debug and context is not None:
-                context["lambdaops_t0"] = time.perf_counter()
+            if context is not None:
+                context["lambdaops_attempts"] = 0
+                if self.debug:
+                    context["lambdaops_t0"] = time.perf_counter()
+
+        def attempt(context=None, event_name="", **_kw):
+            op = event_name.rsplit(".", 1)[-1]
+            number = 1
+            if context is not None:
+                context["lambdaops_attempts"] = context.get("lambdaops_attempts", 0) + 1
+                number = (context.get("retries") or {}).get("attempt", context["lambdaops_attempts"])
+            self.calls.add(f"{service}.{op}", retry=number > 1)
+
+        def ended(op: str, context=None):
+            if context is not None and context.get("lambdaops_attempts", 0) == 0:
+                self.calls.add(f"{service}.{op}")
 
         def after_call(http_response, parsed, model, context=None, **_kw):
+            ended(model.name, context)
             if self.debug:
                 t0 = (context or {}).get("lambdaops_t0")
                 ms = (time.perf_counter() - t0) * 1000 if t0 else 0.0
                 status = getattr(http_response, "status_code", "?")
-                self._debug_sink(f"[debug] {service}.{model.name} {region} -> {status} in {ms:.0f} ms")
+                retries = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts") or 0
+                again = f" after {retries} retries" if retries else ""
+                self._debug_sink(f"[debug] {service}.{model.name} {region} -> {status} in {ms:.0f} ms{again}")
+
+        def after_call_error(context=None, event_name="", **_kw):
+            ended(event_name.rsplit(".", 1)[-1], context)
 
         events.register("before-call", before_call)
+        events.register("response-received", attempt)
         events.register("after-call", after_call)
+        events.register("after-call-error", after_call_error)
 
     def call(self, service: str, region: str, operation: str, **params: Any) -> dict:
         """``client.operation(**params)`` with botocore errors translated to one-line errors."""

@@ -123,6 +123,9 @@ class DlqDiscovery:
     errors: list[RegionError]
     regions: list[str]
     api_calls: dict[str, int]
+    # functions whose failure destinations could not be read (their DLQs may be missing from
+    # ``queues``): the inventory's ErrorTally entries
+    detail_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Targets:
@@ -264,6 +267,7 @@ class FunctionDepth:
     in_flight: int | None
     delayed: int | None
     note: str | None = None
+    unread: bool = False  # a queue could not be read: a gap, not "no queue to count"
 
 
 def function_depths(queues: Iterable[DlqInfo], functions: Iterable[FunctionInfo]) -> dict[str, FunctionDepth]:
@@ -283,7 +287,7 @@ def function_depths(queues: Iterable[DlqInfo], functions: Iterable[FunctionInfo]
         notes = [f"{q.name}: {q.note}" for q in unread + elsewhere if q.note]
         note = "; ".join(notes) or None
         if unread or not counted:
-            out[fn.name] = FunctionDepth(None, None, None, note)
+            out[fn.name] = FunctionDepth(None, None, None, note, unread=bool(unread))
         else:
             out[fn.name] = FunctionDepth(sum(q.depth for q in counted), sum(q.in_flight for q in counted),
                                          sum(q.delayed for q in counted), note)
@@ -333,4 +337,4 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
                     by_arn[info.arn] = info
     queues = sorted(by_arn.values(),
                     key=lambda q: (q.region, KIND_ORDER.index(q.kind) if q.kind in KIND_ORDER else 99, q.name))
-    return DlqDiscovery(queues, errors, regions, ctx.calls.snapshot())
+    return DlqDiscovery(queues, errors, regions, ctx.calls.snapshot(), inv.detail_errors)

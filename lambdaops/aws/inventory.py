@@ -25,7 +25,7 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import translate
 from lambdaops.aws.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
 from lambdaops.aws.ratelimit import RateLimiter
-from lambdaops.errors import LambdaopsError
+from lambdaops.errors import ErrorTally, LambdaopsError
 
 DETAILS_TTL_S = 15 * 60
 CONTROL_PLANE_RPS = 15.0
@@ -167,7 +167,11 @@ def _strip_qualifier(arn: str) -> str:
 
 
 def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache: DetailsCache,
-                     limiter: RateLimiter) -> list[FunctionInfo]:
+                     limiter: RateLimiter, tally: ErrorTally | None = None) -> list[FunctionInfo]:
+    """The functions of one region. A per-function call that fails (throttling that outlived its
+    retries, access denied) leaves that function's details unknown: ``details_error`` says why and
+    ``tally`` counts it per operation, so the caller can report the gap instead of showing "none"."""
+    tally = tally if tally is not None else ErrorTally()
     configs = list_functions(ctx, region)
     functions = {cfg["FunctionArn"]: _function_from(cfg, region) for cfg in configs}
     for esm in list_event_source_mappings(ctx, region):
@@ -201,7 +205,9 @@ def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache
                 try:
                     hit = _details(ctx, region, fn.name, limiter, opts.concurrency)
                 except (bx.ClientError, bx.BotoCoreError) as exc:
-                    fn.details_error = translate(exc, profile=ctx.profile, region=region).one_line()
+                    err = translate(exc, profile=ctx.profile, region=region)
+                    fn.details_error = err.one_line()
+                    tally.add_error(err, region=region, operation=getattr(exc, "operation_name", None))
                     return
                 cache.put(key, hit)
             fn.reserved_concurrency = hit.get("reserved")
@@ -222,11 +228,12 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
     cache = DetailsCache(opts.cache_dir, scope)
     functions: list[FunctionInfo] = []
     errors: list[RegionError] = []
+    tally = ErrorTally()
 
     def one(region: str) -> tuple[str, list[FunctionInfo] | LambdaopsError]:
         limiter = RateLimiter(opts.control_plane_rps)
         try:
-            return region, region_inventory(ctx, region, opts, cache, limiter)
+            return region, region_inventory(ctx, region, opts, cache, limiter, tally)
         except (bx.ClientError, bx.BotoCoreError) as exc:
             return region, translate(exc, profile=ctx.profile, region=region)
 
@@ -238,4 +245,7 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
             else:
                 functions.extend(result)
     cache.save()
-    return Inventory(functions=functions, errors=errors, api_calls=ctx.calls.snapshot(), regions=regions)
+    failed = {e.region for e in errors}
+    detail_errors = [e for e in tally.entries() if e["region"] not in failed]
+    return Inventory(functions=functions, errors=errors, api_calls=ctx.calls.snapshot(), regions=regions,
+                     detail_errors=detail_errors)

@@ -112,7 +112,9 @@ class RegionError:
     operation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """An ``errors`` entry (the shape of lambdaops.errors.ErrorTally's): the region failed once."""
+        return {"region": self.region, "operation": self.operation, "count": 1, "message": self.message,
+                "exit_code": self.exit_code}
 
 
 @dataclass
@@ -121,3 +123,6 @@ class Inventory:
     errors: list[RegionError]
     api_calls: dict[str, int]
     regions: list[str]
+    # per-function calls that failed in regions that were listed: ErrorTally entries, one per
+    # (region, operation, error code) with how many failed; those functions carry details_error
+    detail_errors: list[dict[str, Any]] = field(default_factory=list)

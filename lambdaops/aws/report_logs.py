@@ -5,7 +5,7 @@ Equivalent: ``aws logs filter-log-events --log-group-name G --filter-pattern
 and platform.report records, and an older runtime's separate timeout and out-of-memory lines. Figures
 follow report_line's rules and are split per function by stream (shared custom log groups).
 FilterLogEvents allows 5 requests/s per account and region (not raisable) and pages may be empty
-while a token remains, so this is bounded by a row limit and says when it stopped early.
+while a token remains, so this may be bounded by a row limit and says when it stopped early.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ class ReportLines:
 
 
 def fetch_reports(ctx: AwsContext, region: str, log_groups: list[str], start: datetime, end: datetime,
-                  *, row_limit: int = 50_000, limiter: RateLimiter | None = None) -> ReportLines:
+                  *, row_limit: int | None = 50_000, limiter: RateLimiter | None = None) -> ReportLines:
+    """Every REPORT line of each group in [start, end), following nextToken to the end of the window
+    (a page may be empty while a token remains). With ``row_limit`` a group stops once that many lines
+    are read with more to come: it is listed in ``truncated`` (its lines are a part, not the total)."""
     out = ReportLines()
     cli = ctx.client("logs", region)
     limiter = limiter or RateLimiter(FILTER_LOG_EVENTS_RPS)
@@ -55,7 +58,7 @@ def fetch_reports(ctx: AwsContext, region: str, log_groups: list[str], start: da
                 token = page.get("nextToken")
                 if not token:
                     break
-                if len(rows) >= row_limit:
+                if row_limit and len(rows) >= row_limit:
                     out.truncated[group] = len(rows)
                     break
         except (bx.ClientError, bx.BotoCoreError) as exc:

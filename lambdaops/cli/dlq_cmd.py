@@ -128,7 +128,7 @@ LIST_CSV_COLUMNS = LIST_COLUMNS[:5] + [Column(k, k) for k in ("depth", "visible"
 @dlq_app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    strict: bool = typer.Option(False, "--strict", help="Exit 254 when any region fails (others are still listed)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 254 when anything could not be fetched: a region, or a function's failure destinations (the rest is still listed)."),
 ) -> None:
     """Every DLQ and failure target of the fleet: kind, functions and sources it serves, depth, oldest age.
 
@@ -146,9 +146,14 @@ def list_cmd(
     state = ctx.obj
     fmt = state.output_format()
     found = discover_dlqs(state.aws(), cache_dir=state.cache_dir())
-    code = report_region_errors(found.errors, strict=strict, total_regions=len(found.regions))
+    code = report_region_errors(found.errors, strict=strict, total_regions=len(found.regions),
+                                gaps=found.detail_errors)
     if found.errors and len(found.errors) == len(found.regions):
         raise LambdaopsError("every region failed", exit_code=code)
+    unread = sum(e["count"] for e in found.detail_errors)  # one failed call ends a function's details
+    if unread:
+        _err(f"lambdaops: the failure destinations of {unread} functions could not be read: "
+             "their DLQs may be missing from this list")
     rows = [q.to_row() for q in found.queues]
     if fmt == "json":
         emit(rows, LIST_COLUMNS, fmt)

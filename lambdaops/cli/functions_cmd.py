@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lambdaops.cli.output import Column, emit
-from lambdaops.errors import EXIT_SERVICE, LambdaopsError
+from lambdaops.errors import EXIT_SERVICE, MISSING_MARK, LambdaopsError, error_line
 
 COLUMNS = [
     Column("name", "Function", max_width=40),
@@ -25,16 +25,31 @@ COLUMNS = [
 ]
 
 
-def report_region_errors(errors, *, strict: bool, total_regions: int, stream=None) -> int:
-    """Print per-region failures on stderr; return the exit code they call for."""
+def report_region_errors(errors, *, strict: bool, total_regions: int, stream=None, gaps=()) -> int:
+    """Print per-region failures and ``gaps`` (ErrorTally entries: per-function calls that failed in
+    regions that were listed) on stderr; return the exit code they call for: the regions' own when
+    every region failed, 254 with ``strict`` when anything is missing, else 0."""
     from lambdaops.safe_text import safe_text
 
     stream = stream or sys.stderr
     for err in errors:
         print(f"lambdaops: {err.region}: {safe_text(err.message, None)}", file=stream)  # AWS's text: inert
+    for gap in gaps:
+        print(f"lambdaops: {error_line(gap)}", file=stream)
     if errors and len(errors) == total_regions:
         return max(e.exit_code for e in errors)
-    return EXIT_SERVICE if (errors and strict) else 0
+    return EXIT_SERVICE if ((errors or gaps) and strict) else 0
+
+
+# What a failed per-function call leaves unknown (GetFunctionConcurrency, GetFunctionEventInvokeConfig).
+DETAIL_KEYS = ("reserved_concurrency", "on_failure_destination")
+
+
+def mark_missing_details(row: dict) -> dict:
+    """For human formats: a detail that could not be fetched reads "?", not "-" (none)."""
+    if not row.get("details_error"):
+        return row
+    return {**row, **{k: MISSING_MARK for k in DETAIL_KEYS}}
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +58,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         details: bool = typer.Option(True, "--details/--no-details",
                                      help="Also fetch reserved concurrency and on-failure destinations (2 calls per function, cached 15 min)."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 254 when any region fails (others are still listed)."),
+        strict: bool = typer.Option(False, "--strict", help="Exit 254 when anything could not be fetched: a region, or a function's details (the rest is still listed)."),
     ) -> None:
         """List every function of the selected regions: runtime, memory, triggers, failure targets."""
         from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
@@ -52,11 +67,16 @@ def register(app: typer.Typer) -> None:
         fmt = state.output_format()
         aws = state.aws()
         inv = fleet_inventory(aws, opts=InventoryOptions(details=details, cache_dir=state.cache_dir()))
-        code = report_region_errors(inv.errors, strict=strict, total_regions=len(inv.regions))
+        code = report_region_errors(inv.errors, strict=strict, total_regions=len(inv.regions),
+                                    gaps=inv.detail_errors)
         if inv.errors and len(inv.errors) == len(inv.regions):
             raise LambdaopsError("every region failed", exit_code=code)
         rows = [f.to_row() for f in sorted(inv.functions, key=lambda f: (f.region, f.name))]
-        emit(rows, COLUMNS, fmt, title=None)
+        missing = sum(1 for r in rows if r["details_error"])
+        if missing:
+            print(f"lambdaops: details of {missing} of {len(rows)} functions could not be fetched "
+                  f"(shown as {MISSING_MARK}; null with details_error in JSON)", file=sys.stderr)
+        emit(rows if fmt == "json" else [mark_missing_details(r) for r in rows], COLUMNS, fmt, title=None)
         if fmt == "table" and sys.stderr.isatty():
             print(f"{len(rows)} functions in {len(inv.regions)} regions, {sum(inv.api_calls.values())} API calls",
                   file=sys.stderr)

@@ -132,7 +132,8 @@ Settings precedence: command line > LAMBDAOPS_* environment > config file
 
 \b
 Exit codes: 0 ok, 1 findings at --fail-on, 2 usage, 130 interrupted,
-253 credentials/config, 254 AWS service error, 255 other.
+253 credentials/config, 254 AWS service error (report: also when nothing
+could be collected; with --strict: anything missing), 255 other.
 """
 
 app = typer.Typer(cls=LambdaopsGroup, help=HELP, no_args_is_help=False, add_completion=True,

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from lambdaops.errors import EXIT_FINDINGS, UsageError
+from lambdaops.errors import EXIT_FINDINGS, EXIT_SERVICE, MISSING_MARK, UsageError, error_line
 from lambdaops.safe_text import safe_text
 
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
@@ -92,6 +92,16 @@ class _Progress:
             self.status.stop()
 
 
+def exit_code_for(snapshot, strict: bool) -> int:
+    """254 when nothing could be collected (every region failed, or no figure of any function could
+    be fetched) whatever the flags, and with ``strict`` when anything is missing; else 0 (then
+    --fail-on decides). An incomplete report outranks findings: its findings may be missing too."""
+    if snapshot.nothing_collected() or (strict and snapshot.has_gaps()):
+        region_codes = [e.get("exit_code") or EXIT_SERVICE for e in snapshot.errors if e.get("region")]
+        return max(region_codes, default=EXIT_SERVICE) if snapshot.nothing_collected() else EXIT_SERVICE
+    return 0
+
+
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
@@ -106,6 +116,8 @@ def register(app: typer.Typer) -> None:
         top: Optional[int] = typer.Option(None, "--top", min=1, help="Only the N worst functions."),
         compare_previous: bool = typer.Option(False, "--compare-previous", help="Also the preceding window of the same length, with the change."),
         insights: bool = typer.Option(True, "--insights/--raw-logs", help="Logs Insights (default) or REPORT lines via FilterLogEvents."),
+        raw_row_limit: int = typer.Option(50_000, "--raw-row-limit", min=0, help="With --raw-logs: REPORT lines read per log group at most; a group with more has null log figures and a note (0: read every line)."),
+        strict: bool = typer.Option(False, "--strict", help="Exit 254 when anything could not be fetched (a region, a call, a figure); the report is still written."),
     ) -> None:
         """Analyse the fleet over a window: errors, throttles, cold starts, percentiles, IteratorAge, DLQs, cost."""
         from lambdaops.analysis.thresholds import Thresholds
@@ -119,7 +131,7 @@ def register(app: typer.Typer) -> None:
         settings = state.settings()
         window = resolve_window(since, start, end, settings.window)
         opts = CollectOptions(window=window, globs=list(functions or []), tags=parse_tags(tag or []),
-                              compare_previous=compare_previous, insights=insights,
+                              compare_previous=compare_previous, insights=insights, raw_row_limit=raw_row_limit,
                               insights_concurrency=settings.insights_concurrency,
                               thresholds=Thresholds.from_config(settings.thresholds), cache_dir=state.cache_dir())
         aws = state.aws()
@@ -131,7 +143,12 @@ def register(app: typer.Typer) -> None:
             progress.stop()
         env = rr.envelope(snapshot, top)
         for e in snapshot.errors:
-            print(f"lambdaops: {e['region']}: {safe_text(e['message'], None)}", file=sys.stderr)  # AWS's text
+            print(f"lambdaops: {error_line(e)}", file=sys.stderr)
+        gaps = snapshot.missing_count()
+        if gaps:
+            short = sum(1 for m in snapshot.table["missing"] if m)
+            print(f"lambdaops: {gaps} figures of {short} of {len(snapshot.table)} functions could not be fetched "
+                  f"(null in JSON and listed in each function's missing, {MISSING_MARK} in tables)", file=sys.stderr)
         if fmt == "table" and out is None:
             rr.render_table(env, sys.stdout)
         else:
@@ -142,6 +159,11 @@ def register(app: typer.Typer) -> None:
                 print(f"lambdaops: report written to {out}", file=sys.stderr)
             else:
                 sys.stdout.write(text)
+        code = exit_code_for(snapshot, strict)
+        if code:
+            if snapshot.nothing_collected():
+                print("lambdaops: nothing could be collected", file=sys.stderr)
+            raise typer.Exit(code)
         if fail_on:
             rank = {"warning": 1, "critical": 2}
             worst = max((rank.get(sev, 0) for sev in snapshot.table["severity"] if sev), default=0)

@@ -1,8 +1,10 @@
 """The fleet report in every format: JSON envelope, CSV, Markdown, self-contained HTML, Rich table.
 
 JSON (documented in the README): ``{"generated_at", "window": {"start", "end"}, "regions",
-"functions": [{name, region, runtime, architecture, memory_mb, timeout_s, <every figure>, findings}],
-"errors", "api_calls"}``; keys in a stable order so reports diff cleanly.
+"functions": [{name, region, runtime, architecture, memory_mb, timeout_s, <every figure>, findings, missing}],
+"errors", "notes", "api_calls", "api_retries"}``; keys in a stable order so reports diff cleanly. ``missing``
+names the figures that could not be fetched (null in JSON, ``?`` in the human formats), apart from
+those that are null because they do not apply.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from lambdaops.analysis.fleet import FIGURES, IDENTITY, to_records
 from lambdaops.cli.output import Column, json_default, make_console, to_csv, to_markdown
 from lambdaops.safe_text import json_inert, safe_text
+from lambdaops.errors import MISSING_MARK, error_line
 
 HEADERS = {
     "name": "Function", "region": "Region", "runtime": "Runtime", "architecture": "Arch", "memory_mb": "Mem MB",
@@ -58,13 +61,23 @@ TABLE_KEYS = ("name", "region", "runtime", "memory_mb", "invocations", "error_ra
               "dlq_depth", "cost_usd", "worst")
 
 
+def _marked(fmt):
+    """A formatter that shows the missing mark as it is."""
+    if fmt is None:
+        return None
+    return lambda v: v if v == MISSING_MARK else fmt(v)
+
+
 def columns(keys) -> list[Column]:
     return [Column(k, HEADERS.get(k, k), "left" if k in ("name", "region", "runtime", "architecture", "worst") else "right",
-                   _fmt_for(k), 36 if k == "name" else (60 if k == "worst" else None)) for k in keys]
+                   _marked(_fmt_for(k)), 36 if k == "name" else (60 if k == "worst" else None)) for k in keys]
 
 
 def envelope(snapshot, top: int | None = None) -> dict[str, Any]:
     functions = to_records(snapshot.table, snapshot.previous)
+    gaps = list(snapshot.table["missing"]) if "missing" in snapshot.table else [[] for _ in functions]
+    for rec, gap in zip(functions, gaps):
+        rec["missing"] = list(gap)
     if top:
         functions = functions[:top]
     return {
@@ -75,13 +88,18 @@ def envelope(snapshot, top: int | None = None) -> dict[str, Any]:
         "errors": snapshot.errors,
         "notes": snapshot.notes,
         "api_calls": snapshot.api_calls,
+        "api_retries": getattr(snapshot, "api_retries", {}),
     }
 
 
-def _flat_rows(env: dict) -> list[dict]:
+def _flat_rows(env: dict, mark: bool = True) -> list[dict]:
     rows = []
     for f in env["functions"]:
         row = {k: f.get(k) for k in IDENTITY + FIGURES}
+        for k in (f.get("missing") or ()) if mark else ():  # could not be fetched: "?", not "-"
+            if k in row:
+                row[k] = MISSING_MARK
+        row["missing"] = list(f.get("missing") or ())
         worst = f["findings"][0] if f["findings"] else None
         row["worst"] = f"{worst['severity']}: {worst['message']}" if worst else None
         row["findings"] = "; ".join(f"{x['severity']}:{x['code']}" for x in f["findings"])
@@ -97,8 +115,8 @@ def render_json(env: dict) -> str:
 
 
 def render_csv(env: dict) -> str:
-    rows = _flat_rows(env)
-    keys = list(IDENTITY + FIGURES) + ["findings"]
+    rows = _flat_rows(env, mark=False)  # CSV keeps null cells empty; the missing column names them
+    keys = list(IDENTITY + FIGURES) + ["findings", "missing"]
     if env["functions"] and "change" in env["functions"][0]:
         keys += [f"{k}_change" for k in FIGURES]
     return to_csv(rows, [Column(k, k) for k in keys])
@@ -111,10 +129,17 @@ def _summary_lines(env: dict) -> list[str]:
     inv = sum(f["invocations"] or 0 for f in fns)
     cost = sum(f["cost_usd"] or 0 for f in fns)
     calls = sum(env["api_calls"].values())
-    return [f"{len(fns)} functions in {', '.join(env['regions'])}; window {env['window']['start']} to "
-            f"{env['window']['end']}",
-            f"{inv:,.0f} invocations, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
-            f"{calls} API calls"]
+    retries = sum((env.get("api_retries") or {}).values())
+    gaps = sum(len(f.get("missing") or ()) for f in fns)
+    short = sum(1 for f in fns if f.get("missing"))
+    lines = [f"{len(fns)} functions in {', '.join(env['regions'])}; window {env['window']['start']} to "
+             f"{env['window']['end']}",
+             f"{inv:,.0f} invocations, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
+             f"{calls} API calls" + (f" ({retries} retries)" if retries else "")]
+    if gaps or env["errors"]:
+        lines.append(f"INCOMPLETE: {gaps} figures of {short} functions could not be fetched (shown as "
+                     f"{MISSING_MARK}); {len(env['errors'])} errors")
+    return lines
 
 
 def _md(text) -> str:
@@ -131,12 +156,12 @@ def render_markdown(env: dict) -> str:
         out.append("")
     out += ["## Functions", "", to_markdown(_flat_rows(env), columns(TABLE_KEYS)).rstrip(), ""]
     if env["errors"]:
-        out += ["## Errors", ""] + [f"- {e['region']}: {_md(e['message'])}" for e in env["errors"]] + [""]
+        out += ["## Errors", ""] + [f"- {_md(error_line(e))}" for e in env["errors"]] + [""]
     return "\n".join(out) + "\n"
 
 
 def _bars(rows: list[dict], key: str, title: str, unit: str) -> str:
-    vals = [(r["name"], r.get(key)) for r in rows if r.get(key) is not None]
+    vals = [(r["name"], r.get(key)) for r in rows if isinstance(r.get(key), (int, float))]
     if not vals:
         return ""
     top = max(v for _, v in vals) or 1
@@ -164,7 +189,7 @@ def render_html(env: dict) -> str:
                         f'{html.escape((c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)))}</td>'
                         for c in cols)
         body.append(f'<tr class="{sev}">{cells}</tr>')
-    errors = "".join(f"<li>{html.escape(e['region'])}: {html.escape(e['message'])}</li>" for e in env["errors"])
+    errors = "".join(f"<li>{html.escape(error_line(e))}</li>" for e in env["errors"])
     summary = "".join(f"<p>{html.escape(line)}</p>" for line in _summary_lines(env))
     charts = _bars(rows[:20], "invocations", "Invocations", "") + _bars(rows[:20], "duration_p99_ms", "p99 duration", "ms") \
         + _bars(rows[:20], "cost_usd", "Cost", "$")
@@ -207,6 +232,6 @@ def render_table(env: dict, stream) -> None:
                         for c in cols], style=SEVERITY_STYLE.get(sev))  # cells are text, never markup
     console.print(table)
     for e in env["errors"]:
-        console.print(f"[!] {e['region']}: {safe_text(e['message'], None)}", style="red", markup=False)
+        console.print(f"[!] {error_line(e)}", style="red", markup=False)
     for n in env["notes"]:
         console.print(f"note: {safe_text(n, None)}", markup=False)

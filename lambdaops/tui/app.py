@@ -20,11 +20,12 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lambdaops.safe_text import safe_text
+from lambdaops.errors import error_line
 from lambdaops.tui import format as fmt
 from lambdaops.tui.backend import Backend, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
-from lambdaops.tui.fleet_model import build_fleet_model
+from lambdaops.tui.fleet_model import build_fleet_model, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
 from lambdaops.tui.screens.fleet import FleetScreen
 
@@ -54,6 +55,7 @@ class LambdaopsApp(App):
         self.connected_once = False
         self.profiles: list[str] | None = None  # the profiles ``R`` offers (None: cannot switch)
         self.failed_regions: dict[str, str] = {}  # of the last complete poll: flagged in the header
+        self.missing_figures = 0  # of the shown snapshot: figures that could not be fetched (header)
         self.functions: list[Any] = []
         self.snapshot = None
         self.fleet_records: list[dict] | None = None
@@ -169,9 +171,10 @@ class LambdaopsApp(App):
                 return
             snap = backend.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
             for err in snap.errors:
-                if err.get("region"):
+                # ✖ in the header is a region that failed; a partial gap shows as ? cells and a count
+                if err.get("region") in snap.failed_regions:
                     failed.setdefault(err["region"], err["message"])
-                self.post_message(WorkFailed(f"collect {err.get('region', '')}".strip(), err["message"], generation))
+                self.post_message(WorkFailed(f"collect {err.get('region') or ''}".strip(), error_line(err), generation))
             records = snap.table.to_dict("records")
             model = build_fleet_model(snap.functions, records, sparks, window_label=label)
             self.post_message(FleetRows(generation, "snapshot", model, snap.functions, snapshot=(snap, records),
@@ -189,6 +192,7 @@ class LambdaopsApp(App):
             self.sparks = msg.sparks
         if msg.snapshot is not None:
             self.snapshot, self.fleet_records = msg.snapshot
+            self.missing_figures = missing_figures(self.fleet_records)
         self.fleet_screen.show_rows(msg)
 
     def on_fleet_progress(self, msg: FleetProgress) -> None:

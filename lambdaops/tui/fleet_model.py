@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from lambdaops.aws.models import FunctionInfo
+from lambdaops.errors import MISSING_MARK
 from lambdaops.tui import format as fmt
 from lambdaops.tui.table_model import Column, TableModel
 
-PENDING = "…"  # not fetched yet (distinct from "-", could not be fetched / does not apply)
+PENDING = "…"  # not fetched yet
+FAILED = MISSING_MARK  # could not be fetched (a call failed); "-" is no data / does not apply
+# The figure columns in the order _figure_cells gives them.
+FIGURE_KEYS = ("invocations", "error_rate", "throttles", "cold_start_rate", "duration_p50_ms", "duration_p99_ms",
+               "max_concurrency", "iterator_age_max_ms", "dlq_depth", "cost_usd")
 SEVERITY_RANK = {"critical": 2, "warning": 1}
 
 
@@ -63,16 +68,22 @@ def _figure_cells(row: dict[str, Any] | None) -> tuple[list[str], dict[str, Any]
         fmt.count(row.get("dlq_depth")),
         fmt.usd(row.get("cost_usd")),
     ]
-    sort = {k: num(row.get(k)) for k in ("invocations", "error_rate", "throttles", "cold_start_rate",
-                                         "duration_p50_ms", "duration_p99_ms", "max_concurrency",
-                                         "iterator_age_max_ms", "dlq_depth", "cost_usd")}
+    failed = set(row.get("missing") or ())
+    cells = [FAILED if key in failed else cell for key, cell in zip(FIGURE_KEYS, cells)]
+    sort = {k: num(row.get(k)) for k in FIGURE_KEYS}
     severity = worst.severity if worst else None
     sort["finding"] = float(SEVERITY_RANK.get(severity, 0)) + min(len(findings), 9) / 10
     text = f"{fmt.SEVERITY_ICON[worst.severity]} {worst.message}" if worst else ""
     if len(findings) > 1:
         text += f" (+{len(findings) - 1})"
-    search = " ".join([severity or ""] + [f"{f.code} {f.message}" for f in findings])
+    search = " ".join([severity or ""] + [f"{f.code} {f.message}" for f in findings]
+                      + (["missing"] if failed else []))
     return cells, sort, severity, text, search
+
+
+def missing_figures(table_rows: list[dict[str, Any]] | None) -> int:
+    """How many figures of the snapshot could not be fetched (for the header)."""
+    return sum(len(r.get("missing") or ()) for r in table_rows or ())
 
 
 def build_fleet_model(functions: Iterable[FunctionInfo], table_rows: list[dict[str, Any]] | None = None,

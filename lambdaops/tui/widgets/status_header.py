@@ -39,6 +39,8 @@ class StatusHeader(Widget):
             else:
                 line.append(f" {region}")
         line.append(f"  last {fmt.window_label(backend.settings.window_s)}")
+        if getattr(app, "missing_figures", 0):  # cells marked ? could not be fetched (see the error log)
+            line.append(f"  ? {app.missing_figures} missing", style="bold yellow")
         line.append("  ")
         line.append_text(self._refresh_state())
         if app.settings_write:

@@ -13,16 +13,25 @@ Three ways, chosen by the command:
 Never delete first: a message leaves the DLQ only after its copy is confirmed. Every step is written
 to the journal (:mod:`lambdaops.aws.redrive_journal`) before the next one, so a run killed at any
 moment resumes without losing a message, and sends again only what may not have arrived.
-Messages not taken (filter, ``--max``, failures) are made visible again at the end.
+
+Every message received is accounted for at the end: moved (its copy confirmed, then deleted),
+refused (the target would not take it: left in the DLQ), or returned (made visible again: filter,
+``--max``, interrupted, failed); only a message SQS would not let us return stays in flight until its
+visibility timeout ends, and the result says how many. A first Ctrl-C (SIGINT) stops receiving,
+lets the batches in hand finish (a batch not yet sent is returned instead), and ends with the
+journal resumable; a second one leaves at once (:class:`RedriveInterrupted`): what was not deleted
+is still in the DLQ.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import signal
 import threading
 import time
 from collections import OrderedDict, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +45,7 @@ from lambdaops.aws.dlq_decode import (DecodedMessage, boto_attributes, decode_me
                                       stream_event)
 from lambdaops.aws.errors import error_code, translate
 from lambdaops.aws.ratelimit import RateLimiter
-from lambdaops.aws.redrive_journal import DELETED, INTENT, SENT, AuditLog, Journal, dedup_id
+from lambdaops.aws.redrive_journal import DELETED, FAILED, INTENT, SENT, AuditLog, Journal, dedup_id
 from lambdaops.errors import LambdaopsError, UsageError
 
 DEFAULT_GROUP = "lambdaops-redrive"  # FIFO target, message from a standard DLQ: one group keeps order
@@ -44,6 +53,26 @@ MAX_BATCH_BYTES = 256 * 1024
 RETRYABLE_SEND_CODES = {"InternalError", "ServiceUnavailable", "RequestThrottled", "ThrottlingException",
                         "KmsThrottled", "KMS.ThrottlingException"}
 MOVE_TASK_MAX_RATE = 500
+INVOKE_REFUSAL_CODES = {"RequestTooLargeException", "InvalidRequestContentException"}  # Invoke: this payload, for good
+# The whole SendMessageBatch request is refused (HTTP 400) for these when any entry is at fault; the
+# entries are then sent one at a time to find the one the target refuses (the others go through).
+REFUSAL_CODES = {"InvalidParameterValue", "InvalidMessageContents", "MissingParameter", "InvalidAttributeValue",
+                 "InvalidAttributeName", "BatchRequestTooLong", "MessageTooLong", "UnsupportedOperation"}
+# SendMessage "MessageDeduplicationId": "If a message with a particular message deduplication ID is
+# sent successfully, any messages sent with the same message deduplication ID are accepted
+# successfully but aren't delivered during the 5-minute deduplication interval" (Amazon SQS API
+# Reference, SendMessage; Developer Guide "Exactly-once processing in Amazon SQS"). A resume resends
+# a message the killed run may already have sent (an ``intent`` without ``sent``) with the same
+# deduplication id only while that interval is safely open: SQS counts it from when it accepted the
+# first copy, which is a little after our intent was written, and clocks differ. Past that the
+# resend could be a second delivery, and SQS offers no way to look into a queue without taking
+# messages from its consumers: the message stays in the DLQ and is reported, and
+# ``--resend-unconfirmed`` sends it anyway. To stay inside the interval, a resume first makes the
+# killed run's messages visible again with the receipt handles the journal kept (instead of waiting
+# out their visibility timeout, which by default is the same 5 minutes: resends then landed exactly
+# at the interval's edge).
+FIFO_DEDUP_WINDOW_S = 300.0
+FIFO_DEDUP_MARGIN_S = 60.0
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 
@@ -63,6 +92,8 @@ class RedriveOptions:
     retries: int = 3
     retry_delay_s: float = 0.2
     poll_s: float = 1.0  # move task progress polling
+    retry_refused: bool = False  # resume: send again what the target refused before
+    resend_unconfirmed: bool = False  # resume: resend FIFO messages outside the deduplication interval
 
 
 @dataclass
@@ -77,8 +108,14 @@ class RedriveResult:
     deleted: int = 0
     resumed: int = 0  # confirmed sent by an earlier run: only deleted now
     skipped: int = 0  # not matching --filter
-    failed: list[dict] = field(default_factory=list)  # {id, code, message}: left in the DLQ
+    failed: list[dict] = field(default_factory=list)  # {id, code, message, refused}: left in the DLQ
     delete_failed: int = 0  # sent but not deleted: the journal knows, --resume deletes them
+    skipped_refused: int = 0  # resume: refused by the target in an earlier run, not tried again
+    returned: int = 0  # received and made visible again in the DLQ (not taken, failed, interrupted)
+    in_flight: int = 0  # received, not deleted, and SQS would not make them visible: back after visibility_s
+    visibility_s: int = 0
+    interrupted: bool = False
+    stopped: str | None = None  # why the run ended early (interrupted, an error), None when it ran to its end
     task_status: str | None = None
     task_failure: str | None = None
     left_visible: int | None = None  # DLQ depth at the end
@@ -86,14 +123,43 @@ class RedriveResult:
     audit: str | None = None
     plan: list[dict] = field(default_factory=list)  # dry run: what would happen to each message
 
+    @property
+    def refused(self) -> int:
+        return sum(1 for f in self.failed if f.get("refused"))
+
+    @property
+    def unconfirmed(self) -> int:
+        return sum(1 for f in self.failed if f.get("code") == UNCONFIRMED)
+
+    @property
+    def complete(self) -> bool:
+        """Ran to its end with every message it received moved, refused or returned."""
+        return (self.stopped is None and not self.interrupted and self.in_flight == 0
+                and self.delete_failed == 0 and self.unconfirmed == 0)
+
     def to_dict(self) -> dict[str, Any]:
         return {"dlq": self.dlq, "target": self.target, "mode": self.mode, "dry_run": self.dry_run,
                 "received": self.received, "selected": self.selected, "sent": self.sent,
                 "deleted": self.deleted, "resumed": self.resumed, "skipped": self.skipped,
-                "failed": len(self.failed), "delete_failed": self.delete_failed,
+                "failed": len(self.failed), "refused": self.refused, "skipped_refused": self.skipped_refused,
+                "unconfirmed": self.unconfirmed, "delete_failed": self.delete_failed,
+                "returned": self.returned, "in_flight": self.in_flight, "interrupted": self.interrupted,
+                "stopped": self.stopped, "complete": self.complete,
                 "task_status": self.task_status, "task_failure": self.task_failure,
                 "left_visible": self.left_visible, "journal": self.journal, "audit": self.audit,
                 "failures": self.failed, **({"plan": self.plan} if self.dry_run else {})}
+
+
+UNCONFIRMED = "DedupWindowPassed"
+
+
+class RedriveInterrupted(KeyboardInterrupt):
+    """A second Ctrl-C: the run was left at once. ``result`` says what was done by then; messages
+    not deleted are still in the DLQ (some in flight until their visibility timeout ends)."""
+
+    def __init__(self, result: RedriveResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
 
 
 @dataclass
@@ -172,12 +238,20 @@ class Redriver:
         self.limiter = RateLimiter(opts.rate, burst=max(1, min(10, int(opts.rate)))) if opts.rate else None
         self.result = RedriveResult(opts.mode, dlq.name, self._target_label(), dry_run=opts.dry_run,
                                     journal=str(journal.path) if journal else None,
-                                    audit=str(audit.path) if audit else None)
+                                    audit=str(audit.path) if audit else None, visibility_s=opts.visibility_s)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # no new receive (the DLQ is empty, --max is reached, or _halt)
+        self._halt = threading.Event()  # interrupted or a worker failed: batches not yet sent go back
+        self._abort = threading.Event()  # second Ctrl-C: no further call at all
         self._seen: set[str] = set()
-        self._held: dict[str, str] = {}  # message id -> latest receipt handle, made visible at the end
+        self._held: dict[str, str] = {}  # message id -> latest receipt handle, kept back (not taken)
+        self._handles: dict[str, str] = {}  # every message received -> its latest receipt handle
+        self._gone: set[str] = set()  # deleted from the DLQ in this run
         self._sent: set[str] = set()  # ids whose copy was confirmed in this run
+        # Resume: the state each message had in the journal when this run started.
+        self._prior = dict(journal.state) if journal else {}
+        self._prior_refused = set(journal.refused) if journal else set()
+        self._prior_intent_at = dict(journal.intent_at) if journal else {}
         self._stale_rounds = 0
         self._targets: dict[str, _Target] = {}
         self._single_source: str | None | bool = False  # False: not looked up yet
@@ -194,43 +268,128 @@ class Redriver:
         return self.opts.target.name if self.opts.target else "(original sources)"
 
     # -- entry points ---------------------------------------------------------------------------
+    def request_stop(self, why: str = "interrupted") -> None:
+        """Stop taking messages (the first Ctrl-C, or a caller's deadline): batches in hand finish."""
+        with self._lock:
+            if self.result.stopped is None:
+                self.result.stopped = why
+            if why == "interrupted":
+                self.result.interrupted = True
+        self._halt.set()
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._halt.is_set()
+
+    @contextlib.contextmanager
+    def _sigint(self):
+        """While the run lasts, the first SIGINT asks it to stop; the second raises KeyboardInterrupt
+        (leave at once). Only the main thread may set signal handlers: elsewhere nothing changes."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_sigint(signum, frame):
+            if self.result.interrupted:
+                raise KeyboardInterrupt
+            self.request_stop("interrupted")
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def run(self) -> RedriveResult:
         if self.opts.mode == "move-task":
-            return self._run_move_task()
+            from lambdaops.aws.redrive_task import run_move_task
+
+            return run_move_task(self)
+        with self._sigint():
+            try:
+                return self._run_loops()
+            except KeyboardInterrupt:
+                # A second Ctrl-C: no more calls. What was not deleted is still in the DLQ; what is
+                # in hand comes back when its visibility timeout ends; the journal knows the rest.
+                self._abort.set()
+                self._halt.set()
+                self._stop.set()
+                with self._lock:
+                    self.result.interrupted = True
+                    self.result.stopped = "interrupted twice"
+                    self.result.in_flight = len([m for m in self._handles if m not in self._gone])
+                if self.journal and not self.opts.dry_run:
+                    self.journal.stop(self.result.to_dict())
+                raise RedriveInterrupted(self.result) from None
+
+    def _run_loops(self) -> RedriveResult:
+        if self.journal and not self.opts.dry_run:
+            self._release_killed_run()
+        # Workers always run in threads, so the main thread is free to take Ctrl-C at any moment.
+        pool = ThreadPoolExecutor(max_workers=max(1, self.opts.workers), thread_name_prefix="redrive")
+        futures = [pool.submit(self._guarded_worker) for _ in range(max(1, self.opts.workers))]
         try:
-            if self.opts.workers <= 1:
-                self._worker()
-            else:
-                with ThreadPoolExecutor(max_workers=self.opts.workers, thread_name_prefix="redrive") as pool:
-                    futures = [pool.submit(self._guarded_worker) for _ in range(self.opts.workers)]
-                    errors = []
-                    for fut in futures:
-                        try:
-                            fut.result()
-                        except BaseException as exc:  # noqa: BLE001 - re-raised below, once all stopped
-                            errors.append(exc)
-                    if errors:
-                        raise errors[0]
-        except (Exception, KeyboardInterrupt):
-            # Messages kept back go back to the DLQ now rather than when their visibility ends. A
-            # killed process cannot do this: they come back by themselves then.
-            self._release_held(best_effort=True)
-            raise
-        self._release_held(best_effort=True)
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                if any(f.done() and f.exception() is not None for f in futures):
+                    self._halt.set()
+                    self._stop.set()
+        finally:
+            if self._abort.is_set():
+                pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True)
+        error = next((f.exception() for f in futures if f.exception() is not None), None)
+        if error is not None:
+            with self._lock:
+                self.result.stopped = self.result.stopped or f"error: {error}".splitlines()[0][:300]
+        self._finish()
+        if error is not None:
+            raise error
+        return self.result
+
+    def _finish(self) -> None:
+        """Account for every message received, return what is not moved, write the journal's end."""
+        with self._lock:
+            leftover = [h for mid, h in self._handles.items() if mid not in self._gone]
+            self._held.clear()
+        stuck: list[str] = []
+        if leftover:
+            try:
+                stuck = dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, leftover, 0)
+            except (bx.ClientError, bx.BotoCoreError):
+                stuck = leftover  # they come back by themselves when their visibility timeout ends
+        self.result.returned = len(leftover) - len(stuck)
+        self.result.in_flight = len(stuck)
         try:
             self.result.left_visible = int(self._attributes(self.dlq).get("ApproximateNumberOfMessages", 0))
         except LambdaopsError:
             self.result.left_visible = None
         if self.journal and not self.opts.dry_run:
-            self.journal.end(self.result.to_dict())
-        return self.result
+            if self.result.complete:
+                self.journal.end(self.result.to_dict())
+            else:
+                self.journal.stop(self.result.to_dict())
+
+    def _release_killed_run(self) -> None:
+        """Resume: make the messages the killed run held visible again now, with the receipt handles
+        its journal kept, rather than wait out their visibility timeout (see FIFO_DEDUP_WINDOW_S)."""
+        handles = [h for mid, h in self.journal.handles.items() if self._prior.get(mid) in (INTENT, SENT)]
+        if not handles:
+            return
+        try:
+            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
+        except (bx.ClientError, bx.BotoCoreError):
+            pass  # expired or stale handles: those messages are visible already, or come back by themselves
 
     # -- receiving and choosing -------------------------------------------------------------------
     def _guarded_worker(self) -> None:
         try:
             self._worker()
         except BaseException:
-            self._stop.set()  # the other workers finish their batch and stop
+            self._halt.set()  # the other workers finish what they sent and stop
+            self._stop.set()
             raise
 
     def _sqs(self, region: str):
@@ -319,6 +478,11 @@ class Redriver:
         take: list[tuple[dict, DecodedMessage]] = []
         resume_delete: list[dict] = []
         fresh = False
+        with self._lock:  # whatever happens next, the end of the run knows how to return these
+            for m in msgs:
+                self._handles[m["MessageId"]] = m["ReceiptHandle"]
+        if self._halt.is_set():
+            return  # received as the run was stopped: returned to the DLQ at the end, untouched
         for m in msgs:
             mid = m["MessageId"]
             with self._lock:
@@ -340,7 +504,18 @@ class Redriver:
                 # Sending it again would duplicate it; keep this delivery back instead.
                 self._hold(m)
                 continue
-            decoded = decode_message(m, self.kind)
+            if (mid in self._prior_refused and not self.opts.retry_refused
+                    and self.opts.mode != "move-task" and not self.opts.dry_run):
+                self._hold(m)  # the target refused it in the run being resumed: left in the DLQ
+                with self._lock:
+                    self.result.skipped_refused += 1
+                self._audit([self._audit_line(m, "skip", "refused by the target before; --retry-refused sends it again")])
+                continue
+            try:
+                decoded = decode_message(m, self.kind)
+            except Exception as exc:  # noqa: BLE001 - one message must not stop the run
+                self._fail([(m, "DecodeError", f"{type(exc).__name__}: {exc}"[:300])])
+                continue
             if not matches(self.filter, decoded):
                 self._hold(m)
                 with self._lock:
@@ -379,20 +554,18 @@ class Redriver:
         self.progress(self.result.sent + self.result.resumed, None)
 
     def _hold(self, m: dict) -> None:
+        """Keep ``m`` back: it stays in the DLQ and is made visible again at the end."""
         with self._lock:
             self._held[m["MessageId"]] = m["ReceiptHandle"]
 
-    def _release_held(self, best_effort: bool) -> None:
-        with self._lock:
-            handles = list(self._held.values())
-            self._held.clear()
-        if not handles:
-            return
-        try:
-            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
-        except (bx.ClientError, bx.BotoCoreError):
-            if not best_effort:
-                raise  # they become visible anyway when their visibility timeout ends
+    def _pace(self, n: int) -> bool:
+        """Wait for ``n`` tokens of ``--rate``; False when the run is stopped meanwhile."""
+        if self.limiter is None:
+            return not self._abort.is_set()
+        for _ in range(n):
+            if not self.limiter.acquire(self._halt):
+                return False
+        return True
 
     # -- targets ------------------------------------------------------------------------------------
     def _target(self, arn_or_ref) -> _Target:
@@ -486,26 +659,77 @@ class Redriver:
                 ok_ids = {m["MessageId"] for m in ok}
                 for m, d in chunk:
                     group = d.group_id or DEFAULT_GROUP
-                    if m["MessageId"] not in ok_ids and group in groups:
+                    if m["MessageId"] not in ok_ids and group in groups and self._halt.is_set():
+                        for m2, _ in groups.pop(group):  # stopped: the rest of the group waits in the DLQ
+                            self._hold(m2)
+                    elif m["MessageId"] not in ok_ids and group in groups:
                         rest = groups.pop(group)
                         self._fail([(m2, "GroupBlocked", f"an earlier message of group {group} could not be sent; "
                                                          "kept in the DLQ to preserve FIFO order") for m2, _ in rest])
         return done
 
+    def _unconfirmed(self, m: dict, target: _Target) -> bool:
+        """A FIFO message the run being resumed may have sent, too long ago for SQS to drop the
+        resend as a duplicate (see FIFO_DEDUP_WINDOW_S)."""
+        if not target.fifo or self.opts.resend_unconfirmed or self.journal is None:
+            return False
+        mid = m["MessageId"]
+        prior = self._prior.get(mid)
+        if not (prior == INTENT or (prior == FAILED and self.journal.codes.get(mid) == UNCONFIRMED)):
+            return False
+        at = self._prior_intent_at.get(mid)
+        return at is None or time.time() - at > FIFO_DEDUP_WINDOW_S - FIFO_DEDUP_MARGIN_S
+
+    def _send_call(self, sqs, target: _Target, entries: list[dict]) -> tuple[list[dict], list[dict]]:
+        """SendMessageBatch. SQS reports most refusals per entry (HTTP 200, ``Failed``), but some make
+        it refuse the whole request (HTTP 400): then each entry is sent alone, so only the entry at
+        fault is refused ("check for batch errors even when the call returns an HTTP status code of
+        200", SendMessageBatch, Amazon SQS API Reference)."""
+        try:
+            return dlqapi.send_batch(sqs, target.ref.url, entries)
+        except bx.ClientError as exc:
+            code = error_code(exc) or ""
+            if code not in REFUSAL_CODES:
+                raise translate(exc, profile=self.ctx.profile, region=target.ref.region) from exc
+            if len(entries) == 1:
+                text = exc.response.get("Error", {}).get("Message") or str(exc)
+                return [], [{"Id": entries[0]["Id"], "SenderFault": True, "Code": code, "Message": text}]
+        except bx.BotoCoreError as exc:
+            raise translate(exc, profile=self.ctx.profile, region=target.ref.region) from exc
+        ok: list[dict] = []
+        failed: list[dict] = []
+        for entry in entries:
+            o, f = self._send_call(sqs, target, [entry])
+            ok += o
+            failed += f
+        return ok, failed
+
     def _send_batch(self, target: _Target, chunk: list[tuple[dict, DecodedMessage]]) -> list[dict]:
-        if self.limiter:
-            for _ in chunk:
-                self.limiter.acquire()
+        if not self._pace(len(chunk)):
+            for m, _ in chunk:
+                self._hold(m)  # stopped before this batch went out: it goes back to the DLQ
+            return []
+        doubtful = [(m, d) for m, d in chunk if self._unconfirmed(m, target)]
+        if doubtful:
+            self._fail([(m, UNCONFIRMED, f"the run being resumed may have sent it to {target.ref.name} more than "
+                                         f"{int(FIFO_DEDUP_WINDOW_S - FIFO_DEDUP_MARGIN_S)}s ago, outside SQS's 5-minute "
+                                         "deduplication interval: check the target, then --resume --resend-unconfirmed")
+                        for m, _ in doubtful], target=target.ref.arn)
+            skip = {m["MessageId"] for m, _ in doubtful}
+            chunk = [(m, d) for m, d in chunk if m["MessageId"] not in skip]
+            if not chunk:
+                return []
         entries = {str(i): (m, self._entry(i, m, d, target)) for i, (m, d) in enumerate(chunk)}
         if self.journal:
             self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"),
-                                  "dedup": e.get("MessageDeduplicationId"), "target": target.ref.arn}
+                                  "dedup": e.get("MessageDeduplicationId"), "target": target.ref.arn,
+                                  "rh": m.get("ReceiptHandle")}
                                  for m, e in entries.values()])
         sqs = self._sqs(target.ref.region)
         pending = dict(entries)
         confirmed: list[dict] = []
         for attempt in range(self.opts.retries + 1):
-            ok, failed = self._call(dlqapi.send_batch, sqs, target.ref.url, [e for _, e in pending.values()])
+            ok, failed = self._send_call(sqs, target, [e for _, e in pending.values()])
             sent = [(pending[s["Id"]][0], s.get("MessageId")) for s in ok if s.get("Id") in pending]
             if sent:
                 with self._lock:
@@ -518,32 +742,43 @@ class Redriver:
                 self._audit([self._audit_line(m, "send", "sent", target=target.ref.arn, new_id=new) for m, new in sent])
             retry: dict[str, tuple[dict, dict]] = {}
             final: list[tuple[dict, str, str]] = []
+            refused: list[tuple[dict, str, str]] = []
             for f in failed:
                 item = pending.get(f.get("Id"))
                 if item is None:
                     continue
-                if (not f.get("SenderFault") or f.get("Code") in RETRYABLE_SEND_CODES) and attempt < self.opts.retries:
+                transient = not f.get("SenderFault") or f.get("Code") in RETRYABLE_SEND_CODES
+                if transient and attempt < self.opts.retries:
                     retry[f["Id"]] = item
-                else:
+                elif transient:
                     final.append((item[0], f.get("Code", "Unknown"), f.get("Message", "")))
-            if final:
-                self._fail(final, target=target.ref.arn)
+                else:
+                    refused.append((item[0], f.get("Code", "Unknown"), f.get("Message", "")))
+            self._fail(final, target=target.ref.arn)
+            self._fail(refused, target=target.ref.arn, refused=True)
             if not retry:
                 break
             pending = retry
-            time.sleep(self.opts.retry_delay_s * (2 ** attempt) * (0.5 + random.random()))
+            if self._halt.wait(self.opts.retry_delay_s * (2 ** attempt) * (0.5 + random.random())):
+                for m, _ in pending.values():
+                    self._hold(m)  # stopped: not retried now, back to the DLQ (the journal has its intent)
+                break
         return confirmed
 
-    def _fail(self, items: list[tuple[dict, str, str]], target: str | None = None) -> None:
+    def _fail(self, items: list[tuple[dict, str, str]], target: str | None = None, refused: bool = False) -> None:
+        """Leave ``items`` in the DLQ, recorded. ``refused``: the target will not take them as they
+        are (size, attributes, FIFO rules); a resume does not try them again unless asked."""
         if not items:
             return
         for m, _, _ in items:
             self._hold(m)  # stays in the DLQ, visible again at the end
+        docs = [{"id": m["MessageId"], "code": code, "message": msg[:300], "refused": refused} for m, code, msg in items]
         if self.journal:
-            self.journal.failed([{"id": m["MessageId"], "code": code, "message": msg[:300]} for m, code, msg in items])
+            self.journal.failed(docs)
         with self._lock:
-            self.result.failed += [{"id": m["MessageId"], "code": code, "message": msg[:300]} for m, code, msg in items]
-        self._audit([self._audit_line(m, "send", f"failed: {code}: {msg[:200]}", target=target) for m, code, msg in items])
+            self.result.failed += docs
+        self._audit([self._audit_line(m, "send", f"{'refused' if refused else 'failed'}: {code}: {msg[:200]}", target=target)
+                     for m, code, msg in items])
 
     # -- invoke -------------------------------------------------------------------------------------
     def _function_for(self, decoded: DecodedMessage) -> str | None:
@@ -571,18 +806,21 @@ class Redriver:
                 continue
             payload, why = self._payload_for(m, decoded)
             if payload is None:
-                self._fail([(m, "NoEvent", why or "no event to replay")])
+                self._fail([(m, "NoEvent", why or "no event to replay")], refused=decoded.batch is None)
                 continue
-            if self.limiter:
-                self.limiter.acquire()
+            if not self._pace(1):
+                self._hold(m)  # stopped: back to the DLQ
+                continue
             target = f"lambda:{function}"
             if self.journal:
-                self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"), "target": target}])
+                self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"), "target": target,
+                                      "rh": m.get("ReceiptHandle")}])
             region = function.split(":")[3] if function.startswith("arn:") else self.dlq.region
             try:
                 resp = dlqapi.invoke_async(self.clients("lambda", region), function, payload)
             except bx.ClientError as exc:
-                self._fail([(m, error_code(exc) or "InvokeFailed", str(exc))], target=target)
+                code = error_code(exc) or "InvokeFailed"
+                self._fail([(m, code, str(exc))], target=target, refused=code in INVOKE_REFUSAL_CODES)
                 continue
             except bx.BotoCoreError as exc:
                 raise translate(exc, profile=self.ctx.profile, region=region) from exc
@@ -611,6 +849,7 @@ class Redriver:
                     if self.journal:
                         self.journal.deleted([m["MessageId"] for m in gone])
                     with self._lock:
+                        self._gone.update(m["MessageId"] for m in gone)
                         self.result.deleted += len(gone)
                         if resumed:
                             self.result.resumed += len(gone)
@@ -652,50 +891,6 @@ class Redriver:
             self._plan(m, decoded, "fail", None, "unknown source queue: use --to")
         else:
             self._plan(m, decoded, "send", ref if isinstance(ref, str) else ref.arn, None)
-
-    # -- native move task -----------------------------------------------------------------------------
-    def _run_move_task(self) -> RedriveResult:
-        res = self.result
-        dest = self.opts.target.arn if self.opts.target else None
-        if self.opts.dry_run:
-            visible, _ = dlqapi.approximate_depth(self.ctx, self.dlq)
-            res.selected = visible
-            res.plan.append({"action": "start-message-move-task", "source_arn": self.dlq.arn,
-                             "destination_arn": dest or "(original sources)", "messages": visible,
-                             "rate": self.opts.rate})
-            return res
-        handle = None
-        if self.journal and self.journal.task_handles:
-            for task in dlqapi.list_move_tasks(self.ctx, self.dlq, 10):
-                if task.get("Status") == "RUNNING" and task.get("TaskHandle") in self.journal.task_handles:
-                    handle = task["TaskHandle"]
-        if handle is None:
-            rate = int(self.opts.rate) if self.opts.rate else None
-            handle = dlqapi.start_move_task(self.ctx, self.dlq, dest, rate)
-            if self.journal:
-                self.journal.task(handle)
-        self._audit([{"action": "move-task", "dlq": self.dlq.arn, "target": dest or "(original sources)",
-                      "result": "started", "task": handle}])
-        task: dict = {}
-        while True:
-            tasks = dlqapi.list_move_tasks(self.ctx, self.dlq, 10)
-            task = next((t for t in tasks if t.get("TaskHandle") == handle), None) or (tasks[0] if tasks else {})
-            self.progress(int(task.get("ApproximateNumberOfMessagesMoved", 0)),
-                          task.get("ApproximateNumberOfMessagesToMove"))
-            if task.get("Status") not in ("RUNNING", "CANCELLING"):
-                break
-            time.sleep(self.opts.poll_s)
-        res.task_status = task.get("Status")
-        res.task_failure = task.get("FailureReason")
-        res.sent = res.deleted = int(task.get("ApproximateNumberOfMessagesMoved", 0))
-        res.selected = int(task.get("ApproximateNumberOfMessagesToMove") or res.sent)
-        res.left_visible = dlqapi.approximate_depth(self.ctx, self.dlq)[0]
-        self._audit([{"action": "move-task", "dlq": self.dlq.arn, "target": dest or "(original sources)",
-                      "result": f"{res.task_status}: {res.sent} moved" + (f" ({res.task_failure})" if res.task_failure else ""),
-                      "task": handle}])
-        if self.journal:
-            self.journal.end(res.to_dict())
-        return res
 
     # -- audit --------------------------------------------------------------------------------------
     def _audit_line(self, m: dict, action: str, result: str, target: str | None = None,

@@ -119,6 +119,9 @@ class RedriveResult:
     task_status: str | None = None
     task_failure: str | None = None
     left_visible: int | None = None  # DLQ depth at the end
+    # In flight or delayed in the DLQ at the end, not held by this run (another reader, a killed run
+    # whose handles were unknown): not redriven, and not to be mistaken for an empty DLQ.
+    left_hidden: int | None = None
     journal: str | None = None
     audit: str | None = None
     plan: list[dict] = field(default_factory=list)  # dry run: what would happen to each message
@@ -146,7 +149,7 @@ class RedriveResult:
                 "returned": self.returned, "in_flight": self.in_flight, "interrupted": self.interrupted,
                 "stopped": self.stopped, "complete": self.complete,
                 "task_status": self.task_status, "task_failure": self.task_failure,
-                "left_visible": self.left_visible, "journal": self.journal, "audit": self.audit,
+                "left_visible": self.left_visible, "left_hidden": self.left_hidden, "journal": self.journal, "audit": self.audit,
                 "failures": self.failed, **({"plan": self.plan} if self.dry_run else {})}
 
 
@@ -243,6 +246,7 @@ class Redriver:
         self._stop = threading.Event()  # no new receive (the DLQ is empty, --max is reached, or _halt)
         self._halt = threading.Event()  # interrupted or a worker failed: batches not yet sent go back
         self._abort = threading.Event()  # second Ctrl-C: no further call at all
+        self._guarded = False
         self._seen: set[str] = set()
         self._held: dict[str, str] = {}  # message id -> latest receipt handle, kept back (not taken)
         self._handles: dict[str, str] = {}  # every message received -> its latest receipt handle
@@ -283,10 +287,11 @@ class Redriver:
         return self._halt.is_set()
 
     @contextlib.contextmanager
-    def _sigint(self):
-        """While the run lasts, the first SIGINT asks it to stop; the second raises KeyboardInterrupt
-        (leave at once). Only the main thread may set signal handlers: elsewhere nothing changes."""
-        if threading.current_thread() is not threading.main_thread():
+    def interrupts(self):
+        """While this lasts (the run, and a caller's report after it), the first SIGINT asks the run
+        to stop; the second raises KeyboardInterrupt (leave at once). Only the main thread may set
+        signal handlers: elsewhere nothing changes. Nested uses keep the outer handler."""
+        if self._guarded or threading.current_thread() is not threading.main_thread():
             yield
             return
 
@@ -296,17 +301,19 @@ class Redriver:
             self.request_stop("interrupted")
 
         previous = signal.signal(signal.SIGINT, on_sigint)
+        self._guarded = True
         try:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+            self._guarded = False
 
     def run(self) -> RedriveResult:
         if self.opts.mode == "move-task":
             from lambdaops.aws.redrive_task import run_move_task
 
             return run_move_task(self)
-        with self._sigint():
+        with self.interrupts():
             try:
                 return self._run_loops()
             except KeyboardInterrupt:
@@ -363,9 +370,12 @@ class Redriver:
         self.result.returned = len(leftover) - len(stuck)
         self.result.in_flight = len(stuck)
         try:
-            self.result.left_visible = int(self._attributes(self.dlq).get("ApproximateNumberOfMessages", 0))
+            attrs = self._attributes(self.dlq)
+            self.result.left_visible = int(attrs.get("ApproximateNumberOfMessages", 0))
+            self.result.left_hidden = (int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+                                       + int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)))
         except LambdaopsError:
-            self.result.left_visible = None
+            self.result.left_visible = self.result.left_hidden = None
         if self.journal and not self.opts.dry_run:
             if self.result.complete:
                 self.journal.end(self.result.to_dict())
@@ -375,7 +385,7 @@ class Redriver:
     def _release_killed_run(self) -> None:
         """Resume: make the messages the killed run held visible again now, with the receipt handles
         its journal kept, rather than wait out their visibility timeout (see FIFO_DEDUP_WINDOW_S)."""
-        handles = [h for mid, h in self.journal.handles.items() if self._prior.get(mid) in (INTENT, SENT)]
+        handles = [h for mid, h in self.journal.handles.items() if self._prior.get(mid) != DELETED]
         if not handles:
             return
         try:
@@ -481,6 +491,8 @@ class Redriver:
         with self._lock:  # whatever happens next, the end of the run knows how to return these
             for m in msgs:
                 self._handles[m["MessageId"]] = m["ReceiptHandle"]
+        if self.journal and not self.opts.dry_run:  # ... and so does a resume, if this process is killed
+            self.journal.received([(m["MessageId"], m["ReceiptHandle"]) for m in msgs])
         if self._halt.is_set():
             return  # received as the run was stopped: returned to the DLQ at the end, untouched
         for m in msgs:

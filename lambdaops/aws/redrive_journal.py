@@ -3,6 +3,8 @@
 Journal (one file per run, ``<dir>/<queue>-<UTC stamp>-<id>.jsonl``), one event per line:
 
 - ``start``: the plan (DLQ, target, mode, filter, max, rate) so ``--resume`` repeats the same run;
+- ``recv``: the ids and receipt handles of one ReceiveMessage answer, so a resume can make a killed
+  run's messages visible again at once instead of waiting out their visibility timeout;
 - ``intent``: before a send, per message: DLQ message id, body MD5, the deterministic new
   deduplication id and the target;
 - ``sent``: after SendMessageBatch (or Invoke) confirmed that entry, with the new message id;
@@ -240,6 +242,11 @@ class Journal:
         if kind == "task":
             self.task_handles.append(ev["handle"])
             return
+        if kind == "recv":
+            for pair in ev.get("msgs") or ():
+                if isinstance(pair, list) and len(pair) == 2:
+                    self.handles[pair[0]] = pair[1]
+            return
         mid = ev.get("id")
         if not mid or kind not in _ORDER:
             return
@@ -268,6 +275,11 @@ class Journal:
         for ev in events:
             self._apply(ev)
         self._out.write(events)
+
+    def received(self, msgs: list[tuple[str, str]]) -> None:
+        """(message id, receipt handle) of one receive."""
+        if msgs:
+            self._record([{"ev": "recv", "at": now_iso(), "msgs": [list(p) for p in msgs]}])
 
     def intent(self, entries: list[dict]) -> None:
         """``entries``: dicts with id, md5, dedup, target, rh (the receipt handle)."""

@@ -43,7 +43,7 @@ def run_move_task(r: "Redriver") -> "RedriveResult":
                          "destination_arn": dest or "(original sources)", "messages": visible,
                          "rate": rate})
         return res
-    with r._sigint():
+    with r.interrupts():
         handle = None
         if r.journal and r.journal.task_handles:
             for task in dlqapi.list_move_tasks(r.ctx, r.dlq, 10):

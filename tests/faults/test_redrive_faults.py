@@ -418,23 +418,47 @@ class KillOnReceive(FaultyClient):
         return self.real.receive_message(**kw)
 
 
-@pytest.mark.parametrize("delete", [False, True], ids=["export", "export-delete"])
-def test_an_export_killed_half_way_leaves_no_file_that_looks_complete(aws, tmp_path, delete):
+def test_an_export_stopped_after_deleting_keeps_a_partial_file_that_says_so(aws, tmp_path):
     dlq = make_queue(aws, "dlq")
     sent = fill(aws, dlq, 40)
     out = tmp_path / "dlq.jsonl"
     sqs = KillOnReceive(aws.client("sqs", REGION), at_call=3)
     with pytest.raises(SimulatedKill):
-        export_queue(aws, dlq, out, delete=delete, sqs=sqs)
+        export_queue(aws, dlq, out, delete=True, sqs=sqs)
     assert not out.exists()  # only a complete, checked export gets its name
     partial = [p for p in tmp_path.iterdir() if p.name != out.name]
-    if delete:  # the deleted messages' only copy: kept, under a name that says it is partial
-        assert len(partial) == 1 and "partial" in partial[0].name and _mode(partial[0]) == 0o600
-        kept = [json.loads(line)["body"] for line in partial[0].read_text().splitlines()]
-        assert Counter(kept) + Counter(m["Body"] for m in drain(aws, dlq)) == Counter(s["body"] for s in sent)
+    # The deleted messages' only copy: kept, under a name that says it is partial, private.
+    assert len(partial) == 1 and "partial" in partial[0].name and _mode(partial[0]) == 0o600
+    kept = [json.loads(line)["body"] for line in partial[0].read_text().splitlines()]
+    assert len(kept) == 20
+    assert Counter(kept) + Counter(m["Body"] for m in drain(aws, dlq)) == Counter(s["body"] for s in sent)
+
+
+def test_an_export_killed_with_sigkill_leaves_no_file_that_looks_complete(served_demo, tmp_path):
+    sqs = _demo_sqs(served_demo)
+    want = _fill_demo(served_demo, "export-kill-dlq", 4000)
+    out = tmp_path / "export.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_EC2_METADATA_DISABLED="true",
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "lambdaops.cli.main", "--endpoint-url", served_demo.endpoint,
+                             "--region", "us-east-1", "dlq", "export", "export-kill-dlq", "--to", str(out),
+                             "--journal", str(tmp_path / "state")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until a good part is written
+        files = [p for p in tmp_path.iterdir() if p.name.startswith((".export", "export"))]
+        if files and files[0].stat().st_size > 100_000:
+            break
+        time.sleep(0.02)
     else:
-        assert partial == []
-        assert Counter(m["Body"] for m in drain(aws, dlq)) == Counter(s["body"] for s in sent)
+        raise AssertionError("the export wrote nothing")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not out.exists()  # a kill leaves nothing under the name of a complete export
+    assert [p for p in tmp_path.iterdir() if "partial" in p.name]  # only a file that says it is partial
+    # Nothing was deleted: every message is still in the queue (some in flight until their timeout).
+    assert sum(_depth(sqs, "export-kill-dlq")) == len(want)
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,8 +505,8 @@ def test_fifo_resume_resends_inside_the_deduplication_interval(aws, tmp_path, sh
     resumed = open_journal(tmp_path, dlq, o, resume=True)
     result = Redriver(aws, dlq, opts(target=target, workers=1, visibility_s=30), journal=resumed).run()
     resumed.close()
-    assert result.complete and depth(aws, dlq) == (0, 0)
     assert bodies(drain(aws, target)) == wanted(sent)  # the in-doubt batch was deduplicated: no copy twice
+    assert result.complete and depth(aws, dlq) == (0, 0)
 
 
 def test_fifo_resume_past_the_interval_does_not_resend_blindly(aws, tmp_path, short_dedup, monkeypatch):

@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lambdaops.aws import redrive as redrive_mod
+from lambdaops.aws import redrive_send
 from lambdaops.aws.dlq_export import export_queue
 from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
 from lambdaops.aws.redrive_journal import AuditLog, Journal
@@ -472,8 +473,8 @@ def short_dedup(monkeypatch):
     from moto.sqs import models
 
     monkeypatch.setattr(models, "DEDUPLICATION_TIME_IN_SECONDS", 6)
-    monkeypatch.setattr(redrive_mod, "FIFO_DEDUP_WINDOW_S", 6.0, raising=False)
-    monkeypatch.setattr(redrive_mod, "FIFO_DEDUP_MARGIN_S", 1.5, raising=False)
+    monkeypatch.setattr(redrive_send, "FIFO_DEDUP_WINDOW_S", 6.0)
+    monkeypatch.setattr(redrive_send, "FIFO_DEDUP_MARGIN_S", 1.5)
     return 6
 
 

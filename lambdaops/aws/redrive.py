@@ -26,6 +26,7 @@ is still in the DLQ.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 import time
@@ -166,8 +167,13 @@ class Redriver(SendMixin):
         if self.journal and not self.opts.dry_run:
             self._release_killed_run()
         # Workers always run in threads, so the main thread is free to take Ctrl-C at any moment.
-        pool = ThreadPoolExecutor(max_workers=max(1, self.opts.workers), thread_name_prefix="redrive")
-        futures = [pool.submit(self._guarded_worker) for _ in range(max(1, self.opts.workers))]
+        # Under --rate, more workers than batches per second would only hold messages while they
+        # wait for their turn.
+        n = max(1, self.opts.workers)
+        if self.opts.rate:
+            n = max(1, min(n, math.ceil(self.opts.rate / 10)))
+        pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="redrive")
+        futures = [pool.submit(self._guarded_worker) for _ in range(n)]
         try:
             pending = set(futures)
             while pending:

@@ -239,7 +239,10 @@ class SendMixin:
             pending = retry
             if self._halt.wait(self.opts.retry_delay_s * (2 ** attempt) * (0.5 + random.random())):
                 for m, _ in pending.values():
-                    self._hold(m)  # stopped: not retried now, back to the DLQ (the journal has its intent)
+                    self._hold(m)  # stopped: not retried now, back to the DLQ
+                if self.journal:  # the target said no to these: a resume sends them without doubt
+                    self.journal.failed([{"id": m["MessageId"], "code": "NotRetried", "refused": False,
+                                          "message": "the run stopped before retrying"} for m, _ in pending.values()])
                 break
         return confirmed
 

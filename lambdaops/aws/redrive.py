@@ -199,6 +199,7 @@ class Redriver(SendMixin):
         with self._lock:
             leftover = [h for mid, h in self._handles.items() if mid not in self._gone]
             self._held.clear()
+            self.result.received = len(self._handles)  # also those received as the run was stopped
         stuck: list[str] = []
         if leftover:
             try:

@@ -86,6 +86,7 @@ def test_first_ctrl_c_stops_the_run_returns_what_it_holds_and_resume_finishes(aw
     moved = result.deleted
     assert 0 < moved < 100  # stopped: the batches in hand finished, nothing new was taken
     assert result.sent == result.deleted and result.in_flight == 0
+    assert result.received == result.deleted + result.returned  # every message it took is accounted for
     # Every message it received is either moved or back in the DLQ, visible at once.
     assert depth(aws, dlq) == (300 - moved, 0)
     assert sum(1 for line in journal.path.read_text().splitlines() if '"ev":"stop"' in line) == 1
@@ -240,6 +241,7 @@ def test_refused_entries_stay_in_the_dlq_and_the_rest_of_the_batch_moves(aws, tm
     assert result.refused == len(big) and result.sent == result.deleted == 50 - len(big)
     assert {f["code"] for f in result.failed} == {"InvalidParameterValue"}
     assert result.complete and result.in_flight == 0
+    assert result.received == 50 == result.deleted + result.returned
     left = drain(aws, dlq)
     assert sorted(json.loads(m["Body"])["n"] for m in left) == big
     assert bodies(left) + bodies(drain(aws, target)) == wanted(sent)  # none lost, none twice

@@ -33,7 +33,8 @@ REFUSAL_CODES = {"InvalidParameterValue", "InvalidMessageContents", "MissingPara
 # Reference, SendMessage; Developer Guide "Exactly-once processing in Amazon SQS"). A resume resends
 # a message the killed run may already have sent (an ``intent`` without ``sent``) with the same
 # deduplication id only while that interval is safely open: SQS counts it from when it accepted the
-# first copy, which is a little after our intent was written, and clocks differ. Past that the
+# first copy, a little after our intent was written (so our age errs long, the safe way); the margin
+# covers the resend's own latency and a resume run on another machine's clock. Past that the
 # resend could be a second delivery, and SQS offers no way to look into a queue without taking
 # messages from its consumers: the message stays in the DLQ and is reported, and
 # ``--resend-unconfirmed`` sends it anyway. To stay inside the interval, a resume first makes the

@@ -205,7 +205,13 @@ def start_move_task(ctx: AwsContext, ref: QueueRef, destination_arn: str | None,
     params: dict[str, Any] = {"SourceArn": ref.arn}
     if destination_arn:
         params["DestinationArn"] = destination_arn
-    if rate:
+    if rate is not None:
+        # MaxNumberOfMessagesPerSecond is an integer 1..500 (StartMessageMoveTask, SQS API Reference):
+        # never round a fraction into a rate the user did not ask for.
+        if isinstance(rate, bool) or rate != int(rate) or not 1 <= rate <= 500:
+            from lambdaops.errors import UsageError
+
+            raise UsageError(f"MaxNumberOfMessagesPerSecond must be a whole number from 1 to 500, not {rate!r}")
         params["MaxNumberOfMessagesPerSecond"] = int(rate)
     return _call(ctx, "sqs", ref.region, "start_message_move_task", **params)["TaskHandle"]
 

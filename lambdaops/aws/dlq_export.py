@@ -4,6 +4,11 @@ Each line: the queue ARN, message id, body, MD5 of the body, every message attri
 base64, as the AWS CLI prints them), every system attribute, and the decoded fields. Each chunk is
 flushed to disk and read back (each body's MD5 equal to what SQS computed) before ``delete`` removes
 exactly those messages from the queue. A file that already exists is never touched.
+
+The export is written to a temporary file next to the target (``.NAME.partial-...``) and gets its
+name only once complete, so a killed export never leaves a file that looks complete. If messages
+were already deleted when it stopped, that partial file is their only copy: it is kept, and the
+error names it. Files are created 0600 (they hold full message bodies).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +26,7 @@ from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.dlq_decode import decode_message, json_safe_attributes
 from lambdaops.aws.errors import translate
-from lambdaops.aws.redrive_journal import AuditLog, now_iso
+from lambdaops.aws.redrive_journal import AuditLog, now_iso, open_private
 from lambdaops.errors import LambdaopsError, UsageError
 
 EXPORT_VISIBILITY_S = 900  # messages stay hidden while the file is written and checked
@@ -78,10 +84,11 @@ def export_queue(ctx: AwsContext, ref: dlqapi.QueueRef, path: Path, *, kind: str
     at = now_iso()
     result = ExportResult(ref.name, str(path), 0, 0)
     hidden: dict[str, dict] = {}  # exported, kept hidden until the end (no --delete)
+    tmp = path.parent / f".{path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     try:
-        fh = open(path, "x", encoding="utf-8")
+        fh = os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "w", encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot create {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot create a file in {path.parent}: {exc.strerror or exc}") from None
     try:
         with fh:
             stale = 0
@@ -106,7 +113,7 @@ def export_queue(ctx: AwsContext, ref: dlqapi.QueueRef, path: Path, *, kind: str
                     result.bytes += len(line.encode("utf-8"))
                 fh.flush()
                 os.fsync(fh.fileno())
-                good = verify_export(path, {m["MessageId"]: m.get("MD5OfBody") for m in fresh}, offset)
+                good = verify_export(tmp, {m["MessageId"]: m.get("MD5OfBody") for m in fresh}, offset)
                 if len(good) != len(fresh):
                     raise LambdaopsError(f"the export file failed its check ({len(good)} of {len(fresh)} messages "
                                          "intact); these were not deleted")
@@ -115,13 +122,17 @@ def export_queue(ctx: AwsContext, ref: dlqapi.QueueRef, path: Path, *, kind: str
                     _delete(sqs, ref, fresh, result, audit, str(path))
                 else:
                     hidden.update({m["MessageId"]: m for m in fresh})
-    except BaseException:
+        _publish(tmp, path)
+    except BaseException as exc:
         _release(sqs, ref, list(hidden.values()))
         if not result.deleted:
             try:
-                path.unlink()
+                tmp.unlink()
             except OSError:
                 pass
+        elif isinstance(exc, Exception):
+            raise LambdaopsError(f"the export stopped ({exc}); the {result.deleted} message(s) already deleted from "
+                                 f"{ref.name} are in {tmp}") from exc
         raise
     try:
         if not delete:
@@ -133,6 +144,31 @@ def export_queue(ctx: AwsContext, ref: dlqapi.QueueRef, path: Path, *, kind: str
     except (bx.ClientError, bx.BotoCoreError) as exc:
         raise translate(exc, profile=ctx.profile, region=ref.region) from exc
     return result
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Give the complete export its name, never over an existing file (a hard link fails if the
+    name exists; rename is the fallback where links are not supported), and make that durable."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise LambdaopsError(f"{path} appeared while exporting: the export is in {tmp}") from None
+    except OSError:
+        if path.exists():
+            raise LambdaopsError(f"{path} appeared while exporting: the export is in {tmp}") from None
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
 
 
 def _release(sqs, ref: dlqapi.QueueRef, msgs: list[dict]) -> None:

@@ -18,9 +18,10 @@ class RateLimiter:
         self._last = time.monotonic()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Take a token, waiting as needed; False (no token taken) once ``stop`` is set."""
         if self.rate <= 0:
-            return
+            return True
         while True:
             with self._lock:
                 now = time.monotonic()
@@ -28,6 +29,9 @@ class RateLimiter:
                 self._last = now
                 if self._tokens >= 1:
                     self._tokens -= 1
-                    return
+                    return True
                 wait = (1 - self._tokens) / self.rate
-            time.sleep(wait)
+            if stop is None:
+                time.sleep(wait)
+            elif stop.wait(wait):
+                return False

@@ -13,145 +13,47 @@ Three ways, chosen by the command:
 Never delete first: a message leaves the DLQ only after its copy is confirmed. Every step is written
 to the journal (:mod:`lambdaops.aws.redrive_journal`) before the next one, so a run killed at any
 moment resumes without losing a message, and sends again only what may not have arrived.
-Messages not taken (filter, ``--max``, failures) are made visible again at the end.
+
+Every message received is accounted for at the end: moved (its copy confirmed, then deleted),
+refused (the target would not take it: left in the DLQ), or returned (made visible again: filter,
+``--max``, interrupted, failed); only a message SQS would not let us return stays in flight until its
+visibility timeout ends, and the result says how many. A first Ctrl-C (SIGINT) stops receiving,
+lets the batches in hand finish (a batch not yet sent is returned instead), and ends with the
+journal resumable; a second one leaves at once (:class:`RedriveInterrupted`): what was not deleted
+is still in the DLQ.
 """
 
 from __future__ import annotations
 
-import random
+import contextlib
+import math
+import signal
 import threading
 import time
-from collections import OrderedDict, deque
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable
 
-import jmespath
 from botocore import exceptions as bx
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import (DecodedMessage, boto_attributes, decode_message, replay_payload,
-                                      stream_event)
-from lambdaops.aws.errors import error_code, translate
+from lambdaops.aws.dlq_decode import DecodedMessage, decode_message, replay_payload
+from lambdaops.aws.errors import translate
 from lambdaops.aws.ratelimit import RateLimiter
-from lambdaops.aws.redrive_journal import DELETED, INTENT, SENT, AuditLog, Journal, dedup_id
+from lambdaops.aws.redrive_journal import DELETED, INTENT, SENT, AuditLog, Journal
+from lambdaops.aws.redrive_model import (UNCONFIRMED, RedriveInterrupted, RedriveOptions,  # noqa: F401 - re-exported
+                                         RedriveResult, _Target, batches, compile_filter, entry_size, matches)
+from lambdaops.aws.redrive_send import (DEFAULT_GROUP, FIFO_DEDUP_MARGIN_S, FIFO_DEDUP_WINDOW_S,  # noqa: F401
+                                        MAX_BATCH_BYTES, SendMixin)
 from lambdaops.errors import LambdaopsError, UsageError
 
-DEFAULT_GROUP = "lambdaops-redrive"  # FIFO target, message from a standard DLQ: one group keeps order
-MAX_BATCH_BYTES = 256 * 1024
-RETRYABLE_SEND_CODES = {"InternalError", "ServiceUnavailable", "RequestThrottled", "ThrottlingException",
-                        "KmsThrottled", "KMS.ThrottlingException"}
 MOVE_TASK_MAX_RATE = 500
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 
 
-@dataclass
-class RedriveOptions:
-    mode: str = "by-hand"  # move-task | by-hand | invoke
-    target: dlqapi.QueueRef | None = None  # --to; None: each message's original source queue
-    function: str | None = None  # --invoke FUNCTION; None: each message's own function
-    filter: str | None = None  # JMESPath over the decoded message
-    max_messages: int | None = None
-    rate: float | None = None  # messages per second
-    dry_run: bool = False
-    workers: int = 4
-    visibility_s: int = 300  # held messages stay hidden this long (the whole run, normally)
-    empty_wait_s: int = 1  # long poll once before deciding the DLQ is empty (short polls sample)
-    retries: int = 3
-    retry_delay_s: float = 0.2
-    poll_s: float = 1.0  # move task progress polling
-
-
-@dataclass
-class RedriveResult:
-    mode: str
-    dlq: str
-    target: str
-    dry_run: bool = False
-    received: int = 0  # distinct messages looked at
-    selected: int = 0
-    sent: int = 0  # sent (or invoked) by this run
-    deleted: int = 0
-    resumed: int = 0  # confirmed sent by an earlier run: only deleted now
-    skipped: int = 0  # not matching --filter
-    failed: list[dict] = field(default_factory=list)  # {id, code, message}: left in the DLQ
-    delete_failed: int = 0  # sent but not deleted: the journal knows, --resume deletes them
-    task_status: str | None = None
-    task_failure: str | None = None
-    left_visible: int | None = None  # DLQ depth at the end
-    journal: str | None = None
-    audit: str | None = None
-    plan: list[dict] = field(default_factory=list)  # dry run: what would happen to each message
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"dlq": self.dlq, "target": self.target, "mode": self.mode, "dry_run": self.dry_run,
-                "received": self.received, "selected": self.selected, "sent": self.sent,
-                "deleted": self.deleted, "resumed": self.resumed, "skipped": self.skipped,
-                "failed": len(self.failed), "delete_failed": self.delete_failed,
-                "task_status": self.task_status, "task_failure": self.task_failure,
-                "left_visible": self.left_visible, "journal": self.journal, "audit": self.audit,
-                "failures": self.failed, **({"plan": self.plan} if self.dry_run else {})}
-
-
-@dataclass
-class _Target:
-    ref: dlqapi.QueueRef
-    fifo: bool
-    max_bytes: int
-
-
-def compile_filter(expr: str | None):
-    if not expr:
-        return None
-    try:
-        return jmespath.compile(expr)
-    except jmespath.exceptions.JMESPathError as exc:
-        raise UsageError(f"--filter: not a valid JMESPath expression: {exc}".splitlines()[0]) from None
-
-
-def matches(compiled, decoded: DecodedMessage) -> bool:
-    if compiled is None:
-        return True
-    try:
-        value = compiled.search(decoded.to_dict())
-    except jmespath.exceptions.JMESPathError:
-        return False
-    # JMESPath truthiness: null, false and empty strings, lists and objects are false; 0 is true.
-    if value is None or value is False:
-        return False
-    return not (isinstance(value, (str, list, dict)) and not value)
-
-
-def entry_size(entry: dict) -> int:
-    size = len(entry["MessageBody"].encode("utf-8"))
-    for name, attr in (entry.get("MessageAttributes") or {}).items():
-        size += len(name.encode()) + len(attr["DataType"].encode())
-        value = attr.get("StringValue")
-        size += len(value.encode("utf-8")) if value is not None else len(attr.get("BinaryValue") or b"")
-    return size
-
-
-def batches(items: list, size_of: Callable[[Any], int], max_bytes: int, max_count: int = 10) -> list[list]:
-    """Split ``items`` in order into SQS batches: at most ``max_count`` entries and ``max_bytes``."""
-    out: list[list] = []
-    cur: list = []
-    total = 0
-    for item in items:
-        size = size_of(item)
-        if cur and (len(cur) >= max_count or total + size > max_bytes):
-            out.append(cur)
-            cur, total = [], 0
-        cur.append(item)
-        total += size
-    if cur:
-        out.append(cur)
-    return out
-
-
-class Redriver:
+class Redriver(SendMixin):
     """One redrive run of one DLQ."""
 
     def __init__(self, ctx: AwsContext, dlq: dlqapi.QueueRef, opts: RedriveOptions, *,
@@ -172,12 +74,21 @@ class Redriver:
         self.limiter = RateLimiter(opts.rate, burst=max(1, min(10, int(opts.rate)))) if opts.rate else None
         self.result = RedriveResult(opts.mode, dlq.name, self._target_label(), dry_run=opts.dry_run,
                                     journal=str(journal.path) if journal else None,
-                                    audit=str(audit.path) if audit else None)
+                                    audit=str(audit.path) if audit else None, visibility_s=opts.visibility_s)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # no new receive (the DLQ is empty, --max is reached, or _halt)
+        self._halt = threading.Event()  # interrupted or a worker failed: batches not yet sent go back
+        self._abort = threading.Event()  # second Ctrl-C: no further call at all
+        self._guarded = False
         self._seen: set[str] = set()
-        self._held: dict[str, str] = {}  # message id -> latest receipt handle, made visible at the end
+        self._held: dict[str, str] = {}  # message id -> latest receipt handle, kept back (not taken)
+        self._handles: dict[str, str] = {}  # every message received -> its latest receipt handle
+        self._gone: set[str] = set()  # deleted from the DLQ in this run
         self._sent: set[str] = set()  # ids whose copy was confirmed in this run
+        # Resume: the state each message had in the journal when this run started.
+        self._prior = dict(journal.state) if journal else {}
+        self._prior_refused = set(journal.refused) if journal else set()
+        self._prior_intent_at = dict(journal.intent_at) if journal else {}
         self._stale_rounds = 0
         self._targets: dict[str, _Target] = {}
         self._single_source: str | None | bool = False  # False: not looked up yet
@@ -194,43 +105,140 @@ class Redriver:
         return self.opts.target.name if self.opts.target else "(original sources)"
 
     # -- entry points ---------------------------------------------------------------------------
+    def request_stop(self, why: str = "interrupted") -> None:
+        """Stop taking messages (the first Ctrl-C, or a caller's deadline): batches in hand finish."""
+        with self._lock:
+            if self.result.stopped is None:
+                self.result.stopped = why
+            if why == "interrupted":
+                self.result.interrupted = True
+        self._halt.set()
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._halt.is_set()
+
+    @contextlib.contextmanager
+    def interrupts(self):
+        """While this lasts (the run, and a caller's report after it), the first SIGINT asks the run
+        to stop; the second raises KeyboardInterrupt (leave at once). Only the main thread may set
+        signal handlers: elsewhere nothing changes. Nested uses keep the outer handler."""
+        if self._guarded or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_sigint(signum, frame):
+            if self.result.interrupted:
+                raise KeyboardInterrupt
+            self.request_stop("interrupted")
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        self._guarded = True
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self._guarded = False
+
     def run(self) -> RedriveResult:
         if self.opts.mode == "move-task":
-            return self._run_move_task()
-        try:
-            if self.opts.workers <= 1:
-                self._worker()
-            else:
-                with ThreadPoolExecutor(max_workers=self.opts.workers, thread_name_prefix="redrive") as pool:
-                    futures = [pool.submit(self._guarded_worker) for _ in range(self.opts.workers)]
-                    errors = []
-                    for fut in futures:
-                        try:
-                            fut.result()
-                        except BaseException as exc:  # noqa: BLE001 - re-raised below, once all stopped
-                            errors.append(exc)
-                    if errors:
-                        raise errors[0]
-        except (Exception, KeyboardInterrupt):
-            # Messages kept back go back to the DLQ now rather than when their visibility ends. A
-            # killed process cannot do this: they come back by themselves then.
-            self._release_held(best_effort=True)
-            raise
-        self._release_held(best_effort=True)
-        try:
-            self.result.left_visible = int(self._attributes(self.dlq).get("ApproximateNumberOfMessages", 0))
-        except LambdaopsError:
-            self.result.left_visible = None
+            from lambdaops.aws.redrive_task import run_move_task
+
+            return run_move_task(self)
+        with self.interrupts():
+            try:
+                return self._run_loops()
+            except KeyboardInterrupt:
+                # A second Ctrl-C: no more calls. What was not deleted is still in the DLQ; what is
+                # in hand comes back when its visibility timeout ends; the journal knows the rest.
+                self._abort.set()
+                self._halt.set()
+                self._stop.set()
+                with self._lock:
+                    self.result.interrupted = True
+                    self.result.stopped = "interrupted twice"
+                    self.result.in_flight = len([m for m in self._handles if m not in self._gone])
+                if self.journal and not self.opts.dry_run:
+                    self.journal.stop(self.result.to_dict())
+                raise RedriveInterrupted(self.result) from None
+
+    def _run_loops(self) -> RedriveResult:
         if self.journal and not self.opts.dry_run:
-            self.journal.end(self.result.to_dict())
+            self._release_killed_run()
+        # Workers always run in threads, so the main thread is free to take Ctrl-C at any moment.
+        # Under --rate, more workers than batches per second would only hold messages while they
+        # wait for their turn.
+        n = max(1, self.opts.workers)
+        if self.opts.rate:
+            n = max(1, min(n, math.ceil(self.opts.rate / 10)))
+        pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="redrive")
+        futures = [pool.submit(self._guarded_worker) for _ in range(n)]
+        try:
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                if any(f.done() and f.exception() is not None for f in futures):
+                    self._halt.set()
+                    self._stop.set()
+        finally:
+            if self._abort.is_set():
+                pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True)
+        error = next((f.exception() for f in futures if f.exception() is not None), None)
+        if error is not None:
+            with self._lock:
+                self.result.stopped = self.result.stopped or f"error: {error}".splitlines()[0][:300]
+        self._finish()
+        if error is not None:
+            raise error
         return self.result
+
+    def _finish(self) -> None:
+        """Account for every message received, return what is not moved, write the journal's end."""
+        with self._lock:
+            leftover = [h for mid, h in self._handles.items() if mid not in self._gone]
+            self._held.clear()
+            self.result.received = len(self._handles)  # also those received as the run was stopped
+        stuck: list[str] = []
+        if leftover:
+            try:
+                stuck = dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, leftover, 0)
+            except (bx.ClientError, bx.BotoCoreError):
+                stuck = leftover  # they come back by themselves when their visibility timeout ends
+        self.result.returned = len(leftover) - len(stuck)
+        self.result.in_flight = len(stuck)
+        try:
+            attrs = self._attributes(self.dlq)
+            self.result.left_visible = int(attrs.get("ApproximateNumberOfMessages", 0))
+            self.result.left_hidden = (int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+                                       + int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)))
+        except LambdaopsError:
+            self.result.left_visible = self.result.left_hidden = None
+        if self.journal and not self.opts.dry_run:
+            if self.result.complete:
+                self.journal.end(self.result.to_dict())
+            else:
+                self.journal.stop(self.result.to_dict())
+
+    def _release_killed_run(self) -> None:
+        """Resume: make the messages the killed run held visible again now, with the receipt handles
+        its journal kept, rather than wait out their visibility timeout (see FIFO_DEDUP_WINDOW_S)."""
+        handles = [h for mid, h in self.journal.handles.items() if self._prior.get(mid) != DELETED]
+        if not handles:
+            return
+        try:
+            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
+        except (bx.ClientError, bx.BotoCoreError):
+            pass  # expired or stale handles: those messages are visible already, or come back by themselves
 
     # -- receiving and choosing -------------------------------------------------------------------
     def _guarded_worker(self) -> None:
         try:
             self._worker()
         except BaseException:
-            self._stop.set()  # the other workers finish their batch and stop
+            self._halt.set()  # the other workers finish what they sent and stop
+            self._stop.set()
             raise
 
     def _sqs(self, region: str):
@@ -319,6 +327,13 @@ class Redriver:
         take: list[tuple[dict, DecodedMessage]] = []
         resume_delete: list[dict] = []
         fresh = False
+        with self._lock:  # whatever happens next, the end of the run knows how to return these
+            for m in msgs:
+                self._handles[m["MessageId"]] = m["ReceiptHandle"]
+        if self.journal and not self.opts.dry_run:  # ... and so does a resume, if this process is killed
+            self.journal.received([(m["MessageId"], m["ReceiptHandle"]) for m in msgs])
+        if self._halt.is_set():
+            return  # received as the run was stopped: returned to the DLQ at the end, untouched
         for m in msgs:
             mid = m["MessageId"]
             with self._lock:
@@ -340,7 +355,18 @@ class Redriver:
                 # Sending it again would duplicate it; keep this delivery back instead.
                 self._hold(m)
                 continue
-            decoded = decode_message(m, self.kind)
+            if (mid in self._prior_refused and not self.opts.retry_refused
+                    and self.opts.mode != "move-task" and not self.opts.dry_run):
+                self._hold(m)  # the target refused it in the run being resumed: left in the DLQ
+                with self._lock:
+                    self.result.skipped_refused += 1
+                self._audit([self._audit_line(m, "skip", "refused by the target before; --retry-refused sends it again")])
+                continue
+            try:
+                decoded = decode_message(m, self.kind)
+            except Exception as exc:  # noqa: BLE001 - one message must not stop the run
+                self._fail([(m, "DecodeError", f"{type(exc).__name__}: {exc}"[:300])])
+                continue
             if not matches(self.filter, decoded):
                 self._hold(m)
                 with self._lock:
@@ -379,224 +405,18 @@ class Redriver:
         self.progress(self.result.sent + self.result.resumed, None)
 
     def _hold(self, m: dict) -> None:
+        """Keep ``m`` back: it stays in the DLQ and is made visible again at the end."""
         with self._lock:
             self._held[m["MessageId"]] = m["ReceiptHandle"]
 
-    def _release_held(self, best_effort: bool) -> None:
-        with self._lock:
-            handles = list(self._held.values())
-            self._held.clear()
-        if not handles:
-            return
-        try:
-            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
-        except (bx.ClientError, bx.BotoCoreError):
-            if not best_effort:
-                raise  # they become visible anyway when their visibility timeout ends
-
-    # -- targets ------------------------------------------------------------------------------------
-    def _target(self, arn_or_ref) -> _Target:
-        key = arn_or_ref.arn if isinstance(arn_or_ref, dlqapi.QueueRef) else arn_or_ref
-        with self._lock:
-            hit = self._targets.get(key)
-        if hit is not None:
-            return hit
-        if isinstance(arn_or_ref, dlqapi.QueueRef):
-            ref = arn_or_ref
-        else:
-            ref = dlqapi.resolve_queue(self.ctx, arn_or_ref)
-        attrs = self._attributes(ref)
-        target = _Target(ref, attrs.get("FifoQueue") == "true",
-                         min(int(attrs.get("MaximumMessageSize", MAX_BATCH_BYTES)), 1024 * 1024))
-        with self._lock:
-            self._targets[key] = target
-        return target
-
-    def _source_for(self, decoded: DecodedMessage) -> str | None:
-        """The queue a message came from: DeadLetterQueueSourceArn, else the DLQ's only source."""
-        if decoded.source_arn and decoded.source_arn.startswith("arn:aws:sqs:"):
-            return decoded.source_arn
-        with self._lock:
-            cached = self._single_source
-        if cached is False:
-            urls = dlqapi.dead_letter_sources(self.ctx, self.dlq)
-            cached = None
-            if len(urls) == 1:
-                ref = dlqapi.resolve_queue(self.ctx, urls[0], [self.dlq.region])
-                cached = ref.arn
-            with self._lock:
-                self._single_source = cached
-        return cached
-
-    # -- by hand ------------------------------------------------------------------------------------
-    def _entry(self, i: int, m: dict, decoded: DecodedMessage, target: _Target) -> dict:
-        entry: dict[str, Any] = {"Id": str(i), "MessageBody": m["Body"]}
-        attrs = boto_attributes(m.get("MessageAttributes"))
-        if attrs:
-            entry["MessageAttributes"] = attrs
-        trace = (m.get("Attributes") or {}).get("AWSTraceHeader")
-        if trace:
-            entry["MessageSystemAttributes"] = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
-        if target.fifo:
-            entry["MessageGroupId"] = decoded.group_id or DEFAULT_GROUP
-            entry["MessageDeduplicationId"] = self._dedup(m["MessageId"])
-        return entry
-
-    def _dedup(self, mid: str) -> str:
-        known = self.journal.dedup.get(mid) if self.journal else None
-        return known or dedup_id(self.dlq.arn, mid)
-
-    def _send_all(self, take: list[tuple[dict, DecodedMessage]]) -> list[dict]:
-        """Send each message to its target; the messages whose copy SQS confirmed."""
-        by_target: dict[str, list[tuple[dict, DecodedMessage]]] = {}
-        targets: dict[str, _Target] = {}
-        for m, decoded in take:
-            ref = self.opts.target or self._source_for(decoded)
-            if ref is None:
-                self._fail([(m, "UnknownSource", "the message's source queue is unknown "
-                                                  "(no DeadLetterQueueSourceArn, several sources): use --to")])
-                continue
-            target = self._target(ref)
-            by_target.setdefault(target.ref.arn, []).append((m, decoded))
-            targets[target.ref.arn] = target
-        done: list[dict] = []
-        for arn, items in by_target.items():
-            target = targets[arn]
-            if target.fifo:
-                done += self._send_fifo(target, items)
-                continue
-            for chunk in batches(items, lambda it: entry_size(self._entry(0, it[0], it[1], target)), target.max_bytes):
-                done += self._send_batch(target, chunk)
-        return done
-
-    def _send_fifo(self, target: _Target, items: list[tuple[dict, DecodedMessage]]) -> list[dict]:
-        """FIFO order survives: each batch holds at most one message per group (SQS gives no order
-        guarantee between entries of a batch when some fail), and once a message cannot be sent the
-        rest of its group stays in the DLQ behind it, as FIFO processing would have it."""
-        groups: OrderedDict[str, deque] = OrderedDict()
-        for m, d in items:
-            groups.setdefault(d.group_id or DEFAULT_GROUP, deque()).append((m, d))
-        done: list[dict] = []
-        while groups:
-            round_items = [q.popleft() for q in groups.values()]
-            groups = OrderedDict((g, q) for g, q in groups.items() if q)
-            for chunk in batches(round_items, lambda it: entry_size(self._entry(0, it[0], it[1], target)), target.max_bytes):
-                ok = self._send_batch(target, chunk)
-                done += ok
-                ok_ids = {m["MessageId"] for m in ok}
-                for m, d in chunk:
-                    group = d.group_id or DEFAULT_GROUP
-                    if m["MessageId"] not in ok_ids and group in groups:
-                        rest = groups.pop(group)
-                        self._fail([(m2, "GroupBlocked", f"an earlier message of group {group} could not be sent; "
-                                                         "kept in the DLQ to preserve FIFO order") for m2, _ in rest])
-        return done
-
-    def _send_batch(self, target: _Target, chunk: list[tuple[dict, DecodedMessage]]) -> list[dict]:
-        if self.limiter:
-            for _ in chunk:
-                self.limiter.acquire()
-        entries = {str(i): (m, self._entry(i, m, d, target)) for i, (m, d) in enumerate(chunk)}
-        if self.journal:
-            self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"),
-                                  "dedup": e.get("MessageDeduplicationId"), "target": target.ref.arn}
-                                 for m, e in entries.values()])
-        sqs = self._sqs(target.ref.region)
-        pending = dict(entries)
-        confirmed: list[dict] = []
-        for attempt in range(self.opts.retries + 1):
-            ok, failed = self._call(dlqapi.send_batch, sqs, target.ref.url, [e for _, e in pending.values()])
-            sent = [(pending[s["Id"]][0], s.get("MessageId")) for s in ok if s.get("Id") in pending]
-            if sent:
-                with self._lock:
-                    self._sent.update(m["MessageId"] for m, _ in sent)
-                if self.journal:
-                    self.journal.sent([{"id": m["MessageId"], "new_id": new, "target": target.ref.arn} for m, new in sent])
-                confirmed += [m for m, _ in sent]
-                with self._lock:
-                    self.result.sent += len(sent)
-                self._audit([self._audit_line(m, "send", "sent", target=target.ref.arn, new_id=new) for m, new in sent])
-            retry: dict[str, tuple[dict, dict]] = {}
-            final: list[tuple[dict, str, str]] = []
-            for f in failed:
-                item = pending.get(f.get("Id"))
-                if item is None:
-                    continue
-                if (not f.get("SenderFault") or f.get("Code") in RETRYABLE_SEND_CODES) and attempt < self.opts.retries:
-                    retry[f["Id"]] = item
-                else:
-                    final.append((item[0], f.get("Code", "Unknown"), f.get("Message", "")))
-            if final:
-                self._fail(final, target=target.ref.arn)
-            if not retry:
-                break
-            pending = retry
-            time.sleep(self.opts.retry_delay_s * (2 ** attempt) * (0.5 + random.random()))
-        return confirmed
-
-    def _fail(self, items: list[tuple[dict, str, str]], target: str | None = None) -> None:
-        if not items:
-            return
-        for m, _, _ in items:
-            self._hold(m)  # stays in the DLQ, visible again at the end
-        if self.journal:
-            self.journal.failed([{"id": m["MessageId"], "code": code, "message": msg[:300]} for m, code, msg in items])
-        with self._lock:
-            self.result.failed += [{"id": m["MessageId"], "code": code, "message": msg[:300]} for m, code, msg in items]
-        self._audit([self._audit_line(m, "send", f"failed: {code}: {msg[:200]}", target=target) for m, code, msg in items])
-
-    # -- invoke -------------------------------------------------------------------------------------
-    def _function_for(self, decoded: DecodedMessage) -> str | None:
-        return self.opts.function or decoded.function or self.default_function
-
-    def _payload_for(self, m: dict, decoded: DecodedMessage) -> tuple[str | None, str | None]:
-        payload = replay_payload(decoded, m.get("Body"))
-        if payload is not None:
-            return payload, None
-        if decoded.batch is not None:
-            fetched = dlqapi.fetch_batch_records(self.ctx, decoded.batch)
-            if not fetched.records or not fetched.complete:
-                return None, fetched.note or "records unavailable"
-            import json
-
-            return json.dumps(stream_event(decoded.batch, fetched.records)), None
-        return None, "the body is not a JSON event (Lambda accepts only JSON payloads)"
-
-    def _invoke_all(self, take: list[tuple[dict, DecodedMessage]]) -> list[dict]:
-        done: list[dict] = []
-        for m, decoded in take:
-            function = self._function_for(decoded)
-            if not function:
-                self._fail([(m, "UnknownFunction", "which function to invoke is unknown: use --invoke FUNCTION")])
-                continue
-            payload, why = self._payload_for(m, decoded)
-            if payload is None:
-                self._fail([(m, "NoEvent", why or "no event to replay")])
-                continue
-            if self.limiter:
-                self.limiter.acquire()
-            target = f"lambda:{function}"
-            if self.journal:
-                self.journal.intent([{"id": m["MessageId"], "md5": m.get("MD5OfBody"), "target": target}])
-            region = function.split(":")[3] if function.startswith("arn:") else self.dlq.region
-            try:
-                resp = dlqapi.invoke_async(self.clients("lambda", region), function, payload)
-            except bx.ClientError as exc:
-                self._fail([(m, error_code(exc) or "InvokeFailed", str(exc))], target=target)
-                continue
-            except bx.BotoCoreError as exc:
-                raise translate(exc, profile=self.ctx.profile, region=region) from exc
-            if resp["status"] != 202:
-                self._fail([(m, f"Status{resp['status']}", "the invoke was not accepted")], target=target)
-                continue
-            if self.journal:
-                self.journal.sent([{"id": m["MessageId"], "target": target}])
-            with self._lock:
-                self._sent.add(m["MessageId"])
-                self.result.sent += 1
-            self._audit([self._audit_line(m, "invoke", "accepted", target=target)])
-            done.append(m)
-        return done
+    def _pace(self, n: int) -> bool:
+        """Wait for ``n`` tokens of ``--rate``; False when the run is stopped meanwhile."""
+        if self.limiter is None:
+            return not self._abort.is_set()
+        for _ in range(n):
+            if not self.limiter.acquire(self._halt):
+                return False
+        return True
 
     # -- delete -------------------------------------------------------------------------------------
     def _delete(self, sqs, msgs: list[dict], resumed: bool) -> None:
@@ -611,6 +431,7 @@ class Redriver:
                     if self.journal:
                         self.journal.deleted([m["MessageId"] for m in gone])
                     with self._lock:
+                        self._gone.update(m["MessageId"] for m in gone)
                         self.result.deleted += len(gone)
                         if resumed:
                             self.result.resumed += len(gone)
@@ -652,50 +473,6 @@ class Redriver:
             self._plan(m, decoded, "fail", None, "unknown source queue: use --to")
         else:
             self._plan(m, decoded, "send", ref if isinstance(ref, str) else ref.arn, None)
-
-    # -- native move task -----------------------------------------------------------------------------
-    def _run_move_task(self) -> RedriveResult:
-        res = self.result
-        dest = self.opts.target.arn if self.opts.target else None
-        if self.opts.dry_run:
-            visible, _ = dlqapi.approximate_depth(self.ctx, self.dlq)
-            res.selected = visible
-            res.plan.append({"action": "start-message-move-task", "source_arn": self.dlq.arn,
-                             "destination_arn": dest or "(original sources)", "messages": visible,
-                             "rate": self.opts.rate})
-            return res
-        handle = None
-        if self.journal and self.journal.task_handles:
-            for task in dlqapi.list_move_tasks(self.ctx, self.dlq, 10):
-                if task.get("Status") == "RUNNING" and task.get("TaskHandle") in self.journal.task_handles:
-                    handle = task["TaskHandle"]
-        if handle is None:
-            rate = int(self.opts.rate) if self.opts.rate else None
-            handle = dlqapi.start_move_task(self.ctx, self.dlq, dest, rate)
-            if self.journal:
-                self.journal.task(handle)
-        self._audit([{"action": "move-task", "dlq": self.dlq.arn, "target": dest or "(original sources)",
-                      "result": "started", "task": handle}])
-        task: dict = {}
-        while True:
-            tasks = dlqapi.list_move_tasks(self.ctx, self.dlq, 10)
-            task = next((t for t in tasks if t.get("TaskHandle") == handle), None) or (tasks[0] if tasks else {})
-            self.progress(int(task.get("ApproximateNumberOfMessagesMoved", 0)),
-                          task.get("ApproximateNumberOfMessagesToMove"))
-            if task.get("Status") not in ("RUNNING", "CANCELLING"):
-                break
-            time.sleep(self.opts.poll_s)
-        res.task_status = task.get("Status")
-        res.task_failure = task.get("FailureReason")
-        res.sent = res.deleted = int(task.get("ApproximateNumberOfMessagesMoved", 0))
-        res.selected = int(task.get("ApproximateNumberOfMessagesToMove") or res.sent)
-        res.left_visible = dlqapi.approximate_depth(self.ctx, self.dlq)[0]
-        self._audit([{"action": "move-task", "dlq": self.dlq.arn, "target": dest or "(original sources)",
-                      "result": f"{res.task_status}: {res.sent} moved" + (f" ({res.task_failure})" if res.task_failure else ""),
-                      "task": handle}])
-        if self.journal:
-            self.journal.end(res.to_dict())
-        return res
 
     # -- audit --------------------------------------------------------------------------------------
     def _audit_line(self, m: dict, action: str, result: str, target: str | None = None,

@@ -7,6 +7,7 @@ ask on and no ``--yes`` it refuses with exit 2 instead of hanging.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -17,13 +18,14 @@ import typer
 from typer.core import TyperCommand
 
 from lambdaops.cli.output import Column, emit, to_json
-from lambdaops.errors import EXIT_SERVICE, LambdaopsError, UsageError
+from lambdaops.errors import EXIT_INTERRUPTED, EXIT_SERVICE, LambdaopsError, UsageError
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
 
 EACH_FUNCTION = "@each"  # --invoke without a value: each message's own function
 _VALUE_OPTIONS = {"--to", "--filter", "--max", "--rate", "--journal", "--workers", "--invoke"}
 PEEK_VISIBILITY_S = 30
+EXIT_LEFT = 1  # redrive ran to its end, but some messages stay in the DLQ (refused, undecodable, unconfirmed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,8 +427,9 @@ class _RedriveCommand(TyperCommand):
 REDRIVE_COLUMNS = [Column("dlq", "DLQ"), Column("target", "Target"), Column("mode", "Mode"),
                    Column("selected", "Selected", "right"), Column("sent", "Sent", "right"),
                    Column("deleted", "Deleted", "right"), Column("skipped", "Skipped", "right"),
-                   Column("failed", "Failed", "right"), Column("left_visible", "Left in DLQ", "right"),
-                   Column("task_status", "Task")]
+                   Column("failed", "Failed", "right"), Column("refused", "Refused", "right"),
+                   Column("returned", "Returned", "right"), Column("in_flight", "In flight", "right"),
+                   Column("left_visible", "Left visible", "right"), Column("task_status", "Task")]
 
 
 def _choose_mode(aws, ref, *, invoke, by_hand, flt, max_messages, to_ref) -> str:
@@ -459,6 +462,11 @@ def redrive_cmd(
     journal: Optional[Path] = typer.Option(None, "--journal", help="Journal directory (default $XDG_STATE_HOME/lambdaops/redrive)."),
     by_hand: bool = typer.Option(False, "--by-hand", help="Receive/send/delete even when a message move task could be used."),
     workers: int = typer.Option(4, "--workers", min=1, max=32, help="Parallel receive/send loops (by hand and invoke)."),
+    retry_refused: bool = typer.Option(False, "--retry-refused",
+                                       help="With --resume: send again the messages the target refused before."),
+    resend_unconfirmed: bool = typer.Option(False, "--resend-unconfirmed",
+                                            help="With --resume: resend FIFO messages the killed run may have sent "
+                                                 "more than 4 minutes ago (a duplicate if they had arrived)."),
 ) -> None:
     """Put DLQ messages back: to their original source queues (SQS-sourced DLQs: SQS's own message move
     task), to --to QUEUE, or replayed to their function with --invoke.
@@ -468,15 +476,26 @@ def redrive_cmd(
     their group id and get a new deterministic deduplication id. A message is deleted from the DLQ
     only after SQS (or Lambda) confirmed its copy. Each step goes to a local journal: a run killed
     at any moment is finished with --resume. One audit line per message goes to audit.jsonl.
+
+    \b
+    Ctrl-C once: no new messages are taken, the batches in hand finish (or go back to the DLQ), and
+    the command prints what was moved and the --resume command; Ctrl-C twice: it leaves at once
+    (nothing is lost: what was not deleted stays in the DLQ).
+    Exit codes: 0 every message taken was moved; 1 some were left in the DLQ (refused by the target,
+    not decodable, or FIFO messages that need --resend-unconfirmed); 130 interrupted; 254 an AWS error,
+    or messages sent but not deleted or still in flight (--resume finishes them).
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.redrive import MOVE_TASK_MAX_RATE, RedriveOptions, Redriver, open_journal
+    from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
     from lambdaops.aws.redrive_journal import AuditLog, Journal
+    from lambdaops.aws.redrive_task import move_task_rate
 
     state = ctx.obj
     fmt = state.output_format()
     aws, ref = _resolve(state, queue)
     jdir = _journal_dir(state, journal)
+    if (retry_refused or resend_unconfirmed) and not resume:
+        raise UsageError("--retry-refused and --resend-unconfirmed go with --resume")
     if resume:
         if any(v is not None for v in (to, invoke, flt, max_messages, rate)) or by_hand:
             raise UsageError("--resume repeats the journaled run: do not pass --to, --invoke, --filter, --max, --rate or --by-hand")
@@ -490,14 +509,17 @@ def redrive_cmd(
         done = sum(1 for s in plan.state.values() if s in ("sent", "deleted"))
         remaining = None if p.get("max") is None else max(0, int(p["max"]) - done)
         opts = RedriveOptions(mode=p["mode"], target=to_ref, function=p.get("function"), filter=p.get("filter"),
-                              max_messages=remaining, rate=p.get("rate"), workers=workers)
+                              max_messages=remaining, rate=p.get("rate"), workers=workers,
+                              retry_refused=retry_refused, resend_unconfirmed=resend_unconfirmed)
+        if opts.mode == "move-task":
+            move_task_rate(opts.rate)
     else:
         to_ref = dlqapi.resolve_queue(aws, to, [ref.region]) if to else None
         if to_ref is not None and to_ref.arn == ref.arn:
             raise UsageError("--to is the DLQ itself")
         mode = _choose_mode(aws, ref, invoke=invoke, by_hand=by_hand, flt=flt, max_messages=max_messages, to_ref=to_ref)
-        if mode == "move-task" and rate is not None and rate > MOVE_TASK_MAX_RATE:
-            raise UsageError(f"--rate: a message move task moves at most {MOVE_TASK_MAX_RATE} messages/s")
+        if mode == "move-task":
+            move_task_rate(rate)  # an integer 1..500, refused (exit 2) before anything starts
         function = None if invoke in (None, EACH_FUNCTION) else invoke
         opts = RedriveOptions(mode=mode, target=to_ref, function=function, filter=flt, max_messages=max_messages,
                               rate=rate, dry_run=dry_run, workers=workers)
@@ -527,21 +549,63 @@ def redrive_cmd(
     jr = None if dry_run else open_journal(jdir, ref, opts, resume=resume)
     audit = None if dry_run else AuditLog(jdir)
     progress = _progress_printer()
-    try:
-        runner = Redriver(aws, ref, opts, default_function=default_function, journal=jr, audit=audit,
-                          progress=progress)
-        result = runner.run()
-    finally:
-        if progress:
-            sys.stderr.write("\n")
-        if jr:
-            jr.close()
-        if audit:
-            audit.close()
-    _report_redrive(result, fmt, dry_run)
+    resume_cmd = _resume_command(state, ref, jdir, workers)
+    runner = Redriver(aws, ref, opts, default_function=default_function, journal=jr, audit=audit, progress=progress)
+    with runner.interrupts():  # Ctrl-C once: stop taking messages; twice (even while reporting): leave now
+        try:
+            try:
+                result = runner.run()
+            finally:
+                if progress:
+                    sys.stderr.write("\n")
+                for closing in (jr, audit):
+                    if closing:
+                        closing.close()
+            _report_redrive(result, fmt, dry_run, resume_cmd)
+        except KeyboardInterrupt as exc:
+            # The journal is on disk (every line was flushed); the workers' threads are not waited
+            # for, so os._exit rather than sys.exit.
+            _interrupted_summary(getattr(exc, "result", runner.result), resume_cmd, hard=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        except LambdaopsError:
+            if not dry_run and runner.result.stopped and not runner.result.interrupted:
+                _interrupted_summary(runner.result, resume_cmd, hard=False)
+            raise
 
 
-def _report_redrive(result, fmt: str, dry_run: bool) -> None:
+def _resume_command(state, ref, jdir: Path, workers: int) -> str:
+    """The exact command that finishes this redrive from its journal."""
+    import shlex
+
+    words = ["lambdaops"]
+    if getattr(state, "profile", None):
+        words += ["--profile", state.profile]
+    if getattr(state, "endpoint_url", None):
+        words += ["--endpoint-url", state.endpoint_url]
+    words += ["--region", ref.region, "dlq", "redrive", ref.arn, "--resume", "--journal", str(jdir)]
+    if workers != 4:
+        words += ["--workers", str(workers)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _interrupted_summary(result, resume_cmd: str, *, hard: bool) -> None:
+    """What a stopped run did, on stderr: moved, left, in flight, and how to finish it."""
+    how = "left at once (second Ctrl-C)" if hard else ("stopped (Ctrl-C)" if result.interrupted else
+                                                         f"stopped ({result.stopped or 'error'})")
+    _err(f"redrive of {result.dlq} {how}: moved {result.deleted:,} (sent {result.sent:,}), "
+         f"refused {result.refused:,}, returned to the DLQ {result.returned:,}, in flight {result.in_flight:,}"
+         + (f" (back in the DLQ within {result.visibility_s}s)" if result.in_flight else ""))
+    if hard:
+        _err("nothing was lost: messages not deleted are still in the DLQ (those in hand come back when their "
+             "visibility timeout ends); the journal knows which copies were already sent")
+    if result.journal:
+        _err(f"journal: {result.journal}")
+        _err(f"to finish: {resume_cmd}")
+
+
+def _report_redrive(result, fmt: str, dry_run: bool, resume_cmd: str = "") -> None:
     doc = result.to_dict()
     if dry_run:
         _err("dry run: nothing was sent, deleted or started"
@@ -558,18 +622,36 @@ def _report_redrive(result, fmt: str, dry_run: bool) -> None:
             emit(result.plan, cols, fmt)
         return
     emit([doc], REDRIVE_COLUMNS, fmt, json_data=doc)
+    if result.interrupted:
+        _interrupted_summary(result, resume_cmd, hard=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if result.journal:
         _err(f"journal: {result.journal}")
+    if result.left_hidden:
+        _err(f"note: {result.left_hidden:,} more message(s) in {result.dlq} are in flight or delayed (another reader, "
+             "or a run killed before it could note them) and were not redriven: run again once they are visible")
     if result.task_status == "FAILED":
         raise LambdaopsError(f"the message move task failed: {result.task_failure}", exit_code=EXIT_SERVICE)
-    if result.failed:
-        first = result.failed[0]
-        raise LambdaopsError(f"{len(result.failed)} message(s) could not be redriven and stay in {result.dlq} "
-                             f"(first: {first['code']}: {first['message'][:120]}); see the audit log",
+    if result.delete_failed or result.in_flight:
+        raise LambdaopsError(f"{result.delete_failed} message(s) were sent but could not be deleted from {result.dlq}, "
+                             f"{result.in_flight} are still in flight: finish with {resume_cmd} (nothing is sent twice)",
                              exit_code=EXIT_SERVICE)
-    if result.delete_failed:
-        raise LambdaopsError(f"{result.delete_failed} message(s) were sent but could not be deleted from {result.dlq}: "
-                             "run again with --resume to delete them without sending them twice", exit_code=EXIT_SERVICE)
+    if result.failed or result.skipped_refused:
+        first = result.failed[0] if result.failed else None
+        parts = []
+        if result.refused:
+            parts.append(f"{result.refused} refused by the target")
+        if result.unconfirmed:
+            parts.append(f"{result.unconfirmed} FIFO message(s) may already be in the target (check it, then "
+                         "--resume --resend-unconfirmed)")
+        other = len(result.failed) - result.refused - result.unconfirmed
+        if other:
+            parts.append(f"{other} failed")
+        if result.skipped_refused:
+            parts.append(f"{result.skipped_refused} refused before and not tried again (--retry-refused)")
+        _err(f"{len(result.failed) + result.skipped_refused} message(s) stay in {result.dlq}: " + "; ".join(parts)
+             + (f" (first: {first['code']}: {first['message'][:120]})" if first else "") + "; see the audit log")
+        raise typer.Exit(EXIT_LEFT)
 
 
 # --------------------------------------------------------------------------------------------

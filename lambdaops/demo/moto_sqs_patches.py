@@ -15,6 +15,13 @@ minutes to fill and hours to redrive, which makes the demo account useless for r
 - receipt handles: an index maintained on receive, so deletes and visibility changes do not scan;
   generated with one ``choices()`` call instead of 185 ``choice()`` calls.
 
+One answer is changed to match AWS: SendMessageBatch reports each entry apart. moto checks every
+entry first and refuses the whole request when one is too long or breaks a FIFO rule; AWS answers
+HTTP 200 with that entry in ``Failed`` and sends the others ("The result of sending each message is
+reported individually in the response. Because the batch request can result in a combination of
+successful and unsuccessful actions, you should check for batch errors even when the call returns
+an HTTP status code of 200", SendMessageBatch, Amazon SQS API Reference).
+
 moto's SQS is also not thread-safe, and the demo server answers requests on many threads: two
 concurrent ReceiveMessage calls can hand out the same message, and two concurrent deletes can undo
 each other (each rebuilds the message list from the same old one). Receive, send, delete, visibility
@@ -174,6 +181,39 @@ def _delete_message(self, receipt_handle: str) -> None:
         self._messages = [m for m in self._messages if m is not msg]
 
 
+def _send_message_batch(self, queue_name: str, entries: dict[str, dict[str, Any]]):
+    """moto's SendMessageBatch with the request-wide checks kept (entry ids, count, total size) and
+    each entry's own refusal (size, FIFO parameters, delay) reported in ``Failed``."""
+    import re
+
+    from moto.sqs import exceptions as sx
+    from moto.sqs.models import MAXIMUM_MESSAGE_LENGTH
+
+    if any(not re.match(r"^[\w-]{1,80}$", entry["Id"]) for entry in entries.values()):
+        raise sx.InvalidBatchEntryId()
+    body_length = sum(len(entry["MessageBody"]) for entry in entries.values())
+    if body_length > MAXIMUM_MESSAGE_LENGTH:
+        raise sx.BatchRequestTooLong(body_length)
+    ids = [entry["Id"] for entry in entries.values()]
+    duplicate = next((i for n, i in enumerate(ids) if i in ids[:n]), None)
+    if duplicate:
+        raise sx.BatchEntryIdsNotDistinct(duplicate)
+    if len(entries) > 10:
+        raise sx.TooManyEntriesInBatchRequest(len(entries))
+    messages, failed = [], []
+    for entry in entries.values():
+        try:
+            message = self.send_message(queue_name, entry["MessageBody"], message_attributes=entry["MessageAttributes"],
+                                        delay_seconds=entry["DelaySeconds"], group_id=entry.get("MessageGroupId"),
+                                        deduplication_id=entry.get("MessageDeduplicationId"))
+        except (sx.InvalidParameterValue, sx.MissingParameter) as err:
+            failed.append({"Id": entry["Id"], "SenderFault": True, "Code": err.code, "Message": err.message})
+            continue
+        message.user_id = entry["Id"]  # type: ignore[attr-defined]
+        messages.append(message)
+    return messages, failed
+
+
 def _delete_message_batch(self, queue_name: str, receipts: list[dict[str, Any]]):
     """One rebuild of the message list per batch instead of one per entry."""
     queue = self.get_queue(queue_name)
@@ -261,6 +301,7 @@ def apply() -> bool:
             change_message_visibility=models.SQSBackend.change_message_visibility,
             generate_receipt_handle=models.generate_receipt_handle,
             receive_message=models.SQSBackend.receive_message, purge_queue=models.SQSBackend.purge_queue,
+            send_message_batch_per_entry=_send_message_batch,
         )
         models.unix_time = _fast_unix_time
         models.unix_time_millis = _fast_unix_time_millis
@@ -268,7 +309,7 @@ def apply() -> bool:
         models.Queue.messages = property(_messages)
         models.Queue.delete_message = _delete_message
         models.SQSBackend.send_message = _queue_locked("send_message", light=True)
-        models.SQSBackend.send_message_batch = _queue_locked("send_message_batch", light=True)
+        models.SQSBackend.send_message_batch = _queue_locked("send_message_batch_per_entry", light=True)
         models.SQSBackend.receive_message = _queue_locked("receive_message")
         models.SQSBackend.purge_queue = _queue_locked("purge_queue")
         models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok

@@ -162,6 +162,10 @@ def _figures_from_metrics(results, failed, fn: FunctionInfo, period_start: datet
             continue
         value = results[key].at(period_start)
         out[fig] = (0.0 if fig in COUNT_FIGURES else None) if value is None else value
+    if out.get("invocations") == 0 and out.get("max_concurrency") is None \
+            and (fn.region, fn.name, "max_concurrency") not in failed:
+        # Lambda emits a datapoint only when non-zero: with no invocation nothing ran at once.
+        out["max_concurrency"] = 0.0
     return out
 
 

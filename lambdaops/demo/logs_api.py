@@ -26,6 +26,7 @@ from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.insights import compile_query, run_query
 from lambdaops.demo.insights_eval import NO_DISCOVERY
 from lambdaops.demo.log_lines import COLUMNS, LogStore
+from lambdaops.demo.log_groups import INFREQUENT_ACCESS, STANDARD, log_group_class
 
 MAX_GROUPS = 50
 MAX_QUERY_CHARS = 10_000
@@ -216,20 +217,10 @@ def _moto_group(region: str, group: str):
     return logs_backends[ACCOUNT_ID][region].groups.get(group)
 
 
-STANDARD, INFREQUENT_ACCESS = "STANDARD", "INFREQUENT_ACCESS"
-_REQUESTED_CLASS: dict[tuple[str, str], str] = {}  # CreateLogGroup's logGroupClass, until moto has the group
-
-
 def group_class(region: str, group: str) -> str:
-    """A log group's class. moto 5.2 drops ``logGroupClass``: CreateLogGroup requests are captured
-    below, and the demo's seeding may set ``log_group_class`` on moto's LogGroup itself. Default
-    STANDARD, as AWS's (CreateLogGroup API reference)."""
-    g = _moto_group(region, group)
-    if g is None:
-        return STANDARD
-    if not getattr(g, "log_group_class", None) and (region, group) in _REQUESTED_CLASS:
-        g.log_group_class = _REQUESTED_CLASS.pop((region, group))
-    return getattr(g, "log_group_class", None) or getattr(g, "logGroupClass", None) or STANDARD
+    """A log group's class (kept by :mod:`lambdaops.demo.log_groups`, since moto drops it); STANDARD,
+    AWS's default (CreateLogGroup API reference), for a group that does not exist."""
+    return log_group_class(region, group) or STANDARD
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,22 +304,6 @@ def install(gw: Gateway, account) -> None:
     def _filter(req: DemoRequest):
         out = svc.filter_events(req)
         return None if out is None else DemoResponse.json("logs", out)
-
-    @gw.handle("logs", "CreateLogGroup")
-    def _create(req: DemoRequest):
-        body = req.json()
-        # moto creates the group; its class is remembered here (not for a group that exists: moto
-        # answers ResourceAlreadyExistsException and the class stays what it was)
-        if body.get("logGroupClass") and _moto_group(req.region, body.get("logGroupName", "")) is None:
-            _REQUESTED_CLASS[(req.region, body.get("logGroupName", ""))] = body["logGroupClass"]
-        return None
-
-    @gw.postprocess("logs", "DescribeLogGroups")
-    def _describe(req: DemoRequest, status: int, doc: dict):
-        # AWS returns every group's class (DescribeLogGroups API reference: logGroupClass)
-        for g in doc.get("logGroups") or []:
-            g["logGroupClass"] = group_class(req.region, g.get("logGroupName", ""))
-        return doc
 
     @gw.postprocess("logs", "PutLogEvents")
     def _capture(req: DemoRequest, status: int, doc: dict):

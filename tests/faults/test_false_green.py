@@ -170,7 +170,7 @@ def test_raw_logs_over_the_row_limit_is_null_with_a_note(served_demo):
     for fig in ("cold_starts", "timeouts", "init_p99_ms", "memory_used_max_mb"):
         assert row[fig] is None or row[fig] != row[fig], (fig, row[fig])  # None or NaN, never a partial sum
     assert "cold_starts" in row["missing"] and "billed_gb_seconds" in row["missing"] and "cost_usd" in row["missing"]
-    assert any("10,000 REPORT lines read" in n and "row limit" in n for n in snap.notes), snap.notes
+    assert any("10,000 log lines read" in n and "row limit" in n for n in snap.notes), snap.notes
     assert snap.has_gaps()
 
     full = collect(0)  # 0: follow nextToken to the end of the window

@@ -14,7 +14,7 @@ from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageE
 
 def _functions(state, globs: list[str]):
     from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-    from lambdaops.snapshot import select
+    from lambdaops.collect.fleet import select
 
     inv = fleet_inventory(state.aws(), opts=InventoryOptions(details=False, cache_dir=state.cache_dir()))
     for err in inv.errors:

@@ -30,7 +30,7 @@ def parse_time(text: str, flag: str) -> datetime:
 
 def resolve_window(since: str | None, start: str | None, end: str | None, default: str):
     from lambdaops.config import parse_duration
-    from lambdaops.snapshot import Window, window_since
+    from lambdaops.collect.fleet import Window, window_since
 
     if start or end:
         if since:
@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
         """Analyse the fleet over a window: errors, throttles, cold starts, percentiles, IteratorAge, DLQs, cost."""
         from lambdaops.analysis.thresholds import Thresholds
         from lambdaops.cli import report_render as rr
-        from lambdaops.snapshot import CollectOptions, collect_fleet
+        from lambdaops.collect.fleet import CollectOptions, collect_fleet
 
         state = ctx.obj
         fmt = state.output_format(REPORT_FORMATS)

@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lambdaops.safe_text import safe_text
 from lambdaops.errors import error_line
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import Backend, error_text
+from lambdaops.tui.session import Backend, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
 from lambdaops.tui.fleet_model import build_fleet_model, missing_figures

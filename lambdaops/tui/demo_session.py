@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from lambdaops.tui.backend import Backend, TuiSettings
+from lambdaops.tui.session import Backend, TuiSettings
 
 SIZE = (160, 45)
 

@@ -67,7 +67,7 @@ class DemoProcess:
 
 
 def build_backend(state, demo: DemoProcess | None = None):
-    from lambdaops.tui.backend import Backend, TuiSettings
+    from lambdaops.tui.session import Backend, TuiSettings
 
     settings = TuiSettings.from_state(state)
     if demo is not None:

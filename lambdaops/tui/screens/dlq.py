@@ -29,7 +29,7 @@ from textual.widgets import DataTable, Footer, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import dlq_source
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import DLQ, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
 from lambdaops.tui.widgets.function_dlqs import QUEUE_COLUMNS, queue_cells

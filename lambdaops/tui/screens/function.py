@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import FUNCTION, bindings
 from lambdaops.tui.widgets.function_dlqs import FunctionDlqs
 from lambdaops.tui.widgets.function_overview import FunctionOverview

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TRACE, bindings
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.waterfall import Waterfall

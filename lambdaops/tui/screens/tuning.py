@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.errors import LambdaopsError, UsageError
 from lambdaops.safe_text import markup_escaped, rich_text
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
 from lambdaops.tui.widgets.status_header import StatusHeader

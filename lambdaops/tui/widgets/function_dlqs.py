@@ -15,7 +15,7 @@ from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui import dlq_source
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept
 
 

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Select, Static
 from lambdaops import query_files
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept
 from lambdaops.tui.table_model import Column, TableModel
 from lambdaops.tui.widgets.virtual_table import VirtualTable

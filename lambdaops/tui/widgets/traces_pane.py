@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept
 
 

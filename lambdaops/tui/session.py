@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from lambdaops.aws.insights import InsightsOutcome
     from lambdaops.aws.models import FunctionInfo, Inventory
     from lambdaops.aws.xray import Trace
-    from lambdaops.snapshot import FleetSnapshot, Window
+    from lambdaops.collect.fleet import FleetSnapshot, Window
 
 LAMBDA = "AWS/Lambda"
 SPARK_POINTS = 12
@@ -153,7 +153,7 @@ class Backend:
         return self.clock()
 
     def window(self, seconds: int | None = None) -> "Window":
-        from lambdaops.snapshot import Window
+        from lambdaops.collect.fleet import Window
 
         end = self.now()
         return Window(end - timedelta(seconds=seconds or self.settings.window_s), end)
@@ -176,7 +176,7 @@ class Backend:
         return fleet_inventory(self.ctx, opts=InventoryOptions(details=False, cache_dir=self.cache_dir))
 
     def collect(self, window: "Window", progress: Callable[[str], None] | None = None) -> "FleetSnapshot":
-        from lambdaops.snapshot import CollectOptions, collect_fleet
+        from lambdaops.collect.fleet import CollectOptions, collect_fleet
 
         s = self.settings
         snap = collect_fleet(self.ctx, CollectOptions(window=window, thresholds=s.thresholds,

@@ -59,7 +59,7 @@ class TraceScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="trace")
     def fetch(self, trace_id: str) -> None:
         try:
-            self.post_message(TraceLoaded(self.app.backend.trace(self.fn.region, trace_id)))
+            self.post_message(TraceLoaded(self.app.reads.trace(self.fn.region, trace_id)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(TraceLoaded(error=error_text(exc)))
 

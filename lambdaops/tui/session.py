@@ -64,7 +64,7 @@ class Session:
     # -- connection ------------------------------------------------------------------------
     @property
     def ctx(self) -> "AwsContext":
-        """The AWS context, connecting on first use (the demo account starts here: seconds)."""
+        """The AWS context, connecting on first use (the demo account starts here, in a worker)."""
         with self._lock:
             if self._ctx is None:
                 self._ctx = self._connect()

@@ -16,7 +16,8 @@ import time
 
 from lambdaops.aws.context import AwsContext, StaticCredentials
 from lambdaops.demo.server import DemoAccount
-from lambdaops.snapshot import METRIC_FIGURES, CollectOptions, Window, collect_fleet
+from lambdaops.collect.fleet import METRIC_FIGURES, CollectOptions, collect_fleet
+from lambdaops.window import Window
 
 
 def one(n: int, latency: float, quotas: str | None) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lambdaops.errors import ConfigError
+from lambdaops.window import parse_duration
 
 DEFAULTS: dict[str, Any] = {
     "profile": None,
@@ -37,19 +38,6 @@ _ENV = {
     "write": "LAMBDAOPS_WRITE",
     "insights_concurrency": "LAMBDAOPS_INSIGHTS_CONCURRENCY",
 }
-_WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> int:
-    """'90m', '3h', '2d' -> seconds. Raises ValueError with a readable message."""
-    m = _WINDOW_RE.match(str(text))
-    if not m:
-        raise ValueError(f"not a duration: {text!r} (use a number and s, m, h, d or w, e.g. 3h)")
-    seconds = int(float(m.group(1)) * _UNIT_S[m.group(2)])
-    if seconds <= 0:
-        raise ValueError(f"duration must be positive: {text!r}")
-    return seconds
 
 
 def split_regions(values: list[str] | str | None) -> list[str]:

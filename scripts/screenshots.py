@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lambdaops.tui.app import LambdaopsApp  # noqa: E402
-from lambdaops.tui.demo_session import (SIZE, ReplayBackend, demo_backend, demo_context, fleet_ready,  # noqa: E402
+from lambdaops.tui.demo_session import (SIZE, ReplayReads, demo_tui_session, demo_context, fleet_ready,  # noqa: E402
                                         open_function, settle, start_demo, wait_until)
 
 
@@ -107,8 +107,8 @@ SHOTS = {
 
 async def take(name: str, demo, ctx, cache: dict, out: Path) -> Path:
     drive, write = SHOTS[name]
-    backend = demo_backend(demo, write=write, ctx=ctx, cls=lambda *a, **kw: ReplayBackend(*a, cache=cache, **kw))
-    app = LambdaopsApp(backend, auto_poll=False)
+    session = demo_tui_session(demo, write=write, ctx=ctx)
+    app = LambdaopsApp(session, reads=ReplayReads(session, cache), auto_poll=False)
     async with app.run_test(size=SIZE) as pilot:
         await drive(pilot, app)
         for inp in app.screen.query("Input"):

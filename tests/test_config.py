@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from lambdaops.config import parse_duration, resolve_settings, split_regions
+from lambdaops.config import resolve_settings, split_regions
+from lambdaops.window import parse_duration
 from lambdaops.errors import ConfigError
 
 

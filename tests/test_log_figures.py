@@ -5,7 +5,7 @@ or the logs hold nothing although CloudWatch counted invocations."""
 from __future__ import annotations
 
 from lambdaops.aws.models import FunctionInfo
-from lambdaops.snapshot import LogResult, _group_users
+from lambdaops.collect.fleet import LogResult, _group_users
 
 
 def fn(name: str, group: str | None = None) -> FunctionInfo:

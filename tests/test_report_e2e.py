@@ -162,7 +162,7 @@ def test_query_and_traces_commands(served_demo):
 
 
 def test_report_does_not_import_textual():
-    code = ("import sys; from lambdaops.cli import main, report_cmd, report_render; import lambdaops.snapshot; "
+    code = ("import sys; from lambdaops.cli import main, report_cmd, report_render; import lambdaops.collect.fleet; "
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr

@@ -2,14 +2,15 @@
 
 Equivalent: ``aws cloudwatch get-metric-data --metric-data-queries file://q.json --start-time ..``.
 Every MetricStat is billed, so callers ask only for what they show; empty periods come back as no
-datapoint, which callers read as 0 for counts (Lambda emits only non-zero datapoints).
+datapoint, which callers read as 0 for counts (Lambda emits only non-zero datapoints). Choosing and
+aligning periods is ``lambdaops.window``'s.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Iterable
 
 from botocore import exceptions as bx
@@ -18,7 +19,6 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import is_throttle, translate
 
 MAX_QUERIES_PER_CALL = 500
-RETENTION = ((timedelta(days=15), 60), (timedelta(days=63), 300), (timedelta(days=455), 3600))
 
 
 @dataclass(frozen=True)
@@ -57,28 +57,6 @@ class MetricBatchOutcome:
     results: dict[tuple, MetricResult]
     failed: dict[tuple, str]  # key -> why (shown as missing, never as zero)
     calls: int
-
-
-def minimum_period(start: datetime, now: datetime | None = None) -> int:
-    """The smallest period CloudWatch still has data for at ``start`` (aws-facts section 2)."""
-    now = now or datetime.now(timezone.utc)
-    age = now - start
-    for limit, period in RETENTION:
-        if age <= limit:
-            return period
-    raise ValueError(f"{start.isoformat()} is beyond CloudWatch's 455-day retention")
-
-
-def fit_period(seconds: float, minimum: int = 60) -> int:
-    """Round a span up to a valid period: a multiple of ``minimum`` (60, 300 or 3600)."""
-    return max(minimum, int(-(-int(seconds) // minimum) * minimum))
-
-
-def align_start(start: datetime, minimum: int) -> datetime:
-    """CloudWatch rounds StartTime down (minute, 5 minutes, hour by age): do it first so our
-    period boundaries are the ones it uses."""
-    epoch = int(start.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % minimum, tz=timezone.utc)
 
 
 def _query_dict(qid: str, q: MetricQuery) -> dict:

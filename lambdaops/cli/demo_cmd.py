@@ -36,7 +36,7 @@ def serve(
                                             "the account dies with the process that started it)."),
 ) -> None:
     """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
-    from lambdaops.config import parse_duration
+    from lambdaops.window import parse_duration
     from lambdaops.demo.server import DemoAccount
 
     if quotas not in (None, "aws", "off"):

@@ -13,10 +13,9 @@ from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageE
 
 
 def _functions(state, globs: list[str]):
-    from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-    from lambdaops.snapshot import select
+    from lambdaops.collect.fleet import functions, select
 
-    inv = fleet_inventory(state.aws(), opts=InventoryOptions(details=False, cache_dir=state.cache_dir()))
+    inv = functions(state.aws(), state.cache_dir())
     for err in inv.errors:
         print(f"lambdaops: {err.region}: {safe_text(err.message, None)}", file=sys.stderr)
     chosen = select(inv.functions, globs, {})
@@ -37,36 +36,24 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(1000, "--limit", min=1, max=10000, help="Rows per query (Insights' maximum is 10,000)."),
     ) -> None:
         """Run a Logs Insights query over the selected functions' log groups and print the rows."""
-        from lambdaops.aws.insights import InsightsRunner
-        from lambdaops.cli.report_cmd import resolve_window
+        from lambdaops.collect.query import query_functions
         from lambdaops.query_files import load
+        from lambdaops.window import resolve as resolve_window
 
         state = ctx.obj
         fmt = state.output_format()
         q = load(name)
         window = resolve_window(since, start, end, state.settings().window)
         fns = _functions(state, list(functions or []))
-        runner = InsightsRunner(state.aws(), concurrency=state.settings().insights_concurrency)
-        rows: list[dict] = []
-        failures = 0
-        for region in sorted({f.region for f in fns}):
-            groups = sorted({f.log_group for f in fns if f.region == region})
-            out = runner.run(region, q.text, groups, window.start, window.end, limit=limit, source=str(q.path))
-            for why in sorted(set(out.failed_groups.values())):
-                print(f"lambdaops: {region}: {safe_text(why, None)}", file=sys.stderr)
-            for group in sorted(out.missing_groups):  # the other groups were still queried
-                print(f"lambdaops: {region}: log group {group} does not exist (a function that never ran has none)",
-                      file=sys.stderr)
-            failures += bool(out.failed_groups) or bool(out.missing_groups)
-            for r in out.rows:
-                r = {"region": region, **r}
-                if "@log" in r:
-                    r["@log"] = r["@log"].split(":", 1)[-1]
-                rows.append(r)
+        run = query_functions(state.aws(), fns, q.text, window, limit=limit, source=str(q.path),
+                              concurrency=state.settings().insights_concurrency)
+        for line in run.problems():
+            print(f"lambdaops: {safe_text(line, None)}", file=sys.stderr)
+        rows = run.rows
         keys = list(dict.fromkeys(k for r in rows for k in r))
         emit(rows, [Column(k, k, "left" if k in ("region", "@log", "@message", "@logStream") else "right", max_width=120)
                     for k in keys], fmt)
-        if failures and not rows:
+        if not run.complete and not rows:
             raise typer.Exit(EXIT_SERVICE)
 
     @app.command("traces")
@@ -80,8 +67,8 @@ def register(app: typer.Typer) -> None:
         trace_id: Optional[str] = typer.Option(None, "--id", help="Show this trace as a waterfall."),
     ) -> None:
         """The slowest and the cold-start X-Ray traces of a function (or one trace as a waterfall)."""
-        from lambdaops.aws import xray
-        from lambdaops.cli.report_cmd import resolve_window
+        from lambdaops.collect import function as one
+        from lambdaops.window import resolve as resolve_window
 
         state = ctx.obj
         fmt = state.output_format()
@@ -92,13 +79,9 @@ def register(app: typer.Typer) -> None:
             raise NotFoundError(f"function {function!r} not found in {', '.join(aws.regions)}")
         fn = fns[0]
         if trace_id:
-            t = xray.Trace(trace_id, 0, 0, 0)
-            xray.fill_documents(aws, fn.region, [t])
-            if not t.spans:
-                raise NotFoundError(f"trace {trace_id} not found")
-            render_waterfall(t, fmt)
+            render_waterfall(one.trace(aws, fn.region, trace_id), fmt)
             return
-        slowest, cold = xray.slow_and_cold(aws, fn.region, fn.name, window.start, window.end, top=top)
+        slowest, cold = one.traces(aws, fn, window, top=top)
         rows = [{"kind": "slowest", **t.to_row()} for t in slowest] + [{"kind": "cold start", **t.to_row()} for t in cold]
         cols = [Column(k, k, "right" if k.endswith("_ms") else "left") for k in
                 ("kind", "trace_id", "start", "duration_ms", "cold_start", "init_ms", "invocation_ms", "overhead_ms",

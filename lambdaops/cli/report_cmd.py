@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -18,34 +17,6 @@ from lambdaops.errors import EXIT_FINDINGS, EXIT_SERVICE, MISSING_MARK, UsageErr
 from lambdaops.safe_text import safe_text
 
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
-
-
-def parse_time(text: str, flag: str) -> datetime:
-    try:
-        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{flag} {text!r} is not an ISO-8601 timestamp (e.g. 2026-11-22T06:00:00Z)") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
-
-
-def resolve_window(since: str | None, start: str | None, end: str | None, default: str):
-    from lambdaops.config import parse_duration
-    from lambdaops.snapshot import Window, window_since
-
-    if start or end:
-        if since:
-            raise UsageError("use either --since or --start/--end, not both")
-        if not start:
-            raise UsageError("--end needs --start")
-        s = parse_time(start, "--start")
-        e = parse_time(end, "--end") if end else datetime.now(timezone.utc)
-        if e <= s:
-            raise UsageError("--end must be after --start")
-        return Window(s, e)
-    try:
-        return window_since(parse_duration(since or default))
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
 
 
 def parse_tags(tags: list[str]) -> dict[str, str]:
@@ -122,7 +93,8 @@ def register(app: typer.Typer) -> None:
         """Analyse the fleet over a window: errors, throttles, cold starts, percentiles, IteratorAge, DLQs, cost."""
         from lambdaops.analysis.thresholds import Thresholds
         from lambdaops.cli import report_render as rr
-        from lambdaops.snapshot import CollectOptions, collect_fleet
+        from lambdaops.collect.fleet import CollectOptions, collect_fleet
+        from lambdaops.window import resolve as resolve_window
 
         state = ctx.obj
         fmt = state.output_format(REPORT_FORMATS)

@@ -22,7 +22,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lambdaops.safe_text import safe_text
 from lambdaops.errors import error_line
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import Backend, error_text
+from lambdaops.tui.reads import Reads
+from lambdaops.tui.session import Session, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
 from lambdaops.tui.fleet_model import build_fleet_model, missing_figures
@@ -41,9 +42,10 @@ class LambdaopsApp(App):
     TITLE = "lambdaops"
     BINDINGS = bindings(GLOBAL)
 
-    def __init__(self, backend: Backend, *, auto_poll: bool = True) -> None:
+    def __init__(self, session: Session, *, reads: Reads | None = None, auto_poll: bool = True) -> None:
         super().__init__()
-        self.backend = backend
+        self.session = session
+        self.reads = reads or Reads(session)  # every read from AWS goes through it, in a worker
         self.auto_poll = auto_poll  # tests and screenshots: one poll, no timer
         self.exiting = False
         self.account: str | None = None
@@ -66,7 +68,7 @@ class LambdaopsApp(App):
 
     @property
     def settings_write(self) -> bool:
-        return self.backend.settings.write
+        return self.session.settings.write
 
     # -- quitting --------------------------------------------------------------------------
     def exit(self, *args, **kwargs) -> None:
@@ -90,9 +92,9 @@ class LambdaopsApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self) -> None:
         try:
-            ctx = self.backend.ctx  # the demo account starts here, with the frame already on screen
-            account = self.backend.account_id()
-            profiles = self.backend.profiles() if self.backend.can_switch_profile else None
+            ctx = self.session.ctx  # the demo account starts here, with the frame already on screen
+            account = self.session.account_id()
+            profiles = self.session.profiles() if self.session.can_switch_profile else None
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.post_message(WorkFailed("connect", error_text(exc)))
             return
@@ -101,12 +103,12 @@ class LambdaopsApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def switch_profile(self, profile: str, regions: list[str]) -> None:
         try:
-            account = self.backend.switch_profile(profile, regions)
-            profiles = self.backend.profiles()
+            account = self.session.switch_profile(profile, regions)
+            profiles = self.session.profiles()
         except Exception as exc:  # noqa: BLE001 - the old profile stays on screen
             self.post_message(WorkFailed(f"profile {profile}", error_text(exc)))
             return
-        self.post_message(Connected(account, self.backend.regions, profiles, switched=True))
+        self.post_message(Connected(account, self.session.regions, profiles, switched=True))
 
     def on_connected(self, msg: Connected) -> None:
         self.account = msg.account
@@ -118,7 +120,7 @@ class LambdaopsApp(App):
             self.functions, self.sparks = [], {}
             self.snapshot = self.fleet_records = None
             self.failed_regions = {}
-            self.notify(f"watching profile {self.backend.profile} (account {msg.account or '?'})")
+            self.notify(f"watching profile {self.session.profile} (account {msg.account or '?'})")
             self.poll(relist=True)
         else:
             self.fleet_screen.table.empty_text = "listing functions…"
@@ -142,14 +144,14 @@ class LambdaopsApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fleet")
     def fetch_fleet(self, generation: int, first_paint: bool) -> None:
-        backend = self.backend
+        session, reads = self.session, self.reads
         worker = get_current_worker()
-        window = backend.window()
-        label = fmt.window_label(backend.settings.window_s)
+        window = session.window()
+        label = fmt.window_label(session.settings.window_s)
         failed: dict[str, str] = {}  # a region that fails is flagged in the header; the others are shown
         try:
             if first_paint:
-                inv = backend.inventory()
+                inv = reads.inventory()
                 for err in inv.errors:
                     failed.setdefault(err.region, err.message)
                     self.post_message(WorkFailed(f"inventory {err.region}", err.message, generation))
@@ -161,7 +163,7 @@ class LambdaopsApp(App):
             sparks: dict[str, list[float]] = {}
             if functions and not worker.is_cancelled:
                 try:
-                    sparks = backend.sparklines(functions, window)
+                    sparks = reads.sparklines(functions, window)
                 except Exception as exc:  # noqa: BLE001 - a missing sparkline is not worth the poll
                     self.post_message(WorkFailed("sparklines", error_text(exc), generation))
                 if first_paint and not worker.is_cancelled:
@@ -169,7 +171,7 @@ class LambdaopsApp(App):
                         functions, sparks=sparks, window_label=label), functions, sparks=sparks))
             if worker.is_cancelled:
                 return
-            snap = backend.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
+            snap = reads.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
             for err in snap.errors:
                 # ✖ in the header is a region that failed; a partial gap shows as ? cells and a count
                 if err.get("region") in snap.failed_regions:
@@ -220,8 +222,8 @@ class LambdaopsApp(App):
     def schedule_poll(self) -> None:
         if self.paused or not self.auto_poll:
             return
-        every = self.backend.settings.refresh_s
-        self.next_poll_at = self.backend.now() + timedelta(seconds=every)
+        every = self.session.settings.refresh_s
+        self.next_poll_at = self.session.now() + timedelta(seconds=every)
         self._timer = self.set_timer(every, self.tick)
 
     def tick(self) -> None:
@@ -247,7 +249,7 @@ class LambdaopsApp(App):
                        severity=severity, timeout=timeout, markup=False)
 
     def record_error(self, source: str, text: str) -> None:
-        self.error_log.append(ErrorEntry(self.backend.now(), source, text))
+        self.error_log.append(ErrorEntry(self.session.now(), source, text))
         self.notify(text, title=source, severity="error", timeout=8)
         if self.fleet_screen.is_mounted:
             self.fleet_screen.update_status()
@@ -287,7 +289,7 @@ class LambdaopsApp(App):
                 self.poll()
 
     def set_window(self, seconds: int) -> None:
-        self.backend.settings.window_s = seconds
+        self.session.settings.window_s = seconds
         self.snapshot = self.fleet_records = None
         self.poll(relist=True)
         refresh = getattr(self.screen, "refresh_data", None)
@@ -295,23 +297,23 @@ class LambdaopsApp(App):
             refresh()
 
     def set_regions(self, regions: list[str]) -> None:
-        self.backend.set_regions(regions)
+        self.session.set_regions(regions)
         self.snapshot = self.fleet_records = None
         self.poll(relist=True)
 
     def action_window(self) -> None:
         from lambdaops.tui.screens.window import WindowScreen
 
-        self.push_screen(WindowScreen(self.backend.settings.window_s),
+        self.push_screen(WindowScreen(self.session.settings.window_s),
                          lambda seconds: seconds and self.set_window(seconds))
 
     def action_regions(self) -> None:
         from lambdaops.tui.screens.regions import RegionsScreen
 
-        if not self.backend.connected:
+        if not self.session.connected:
             self.notify("still connecting to AWS", severity="warning")
             return
-        self.push_screen(RegionsScreen(self.backend.regions, self.known_regions(), profile=self.backend.profile,
+        self.push_screen(RegionsScreen(self.session.regions, self.known_regions(), profile=self.session.profile,
                                        profiles=self.profiles), self.apply_where)
 
     def apply_where(self, where) -> None:
@@ -320,13 +322,13 @@ class LambdaopsApp(App):
         if where is None:
             return
         if where.profile:
-            self.switch_profile(where.profile, where.regions or self.backend.regions)
-        elif where.regions and where.regions != self.backend.regions:
+            self.switch_profile(where.profile, where.regions or self.session.regions)
+        elif where.regions and where.regions != self.session.regions:
             self.set_regions(where.regions)
 
     def known_regions(self) -> list[str]:
         found = {f.region for f in self.functions}
-        return sorted(found | set(self.backend.regions) | {"us-east-1", "us-west-2", "eu-west-1", "eu-central-1",
+        return sorted(found | set(self.session.regions) | {"us-east-1", "us-west-2", "eu-west-1", "eu-central-1",
                                                             "ap-southeast-1", "ap-northeast-1"})
 
     def action_help(self) -> None:

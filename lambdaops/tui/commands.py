@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from lambdaops.config import REFRESH_FLOOR_S, parse_duration, split_regions
+from lambdaops.config import REFRESH_FLOOR_S, split_regions
+from lambdaops.window import parse_duration
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _refresh_every(app, arg: str):
         seconds = parse_duration(arg if arg[-1:].isalpha() else f"{arg}s")
     except ValueError as exc:
         return str(exc)
-    app.backend.settings.refresh_s = max(REFRESH_FLOOR_S, seconds)
+    app.session.settings.refresh_s = max(REFRESH_FLOOR_S, seconds)
     if seconds < REFRESH_FLOOR_S:
         return f"refresh raised to the {REFRESH_FLOOR_S}s floor"
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from lambdaops.tui.backend import Backend, TuiSettings
+from lambdaops.tui.reads import Reads
+from lambdaops.tui.session import Session, TuiSettings
 
 SIZE = (160, 45)
 
@@ -34,20 +35,24 @@ def demo_context(demo):
                       credentials=StaticCredentials("demo", "demo"), max_attempts=2)
 
 
-def demo_backend(demo, *, write: bool = False, ctx=None, cls=Backend) -> Backend:
+def demo_tui_session(demo, *, write: bool = False, ctx=None, cls=Session) -> Session:
     ctx = ctx or demo_context(demo)
     now = demo.started_at
     return cls(lambda: ctx, clock=lambda: now, settings=TuiSettings(write=write), label="demo")
 
 
-class ReplayBackend(Backend):
+class ReplayReads(Reads):
     """The fleet's inventory, sparklines and snapshot fetched once per window and replayed: the
     screenshot script and the tests open many apps on one account, and a fleet collection takes
     seconds. Everything else (charts, logs, traces, DLQs, tuning) still goes to the account."""
 
-    def __init__(self, *args, cache: dict | None = None, **kw) -> None:
-        super().__init__(*args, **kw)
+    def __init__(self, session: Session, cache: dict | None = None) -> None:
+        super().__init__(session)
         self.cache = {} if cache is None else cache
+
+    @property
+    def regions(self) -> list[str]:
+        return self.session.regions
 
     def _once(self, key, fetch):
         if key not in self.cache:
@@ -59,11 +64,11 @@ class ReplayBackend(Backend):
 
     def collect(self, window, progress=None):
         return self._once(("collect", tuple(self.regions), window.start, window.end),
-                          lambda: super(ReplayBackend, self).collect(window, progress))
+                          lambda: super(ReplayReads, self).collect(window, progress))
 
     def sparklines(self, functions, window):
         return self._once(("sparklines", tuple(self.regions), window.start, window.end),
-                          lambda: super(ReplayBackend, self).sparklines(functions, window))
+                          lambda: super(ReplayReads, self).sparklines(functions, window))
 
 
 # -- driving an app under ``run_test`` (screenshots and tests) ------------------------------------

@@ -78,7 +78,7 @@ class QueueRow:
 
 def discover(ctx, regions: list[str], now=None) -> tuple[list[QueueRow], list[str]]:
     """Every DLQ and failure destination of the fleet in ``regions``, fullest first, and the
-    per-region errors; ages as of ``now`` (the backend's clock)."""
+    per-region errors; ages as of ``now`` (the session's clock)."""
     from lambdaops.aws.dlq_discovery import discover_dlqs
 
     found = discover_dlqs(ctx, regions, now=now)

@@ -66,8 +66,8 @@ class DemoProcess:
                 pipe.close()
 
 
-def build_backend(state, demo: DemoProcess | None = None):
-    from lambdaops.tui.backend import Backend, TuiSettings
+def build_session(state, demo: DemoProcess | None = None):
+    from lambdaops.tui.session import Session, TuiSettings
 
     settings = TuiSettings.from_state(state)
     if demo is not None:
@@ -79,7 +79,7 @@ def build_backend(state, demo: DemoProcess | None = None):
             return AwsContext(regions=state.regions or demo.regions, endpoint_url=endpoint,
                               credentials=StaticCredentials(*DEMO_CREDENTIALS), debug=state.debug, max_attempts=2)
 
-        return Backend(connect, settings=settings, cache_dir=None, label="demo")
+        return Session(connect, settings=settings, cache_dir=None, label="demo")
     ctx = state.aws()
 
     def for_profile(profile: str, regions: list[str]):
@@ -95,17 +95,17 @@ def build_backend(state, demo: DemoProcess | None = None):
 
         return available_profiles()
 
-    return Backend(lambda: ctx, settings=settings, cache_dir=state.cache_dir(), label=state.profile or "",
+    return Session(lambda: ctx, settings=settings, cache_dir=state.cache_dir(), label=state.profile or "",
                    for_profile=for_profile, profiles=profiles)
 
 
 def run_tui(state) -> None:
     demo = DemoProcess() if state.demo else None
     try:
-        backend = build_backend(state, demo)
+        session = build_session(state, demo)
         from lambdaops.tui.app import LambdaopsApp
 
-        app = LambdaopsApp(backend)
+        app = LambdaopsApp(session)
         app.run()
     finally:
         if demo is not None:

@@ -151,7 +151,8 @@ def test_api_calls_count_retried_attempts(served_demo, monkeypatch):
 @pytest.mark.e2e
 def test_raw_logs_over_the_row_limit_is_null_with_a_note(served_demo):
     from lambdaops.aws.context import AwsContext, StaticCredentials
-    from lambdaops.snapshot import CollectOptions, Window, collect_fleet
+    from lambdaops.collect.fleet import CollectOptions, collect_fleet
+    from lambdaops.window import Window
 
     truth = {t["name"]: t for t in served_demo.truth["functions"]}
     busiest = max(truth.values(), key=lambda t: t["invocations"])

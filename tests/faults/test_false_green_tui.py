@@ -11,14 +11,14 @@ import asyncio
 import pytest
 
 from lambdaops.tui.app import LambdaopsApp
-from lambdaops.tui.demo_session import ReplayBackend, demo_backend, demo_context, fleet_ready, start_demo
+from lambdaops.tui.demo_session import ReplayReads, demo_context, demo_tui_session, fleet_ready, start_demo
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.virtual_table import VirtualTable
 
 pytestmark = pytest.mark.e2e
 
 
-class GapBackend(ReplayBackend):
+class GapReads(ReplayReads):
     """The demo's snapshot, as if the GetMetricData call for checkout-api's throttles and the
     Insights query for its log group had failed: nulls, named in ``missing``."""
 
@@ -43,8 +43,8 @@ def demo():
 
 def test_failed_figures_are_marked_and_counted_in_the_header(demo):
     async def scenario():
-        backend = demo_backend(demo, ctx=demo_context(demo), cls=lambda *a, **kw: GapBackend(*a, **kw))
-        app = LambdaopsApp(backend, auto_poll=False)
+        session = demo_tui_session(demo, ctx=demo_context(demo))
+        app = LambdaopsApp(session, reads=GapReads(session), auto_poll=False)
         async with app.run_test(size=(160, 45)) as pilot:
             await fleet_ready(pilot, app)
             table = app.screen.query_one("#fleet", VirtualTable)

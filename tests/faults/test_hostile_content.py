@@ -173,7 +173,7 @@ def test_tui_dlq_screen_shows_every_poison_message_without_crashing(demo):
 
     from lambdaops.aws.context import AwsContext, StaticCredentials
     from lambdaops.tui.app import LambdaopsApp
-    from lambdaops.tui.backend import Backend, TuiSettings
+    from lambdaops.tui.session import Session, TuiSettings
     from lambdaops.tui.demo_session import settle, wait_until
     from lambdaops.tui.screens.dlq import DlqScreen, message_detail
 
@@ -182,7 +182,7 @@ def test_tui_dlq_screen_shows_every_poison_message_without_crashing(demo):
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{DLQ}"
 
     async def drive() -> None:
-        tui = LambdaopsApp(Backend(lambda: ctx, settings=TuiSettings(write=False), label="hostile"), auto_poll=False)
+        tui = LambdaopsApp(Session(lambda: ctx, settings=TuiSettings(write=False), label="hostile"), auto_poll=False)
         async with tui.run_test(size=(160, 45)) as pilot:
             screen = DlqScreen(focus_queue=arn)
             tui.push_screen(screen)

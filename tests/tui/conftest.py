@@ -10,7 +10,8 @@ import inspect
 import pytest
 
 from lambdaops.tui.app import LambdaopsApp
-from lambdaops.tui.demo_session import ReplayBackend, demo_backend, demo_context, start_demo
+from lambdaops.tui.demo_session import ReplayReads, demo_context, demo_tui_session, start_demo
+from lambdaops.tui.session import Session
 
 SIZE = (160, 45)
 
@@ -34,11 +35,12 @@ def replay_cache():
 
 @pytest.fixture
 def make_app(demo, module_ctx, replay_cache):
-    def make(*, write: bool = False, ctx=None, cache=None, backend_cls=ReplayBackend, **backend_kw) -> LambdaopsApp:
+    def make(*, write: bool = False, ctx=None, cache=None, reads_cls=ReplayReads, session_cls=Session,
+             **session_kw) -> LambdaopsApp:
         shared = replay_cache if cache is None else cache
-        backend = demo_backend(demo, write=write, ctx=ctx or module_ctx,
-                               cls=lambda *a, **kw: backend_cls(*a, cache=shared, **kw, **backend_kw))
-        return LambdaopsApp(backend, auto_poll=False)
+        session = demo_tui_session(demo, write=write, ctx=ctx or module_ctx,
+                                   cls=lambda *a, **kw: session_cls(*a, **kw, **session_kw))
+        return LambdaopsApp(session, reads=reads_cls(session, cache=shared), auto_poll=False)
 
     return make
 

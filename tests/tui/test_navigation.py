@@ -10,7 +10,7 @@ from rich.console import Console
 from textual import events
 
 from lambdaops.demo.fleet import build_fleet
-from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
+from lambdaops.tui.demo_session import ReplayReads, fleet_ready, open_function, settle
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.screens.command_line import CommandLineScreen
 from lambdaops.tui.screens.dlq import DlqScreen, message_detail
@@ -188,14 +188,14 @@ async def test_global_keys_help_window_regions_errors_pause_refresh(make_app):
         await pilot.press("t")
         assert isinstance(app.screen, WindowScreen)
         await pilot.press("up", "enter")  # 3h -> 1h
-        assert app.backend.settings.window_s == 3600
+        assert app.session.settings.window_s == 3600
         await fleet_ready(pilot, app)
         assert app.snapshot.window.seconds == 3600
 
         await pilot.press("R")
         assert isinstance(app.screen, RegionsScreen)
         await pilot.press("escape")
-        assert app.backend.regions == ["us-east-1", "eu-west-1"]
+        assert app.session.regions == ["us-east-1", "eu-west-1"]
 
         await pilot.press("E")
         assert isinstance(app.screen, ErrorLogScreen)
@@ -243,18 +243,18 @@ async def test_R_switches_the_profile_and_a_failing_one_keeps_the_old(make_app, 
     async with app.run_test(size=SIZE) as pilot:
         await fleet_ready(pilot, app)
         assert app.profiles == ["expired", "staging"]
-        before = app.backend.ctx
+        before = app.session.ctx
         await choose("expired")
         assert app.error_log and app.error_log[-1].source == "profile expired"
         assert "expired" in app.error_log[-1].text
-        assert app.backend.ctx is before and app.backend.profile is None  # still watching the old one
+        assert app.session.ctx is before and app.session.profile is None  # still watching the old one
         assert str(app.fleet_screen.query_one("#fleet-status").render()).endswith("· 1 error (E)")
 
         await choose("staging")
         await fleet_ready(pilot, app)
         assert asked[-1][0] == "staging" and sorted(asked[-1][1]) == ["eu-west-1", "us-east-1"]
-        assert app.backend.profile == "staging" and app.backend.label == "staging"
-        assert app.backend.ctx is not before and app.account == "123456789012"
+        assert app.session.profile == "staging" and app.session.label == "staging"
+        assert app.session.ctx is not before and app.account == "123456789012"
         assert len(app.functions) == FLEET_SIZE and app.snapshot is not None
         assert isinstance(app.screen, FleetScreen)
 
@@ -303,11 +303,11 @@ async def test_stale_results_are_dropped(make_app):
 
 
 async def test_an_aws_failure_is_a_notification_not_a_crash(make_app):
-    class Failing(ReplayBackend):
+    class Failing(ReplayReads):
         def charts(self, fn, window):
             raise RuntimeError("GetMetricData exploded")
 
-    app = make_app(backend_cls=Failing)
+    app = make_app(reads_cls=Failing)
     async with app.run_test(size=SIZE) as pilot:
         await open_function(pilot, app, "checkout-api")
         assert any("exploded" in e.text for e in app.error_log)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from lambdaops.tui.api_cost import ApiUsage
-from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
+from lambdaops.tui.session import Session
+from lambdaops.tui.demo_session import ReplayReads, fleet_ready, open_function, settle
 from tests.tui.conftest import SIZE
 
 pytestmark = pytest.mark.e2e
@@ -34,11 +35,15 @@ RULES = (
 )
 
 
-class SteadyBackend(ReplayBackend):
-    """The same figures, with the two numbers that depend on timing held still."""
+class SteadySession(Session):
+    """The cost in the header, which depends on timing (retries, polls), held still."""
 
     def usage(self) -> ApiUsage:
         return ApiUsage(calls=100, metrics=200, insights_bytes=0.0, usd=0.002)
+
+
+class SteadyReads(ReplayReads):
+    """The collection's elapsed time, which depends on timing, held still."""
 
     def collect(self, window, progress=None):
         snap = super().collect(window, progress)
@@ -80,7 +85,7 @@ async def shoot(app, pilot, name: str) -> None:
 
 @pytest.fixture
 def steady_app(make_app):
-    return lambda **kw: make_app(backend_cls=SteadyBackend, **kw)
+    return lambda **kw: make_app(reads_cls=SteadyReads, session_cls=SteadySession, **kw)
 
 
 async def test_fleet(steady_app):

@@ -79,7 +79,7 @@ async def test_a_tuning_run_is_watched_live_and_recommends(make_app):
         assert "Recommended" in str(screen.query_one("#tuning-status").render())
         # The engine put the function back as it was.
         fn = next(f for f in app.functions if f.name == "image-resize")
-        cfg = app.backend.ctx.call("lambda", fn.region, "get_function_configuration", FunctionName=fn.name)
+        cfg = app.session.ctx.call("lambda", fn.region, "get_function_configuration", FunctionName=fn.name)
         assert cfg["MemorySize"] == fn.memory_mb
 
 

@@ -29,7 +29,7 @@ from textual.widgets import DataTable, Footer, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import dlq_source
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import DLQ, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
 from lambdaops.tui.widgets.function_dlqs import QUEUE_COLUMNS, queue_cells
@@ -99,12 +99,12 @@ class DlqScreen(Screen):
         self.request += 1
         if not quiet:
             self.shown_arn = None
-        self.load_queues(self.request, self.app.backend.regions)
+        self.load_queues(self.request, self.app.session.regions)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dlq-queues")
     def load_queues(self, request: int, regions: list[str]) -> None:
         try:
-            queues, errors = dlq_source.discover(self.app.backend.ctx, regions, self.app.backend.now())
+            queues, errors = dlq_source.discover(self.app.session.ctx, regions, self.app.session.now())
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(request, "queues", error=error_text(exc)))
             return
@@ -189,7 +189,7 @@ class DlqScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dlq-messages")
     def load_messages(self, request: int, queue) -> None:
         try:
-            self.post_message(DlqLoaded(request, "messages", (queue, dlq_source.browse(self.app.backend.ctx, queue))))
+            self.post_message(DlqLoaded(request, "messages", (queue, dlq_source.browse(self.app.session.ctx, queue))))
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(request, "messages", error=error_text(exc)))
 
@@ -247,7 +247,7 @@ class DlqScreen(Screen):
     @work(thread=True, exclusive=False, exit_on_error=False, group="dlq-action")
     def run_engine(self, op: str, queue) -> None:
         try:
-            result = getattr(dlq_source, op)(self.app.backend.ctx, queue)
+            result = getattr(dlq_source, op)(self.app.session.ctx, queue)
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(self.request, "action", error=f"{op}: {error_text(exc)}"))
             return

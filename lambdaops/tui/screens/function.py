@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import FUNCTION, bindings
 from lambdaops.tui.widgets.function_dlqs import FunctionDlqs
 from lambdaops.tui.widgets.function_overview import FunctionOverview
@@ -90,7 +90,7 @@ class FunctionScreen(Screen):
         if not quiet:
             overview.say("loading…")
         overview.show_findings(self.app.record_of(self.key))
-        window = self.app.backend.window()
+        window = self.app.session.window()
         self.load_charts(self.request, window)
         self.load_cold_starts(self.request, window)
         self.load_aliases(self.request)
@@ -102,21 +102,21 @@ class FunctionScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-charts")
     def load_charts(self, request: int, window) -> None:
         try:
-            self.post_message(Loaded(request, "charts", self.app.backend.charts(self.fn, window)))
+            self.post_message(Loaded(request, "charts", self.app.reads.charts(self.fn, window)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(Loaded(request, "charts", error=error_text(exc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-cold")
     def load_cold_starts(self, request: int, window) -> None:
         try:
-            self.post_message(Loaded(request, "cold", self.app.backend.cold_starts(self.fn, window)))
+            self.post_message(Loaded(request, "cold", self.app.reads.cold_starts(self.fn, window)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(Loaded(request, "cold", error=error_text(exc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-aliases")
     def load_aliases(self, request: int) -> None:
         try:
-            self.post_message(Loaded(request, "aliases", self.app.backend.aliases(self.fn)))
+            self.post_message(Loaded(request, "aliases", self.app.reads.aliases(self.fn)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(Loaded(request, "aliases", error=error_text(exc)))
 

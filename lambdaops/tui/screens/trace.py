@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TRACE, bindings
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.waterfall import Waterfall
@@ -59,7 +59,7 @@ class TraceScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="trace")
     def fetch(self, trace_id: str) -> None:
         try:
-            self.post_message(TraceLoaded(self.app.backend.trace(self.fn.region, trace_id)))
+            self.post_message(TraceLoaded(self.app.reads.trace(self.fn.region, trace_id)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(TraceLoaded(error=error_text(exc)))
 

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.errors import LambdaopsError, UsageError
 from lambdaops.safe_text import markup_escaped, rich_text
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
 from lambdaops.tui.widgets.status_header import StatusHeader
@@ -198,7 +198,7 @@ class TuningScreen(Screen):
         mod = engine()
         tuning = None
         try:
-            api = TuningApi(self.app.backend.ctx, self.fn.region)
+            api = TuningApi(self.app.session.ctx, self.fn.region)
             tuning = mod.TuningRun(api, self.fn.name, plan, cancel=cancel,
                                    on_event=lambda ev: self.post_message(TuningProgress(run, ev)))
             result = tuning.run()
@@ -288,7 +288,7 @@ class TuningScreen(Screen):
         from lambdaops.aws.tuning import TuningApi
 
         try:
-            engine().apply_memory(TuningApi(self.app.backend.ctx, self.fn.region), self.fn.name, memory_mb)
+            engine().apply_memory(TuningApi(self.app.session.ctx, self.fn.region), self.fn.name, memory_mb)
         except Exception as exc:  # noqa: BLE001
             self.post_message(TuningFinished(self.run, error=f"apply: {error_text(exc)}"))
             return

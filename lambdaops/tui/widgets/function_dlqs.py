@@ -15,7 +15,7 @@ from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui import dlq_source
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept
 
 
@@ -69,7 +69,7 @@ class FunctionDlqs(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-dlqs")
     def fetch(self, request: int) -> None:
         try:
-            queues, _errors = dlq_source.discover(self.app.backend.ctx, [self.fn.region], self.app.backend.now())
+            queues, _errors = dlq_source.discover(self.app.session.ctx, [self.fn.region], self.app.session.now())
             queues = dlq_source.queues_of(queues, self.fn)
         except Exception as exc:  # noqa: BLE001
             self.post_message(QueuesLoaded(request, [], error_text(exc)))

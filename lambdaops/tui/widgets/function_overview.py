@@ -12,7 +12,7 @@ from textual.widgets import Static
 from lambdaops.aws.models import FunctionInfo, arn_name
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import ChartData, ColdStartSeries
+from lambdaops.collect.function import ChartData, ColdStartSeries
 from lambdaops.tui.widgets.time_chart import Series, TimeChart
 
 CHARTS = (("traffic", "Invocations"), ("duration", "Duration ms"), ("cold", "Cold starts %"),

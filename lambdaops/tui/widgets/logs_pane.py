@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Select, Static
 from lambdaops import query_files
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept
 from lambdaops.tui.table_model import Column, TableModel
 from lambdaops.tui.widgets.virtual_table import VirtualTable
@@ -119,20 +119,20 @@ class LogsPane(Vertical):
         self.request += 1
         self.query_one("#logs-status", Static).update(f"running over {self.fn.log_group}…")
         source = self.query_one(Select).value
-        self.fetch(self.request, text, self.app.backend.window(), None if source == TYPED else str(source))
+        self.fetch(self.request, text, self.app.session.window(), None if source == TYPED else str(source))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-logs")
     def fetch(self, request: int, text: str, window, source: str | None) -> None:
         try:
-            out = self.app.backend.run_insights(self.fn, text, window, source=source)
+            out = self.app.reads.query(self.fn, text, window, source=source)
         except Exception as exc:  # noqa: BLE001
             self.post_message(QueryDone(request, error=error_text(exc)))
             return
-        if out.failed_groups or out.missing_groups:
-            why = {**out.failed_groups, **out.missing_groups}
-            self.post_message(QueryDone(request, error=next(iter(why.values()))))
+        if not out.complete:
+            self.post_message(QueryDone(request, error=out.first_problem()))
             return
-        rows = [{k: v for k, v in r.items() if k != "@log"} for r in out.rows]
+        # one function, one log group: its region and group name are the screen's, not columns
+        rows = [{k: v for k, v in r.items() if k not in ("@log", "region")} for r in out.rows]
         summary = (f"{len(rows):,} rows · {out.records_scanned:,.0f} records, {out.bytes_scanned / 1e6:,.1f} MB scanned"
                    " · enter on a row with a trace id opens the trace")
         self.post_message(QueryDone(request, rows_model(rows), rows, summary))

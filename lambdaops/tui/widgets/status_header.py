@@ -24,29 +24,29 @@ class StatusHeader(Widget):
 
     def render(self) -> Text:
         app = self.app
-        backend = app.backend
+        session = app.session
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(" lambdaops ", style="bold reverse")
         line.append(f" {self.crumb} ", style="bold")
-        account = app.account or ("connecting…" if not backend.connected else "account ?")
+        account = app.account or ("connecting…" if not session.connected else "account ?")
         line.append(f" {account}", style="bold")
-        if backend.label:
-            line.append(f" ({backend.label})", style="dim")
+        if session.label:
+            line.append(f" ({session.label})", style="dim")
         line.append(" ")
-        for region in backend.regions or ["-"]:
+        for region in session.regions or ["-"]:
             if region in app.failed_regions:  # the rest of the fleet is shown; this region is not
                 line.append(f" {region} ✖", style="bold red")
             else:
                 line.append(f" {region}")
-        line.append(f"  last {fmt.window_label(backend.settings.window_s)}")
+        line.append(f"  last {fmt.window_label(session.settings.window_s)}")
         if getattr(app, "missing_figures", 0):  # cells marked ? could not be fetched (see the error log)
             line.append(f"  ? {app.missing_figures} missing", style="bold yellow")
         line.append("  ")
         line.append_text(self._refresh_state())
         if app.settings_write:
             line.append("  WRITE", style="bold reverse red")
-        line.append(f"   {backend.usage().label()}", style="dim")
-        right = f" {fmt.clock(backend.now())} "
+        line.append(f"   {session.usage().label()}", style="dim")
+        right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:
             line.append(" " * pad)
@@ -55,7 +55,7 @@ class StatusHeader(Widget):
 
     def _refresh_state(self) -> Text:
         app = self.app
-        every = f"every {fmt.window_label(app.backend.settings.refresh_s)}"
+        every = f"every {fmt.window_label(app.session.settings.refresh_s)}"
         if app.polling:
             return Text(f"⟳ {app.progress or 'refreshing…'}", style="italic")
         if app.paused:

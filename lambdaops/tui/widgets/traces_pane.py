@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui import format as fmt
-from lambdaops.tui.backend import error_text
+from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept
 
 
@@ -59,12 +59,12 @@ class TracesPane(Vertical):
         else:
             note = ""
         self.query_one("#traces-status", Static).update(f"{note}reading X-Ray trace summaries…")
-        self.fetch(self.request, self.app.backend.window())
+        self.fetch(self.request, self.app.session.window())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-traces")
     def fetch(self, request: int, window) -> None:
         try:
-            slowest, cold = self.app.backend.traces(self.fn, window)
+            slowest, cold = self.app.reads.traces(self.fn, window)
         except Exception as exc:  # noqa: BLE001
             self.post_message(TracesLoaded(request, [], [], error_text(exc)))
             return

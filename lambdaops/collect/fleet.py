@@ -26,14 +26,16 @@ from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.insights import InsightsRunner
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-from lambdaops.aws.metrics import (MAX_QUERIES_PER_CALL, MetricQuery, align_start, fit_period, get_metric_data,
-                                   minimum_period)
-from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
+from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
+from lambdaops.aws.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.aws.dlq_discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
 from lambdaops.aws.errors import call_translated
+from lambdaops.collect import query as insights
+from lambdaops.collect.meter import Meter, add
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
 from lambdaops.query_files import load as load_query
+from lambdaops.window import Window, fit_period, periods
 
 LAMBDA = "AWS/Lambda"
 # figure -> (metric, stat); IteratorAge only for stream consumers, fetched as a short series.
@@ -57,32 +59,7 @@ DERIVED_FROM = {
     "cost_usd": ("billed_ms", "invocations"),
 }
 AGE_POINTS = 6  # IteratorAge as a short series: enough to see a consumer falling behind
-
-
-@dataclass
-class Window:
-    start: datetime
-    end: datetime
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
-
-    def previous(self) -> "Window":
-        length = self.end - self.start
-        return Window(self.start - length, self.start)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"start": _iso(self.start), "end": _iso(self.end)}
-
-
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def window_since(seconds: int, now: datetime | None = None) -> Window:
-    now = now or datetime.now(timezone.utc)
-    return Window(now - timedelta(seconds=seconds), now)
+SPARK_POINTS = 12
 
 
 @dataclass
@@ -97,6 +74,7 @@ class CollectOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     cache_dir: Any = None
     progress: Callable[[str], None] | None = None
+    meter: Meter | None = None  # metrics requested and bytes Insights scanned (the TUI's cost header)
 
 
 @dataclass
@@ -173,9 +151,10 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     t0 = time.perf_counter()
     say = opts.progress or (lambda msg: None)
     win = opts.window
-    now = datetime.now(timezone.utc)
     try:
-        floor = minimum_period(win.previous().start if opts.compare_previous else win.start, now)
+        # One period covering the whole (aligned) window: each figure is one datapoint; with
+        # compare_previous the same queries start one window earlier and return two datapoints.
+        cut = periods(win, oldest=win.previous().start if opts.compare_previous else None)
     except ValueError as exc:
         raise UsageError(f"window starts too long ago: {exc}") from None
     say("listing functions")
@@ -186,14 +165,11 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     if (opts.globs or opts.tags) and not chosen and inv.functions:
         what = " ".join(opts.globs + [f"{k}={v}" for k, v in opts.tags.items()])
         raise UsageError(f"no function matches {what} (in {', '.join(inv.regions)}; {len(inv.functions)} functions)")
-    # One period covering the whole (aligned) window: each figure is one datapoint; with
-    # compare_previous the same queries start one window earlier and return two datapoints.
-    start = align_start(win.start, floor)
-    period = fit_period((win.end - start).total_seconds(), floor)
+    start, period = cut.start, cut.period
     query_start = start - timedelta(seconds=period) if opts.compare_previous else start
     # EndTime is exclusive and clips the last period: nothing after the window leaks in.
     query_end = win.end
-    age_period = fit_period(period / AGE_POINTS, floor)
+    age_period = fit_period(period / AGE_POINTS, cut.floor)
     regions = sorted({f.region for f in chosen})
     by_region = {r: [f for f in chosen if f.region == r] for r in regions}
     records: dict[tuple[str, str], dict[str, Any]] = {}
@@ -224,6 +200,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         say(f"{region}: metrics for {len(fns)} functions")
         queries = [q for fn in fns for q in _metric_queries(fn, period, age_period)]
         metrics = get_metric_data(ctx, region, queries, query_start, query_end)
+        add(opts.meter, metrics=len(queries))
         _tally_metric_failures(tally, region, metrics)
         dlq = _dlq_depths(ctx, region, fns, tally, notes)
         say(f"{region}: Logs Insights over {len(fns)} log groups")
@@ -388,18 +365,16 @@ def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Win
     for i, w in enumerate(windows):
         gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
         if opts.insights:
-            results.append(_insights_figures(runner, region, groups, w, errors, gaps))
+            results.append(_insights_figures(runner, region, groups, w, errors, gaps, opts.meter))
         else:
             results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
     return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
 
 
 def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: ErrorTally,
-                      failed: set[str]) -> LogResult:
+                      failed: set[str], meter: Meter | None) -> LogResult:
     query = load_query("cold-starts")
-    # Insights' endTime is inclusive to the second: stop one second before the (exclusive) end.
-    outcome = runner.run(region, query.text, groups, w.start, w.end - timedelta(seconds=1),
-                         source=str(query.path))
+    outcome = insights.run(runner, region, query.text, groups, w, source=str(query.path), meter=meter)
     failed.update(outcome.failed_groups)
     by_why: dict[str, int] = {}
     for why in outcome.failed_groups.values():
@@ -477,4 +452,30 @@ def failure_targets(fn: FunctionInfo) -> list[str]:
     return [arn_name(t) for t in fn.failure_targets() if t]
 
 
-__all__ = ["CollectOptions", "FleetSnapshot", "Window", "collect_fleet", "window_since", "RegionError"]
+def functions(ctx: AwsContext, cache_dir: Any = None) -> Inventory:
+    """The functions of every region without their per-function details: a few calls per region."""
+    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir))
+
+
+def sparklines(ctx: AwsContext, fns: list[FunctionInfo], window: Window, *, points: int = SPARK_POINTS,
+               meter: Meter | None = None) -> dict[tuple[str, str], list[float]]:
+    """Invocations per (region, function) in about ``points`` periods (0 where CloudWatch has no
+    datapoint); functions whose metric could not be fetched are left out."""
+    cut = periods(window, points)
+    out: dict[tuple[str, str], list[float]] = {}
+    for region in sorted({f.region for f in fns}):
+        in_region = [f for f in fns if f.region == region]
+        queries = [MetricQuery((f.name,), LAMBDA, "Invocations", (("FunctionName", f.name),), "Sum", cut.period)
+                   for f in in_region]
+        res = get_metric_data(ctx, region, queries, cut.start, window.end)
+        add(meter, metrics=len(queries))
+        for f in in_region:
+            if (f.name,) in res.failed:
+                continue
+            r = res.results[(f.name,)]
+            values = dict(zip((t.timestamp() for t in r.timestamps), r.values))
+            out[(region, f.name)] = [values.get(t.timestamp(), 0.0) for t in cut.grid()]
+    return out
+
+
+__all__ = ["CollectOptions", "FleetSnapshot", "collect_fleet", "functions", "sparklines", "RegionError"]

@@ -1,0 +1,84 @@
+"""What the screens read from AWS, bound to the session: its context, window settings and meter.
+
+Each method is one call into ``lambdaops.collect`` (blocking, for thread workers); the reading itself
+lives there, shared with the CLI. One object per app, so tests and the screenshot script can replay
+or fail a read by overriding a method.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from lambdaops.tui.fleet_model import row_key
+
+# collect/ imports pandas, boto3 and the AWS layer, slow to import: the worker that first reads does.
+if TYPE_CHECKING:
+    from lambdaops.aws.models import FunctionInfo, Inventory
+    from lambdaops.aws.xray import Trace
+    from lambdaops.collect.fleet import FleetSnapshot
+    from lambdaops.collect.function import ChartData, ColdStartSeries
+    from lambdaops.collect.query import QueryRun
+    from lambdaops.tui.session import Session
+    from lambdaops.window import Window
+
+
+class Reads:
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+
+    # -- fleet -----------------------------------------------------------------------------
+    def inventory(self) -> "Inventory":
+        """Functions without the per-function details: a few calls per region, for the first paint."""
+        from lambdaops.collect import fleet
+
+        return fleet.functions(self.session.ctx, self.session.cache_dir)
+
+    def collect(self, window: "Window", progress: Callable[[str], None] | None = None) -> "FleetSnapshot":
+        from lambdaops.collect import fleet
+
+        s = self.session
+        return fleet.collect_fleet(s.ctx, fleet.CollectOptions(
+            window=window, thresholds=s.settings.thresholds, insights_concurrency=s.settings.insights_concurrency,
+            cache_dir=s.cache_dir, progress=progress, meter=s.meter))
+
+    def sparklines(self, functions: list["FunctionInfo"], window: "Window") -> dict[str, list[float]]:
+        """Invocations per function (by row key) in a few periods."""
+        from lambdaops.collect import fleet
+
+        found = fleet.sparklines(self.session.ctx, functions, window, meter=self.session.meter)
+        return {row_key(region, name): values for (region, name), values in found.items()}
+
+    # -- one function ----------------------------------------------------------------------
+    def charts(self, fn: "FunctionInfo", window: "Window") -> "ChartData":
+        from lambdaops.collect import function
+
+        return function.charts(self.session.ctx, fn, window, meter=self.session.meter)
+
+    def cold_starts(self, fn: "FunctionInfo", window: "Window") -> "ColdStartSeries":
+        from lambdaops.collect import function
+
+        return function.cold_starts(self.session.ctx, fn, window, meter=self.session.meter,
+                                    concurrency=self.session.settings.insights_concurrency)
+
+    def query(self, fn: "FunctionInfo", text: str, window: "Window", *, limit: int = 1000,
+              source: str | None = None) -> "QueryRun":
+        """A Logs Insights query over ``fn``'s log group (the Logs tab)."""
+        from lambdaops.collect.query import query_functions
+
+        return query_functions(self.session.ctx, [fn], text, window, limit=limit, source=source,
+                               concurrency=self.session.settings.insights_concurrency, meter=self.session.meter)
+
+    def aliases(self, fn: "FunctionInfo") -> list[tuple[str, str]]:
+        from lambdaops.collect import function
+
+        return function.aliases(self.session.ctx, fn)
+
+    def traces(self, fn: "FunctionInfo", window: "Window", top: int = 10) -> tuple[list["Trace"], list["Trace"]]:
+        from lambdaops.collect import function
+
+        return function.traces(self.session.ctx, fn, window, top=top)
+
+    def trace(self, region: str, trace_id: str) -> "Trace":
+        from lambdaops.collect import function
+
+        return function.trace(self.session.ctx, region, trace_id)

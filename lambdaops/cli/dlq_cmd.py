@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperCommand
 
 from lambdaops.cli.output import Column, emit, to_json
+from lambdaops.cli.validate import new_file_option
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_SERVICE, LambdaopsError, UsageError
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
@@ -356,7 +357,7 @@ def _do_export(state, aws, ref, path: Path, *, delete: bool, journal: Optional[P
 def export_cmd(
     ctx: typer.Context,
     queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
-    to: Path = typer.Option(..., "--to", help="JSON-lines file to write (never overwritten)."),
+    to: Path = typer.Option(..., "--to", metavar="FILE", callback=new_file_option("--to"), help="JSON-lines file to write (never overwritten)."),
     delete: bool = typer.Option(False, "--delete", help="Delete the exported messages once the file is written and verified."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --delete."),
     journal: Optional[Path] = typer.Option(None, "--journal", help="Directory of the audit log."),
@@ -662,7 +663,7 @@ def _report_redrive(result, fmt: str, dry_run: bool, resume_cmd: str = "") -> No
 def purge_cmd(
     ctx: typer.Context,
     queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
-    export: Optional[Path] = typer.Option(None, "--export", help="Export to this file first; only exported messages are deleted."),
+    export: Optional[Path] = typer.Option(None, "--export", metavar="FILE", callback=new_file_option("--export"), help="Export to this file first; only exported messages are deleted."),
     no_export: bool = typer.Option(False, "--no-export", help="Purge without exporting (PurgeQueue: irreversible)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     journal: Optional[Path] = typer.Option(None, "--journal", help="Directory of the audit log."),

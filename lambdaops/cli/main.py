@@ -153,8 +153,10 @@ def root(
     write: Optional[bool] = typer.Option(None, "--write/--read-only", help="Allow actions that change AWS (TUI). Read-only by default."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
+    from lambdaops.cli.validate import check_globals
     from lambdaops.config import split_regions
 
+    check_globals(demo=demo, endpoint_url=endpoint_url, regions=split_regions(region))
     # botocore logs refresh failures as WARNINGs with tracebacks; the error that follows says it in one line.
     logging.getLogger("botocore").setLevel(logging.WARNING if debug else logging.CRITICAL)
 

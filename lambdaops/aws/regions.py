@@ -46,3 +46,24 @@ def partition_of(region: str) -> str | None:
 
 def known_regions(partition: str = "aws") -> list[str]:
     return sorted(regions_by_partition().get(partition, ()))
+
+
+def regions_with_function(ctx, name: str, regions: list[str]) -> list[str]:
+    """The regions among ``regions`` where a Lambda function ``name`` exists: one
+    ``GetFunctionConfiguration`` per region (cheaper than listing every function), in parallel.
+    A region that fails for another reason (no access, throttled) raises: "not found" must not hide
+    "could not look"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lambdaops.errors import NotFoundError
+
+    def probe(region: str) -> bool:
+        try:
+            ctx.call("lambda", region, "get_function_configuration", FunctionName=name)
+        except NotFoundError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(regions)))) as pool:
+        found = list(pool.map(probe, regions))
+    return [r for r, ok in zip(regions, found) if ok]

@@ -81,16 +81,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The slowest and the cold-start X-Ray traces of a function (or one trace as a waterfall)."""
         from lambdaops.aws import xray
+        from lambdaops.cli.lookup import find_function
         from lambdaops.cli.report_cmd import resolve_window
 
         state = ctx.obj
         fmt = state.output_format()
         aws = state.aws()
         window = resolve_window(since, start, end, state.settings().window)
-        fns = [f for f in _functions(state, []) if f.name == function]
-        if not fns:
-            raise NotFoundError(f"function {function!r} not found in {', '.join(aws.regions)}")
-        fn = fns[0]
+        fn = find_function(state, function)
         if trace_id:
             t = xray.Trace(trace_id, 0, 0, 0)
             xray.fill_documents(aws, fn.region, [t])

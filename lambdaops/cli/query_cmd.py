@@ -7,19 +7,20 @@ from typing import Optional
 
 import typer
 
+from lambdaops.cli import query_rows as qr
 from lambdaops.cli.output import Column, emit, make_console
+from lambdaops.cli.query_view import emit_rows, list_or_require, query_help, select_refs
 from lambdaops.safe_text import safe_text
 from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageError
 
 
 def _functions(state, globs: list[str]):
     from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-    from lambdaops.snapshot import select
 
     inv = fleet_inventory(state.aws(), opts=InventoryOptions(details=False, cache_dir=state.cache_dir()))
     for err in inv.errors:
         print(f"lambdaops: {err.region}: {safe_text(err.message, None)}", file=sys.stderr)
-    chosen = select(inv.functions, globs, {})
+    chosen = select_refs(inv.functions, globs)
     if globs and not chosen:
         raise UsageError(f"no function matches {' '.join(globs)} in {', '.join(inv.regions)}")
     return chosen
@@ -29,8 +30,9 @@ def register(app: typer.Typer) -> None:
     @app.command("query")
     def query(
         ctx: typer.Context,
-        name: str = typer.Argument(..., help="A query of queries/ by name (e.g. cold-starts) or a file."),
-        functions: Optional[list[str]] = typer.Option(None, "--functions", help="Function name glob; repeatable (default: all)."),
+        name: Optional[str] = typer.Argument(None, metavar="QUERY", help=query_help()),
+        functions: Optional[list[str]] = typer.Option(None, "--functions", metavar="FUNCTION", help="Function name, glob or ARN; repeatable (default: all)."),
+        list_queries: bool = typer.Option(False, "--list", help="List the named queries and exit."),
         since: Optional[str] = typer.Option(None, "--since", help="Window ending now (default: config window)."),
         start: Optional[str] = typer.Option(None, "--start", help="Window start, ISO-8601."),
         end: Optional[str] = typer.Option(None, "--end", help="Window end, ISO-8601."),
@@ -43,10 +45,13 @@ def register(app: typer.Typer) -> None:
 
         state = ctx.obj
         fmt = state.output_format()
+        if list_queries or name is None:
+            return list_or_require(name, fmt, list_queries)
         q = load(name)
         window = resolve_window(since, start, end, state.settings().window)
         fns = _functions(state, list(functions or []))
         runner = InsightsRunner(state.aws(), concurrency=state.settings().insights_concurrency)
+        owners = qr.group_owners(fns)
         rows: list[dict] = []
         failures = 0
         for region in sorted({f.region for f in fns}):
@@ -58,14 +63,8 @@ def register(app: typer.Typer) -> None:
                 print(f"lambdaops: {region}: log group {group} does not exist (a function that never ran has none)",
                       file=sys.stderr)
             failures += bool(out.failed_groups) or bool(out.missing_groups)
-            for r in out.rows:
-                r = {"region": region, **r}
-                if "@log" in r:
-                    r["@log"] = r["@log"].split(":", 1)[-1]
-                rows.append(r)
-        keys = list(dict.fromkeys(k for r in rows for k in r))
-        emit(rows, [Column(k, k, "left" if k in ("region", "@log", "@message", "@logStream") else "right", max_width=120)
-                    for k in keys], fmt)
+            rows += qr.label(out.rows, region, owners, groups)
+        emit_rows(qr.merge(rows, q.text), fmt)
         if failures and not rows:
             raise typer.Exit(EXIT_SERVICE)
 

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from lambdaops import __version__
+from lambdaops.cli.help import dress
 from lambdaops.cli.state import CliState
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_OTHER, EXIT_USAGE, LambdaopsError
 from lambdaops.safe_text import safe_text
@@ -68,6 +69,7 @@ class LambdaopsGroup(TyperGroup):
         args = list(sys.argv[1:] if args is None else args)
         args = hoist_globals(args)
         debug = _debug_requested(args)
+        dress(self)  # AWS-CLI-like placeholders and an example per command
         try:
             self.main_inner(args, prog_name or "lambdaops", complete_var, **extra)
         except typer.Exit as exc:

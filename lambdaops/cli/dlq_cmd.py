@@ -20,6 +20,7 @@ from typer.core import TyperCommand
 from lambdaops.cli.output import Column, emit, to_json
 from lambdaops.cli.validate import new_file_option
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_SERVICE, LambdaopsError, UsageError
+from lambdaops.plural import plural
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
 
@@ -155,7 +156,7 @@ def list_cmd(
         raise LambdaopsError("every region failed", exit_code=code)
     unread = sum(e["count"] for e in found.detail_errors)  # one failed call ends a function's details
     if unread:
-        _err(f"lambdaops: the failure destinations of {unread} functions could not be read: "
+        _err(f"lambdaops: the failure destinations of {plural(unread, 'function')} could not be read: "
              "their DLQs may be missing from this list")
     rows = [q.to_row() for q in found.queues]
     if fmt == "json":
@@ -163,7 +164,8 @@ def list_cmd(
     else:
         emit([dict(r, messages=messages_cell(r)) for r in rows], LIST_CSV_COLUMNS if fmt == "csv" else LIST_COLUMNS, fmt)
     if fmt == "table" and sys.stderr.isatty():
-        _err(f"{len(rows)} queues in {len(found.regions)} regions, {sum(found.api_calls.values())} API calls")
+        _err(f"{plural(len(rows), 'queue')} in {plural(len(found.regions), 'region')}, "
+             f"{plural(sum(found.api_calls.values()), 'API call')}")
     if code:
         raise typer.Exit(code)
 

@@ -109,7 +109,8 @@ def render_waterfall(trace, fmt: str) -> None:
     spans = trace.spans
     t0 = min(s.start for s in spans)
     t1 = max(s.end for s in spans)
-    rows = [{"span": "  " * s.depth + s.name, "start_ms": round((s.start - t0) * 1000, 1), "ms": round(s.ms, 1),
+    # data formats carry the depth as a field: indentation is presentation (the table's waterfall)
+    rows = [{"span": s.name, "depth": s.depth, "start_ms": round((s.start - t0) * 1000, 1), "ms": round(s.ms, 1),
              "kind": s.kind, "error": s.error or s.fault} for s in spans]
     if fmt != "table":
         emit(rows, [Column(k, k) for k in rows[0]], fmt)

@@ -17,6 +17,7 @@ from lambdaops.analysis.fleet import FIGURES, IDENTITY, to_records
 from lambdaops.cli.output import Column, json_default, make_console, to_csv, to_markdown
 from lambdaops.safe_text import json_inert, safe_text
 from lambdaops.errors import MISSING_MARK, error_line
+from lambdaops.plural import plural
 
 HEADERS = {
     "name": "Function", "region": "Region", "runtime": "Runtime", "architecture": "Arch", "memory_mb": "Mem MB",
@@ -132,13 +133,13 @@ def _summary_lines(env: dict) -> list[str]:
     retries = sum((env.get("api_retries") or {}).values())
     gaps = sum(len(f.get("missing") or ()) for f in fns)
     short = sum(1 for f in fns if f.get("missing"))
-    lines = [f"{len(fns)} functions in {', '.join(env['regions'])}; window {env['window']['start']} to "
+    lines = [f"{plural(len(fns), 'function')} in {', '.join(env['regions'])}; window {env['window']['start']} to "
              f"{env['window']['end']}",
-             f"{inv:,.0f} invocations, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
-             f"{calls} API calls" + (f" ({retries} retries)" if retries else "")]
+             f"{plural(inv, 'invocation', sep=True)}, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
+             f"{plural(calls, 'API call')}" + (f" ({plural(retries, 'retry')})" if retries else "")]
     if gaps or env["errors"]:
-        lines.append(f"INCOMPLETE: {gaps} figures of {short} functions could not be fetched (shown as "
-                     f"{MISSING_MARK}); {len(env['errors'])} errors")
+        lines.append(f"INCOMPLETE: {plural(gaps, 'figure')} of {plural(short, 'function')} could not be fetched (shown as "
+                     f"{MISSING_MARK}); {plural(len(env['errors']), 'error')}")
     return lines
 
 

@@ -133,9 +133,10 @@ Settings precedence: command line > LAMBDAOPS_* environment > config file
 `lambdaops config` shows the effective settings and where each came from.
 
 \b
-Exit codes: 0 ok, 1 findings at --fail-on, 2 usage, 130 interrupted,
-253 credentials/config, 254 AWS service error (report: also when nothing
-could be collected; with --strict: anything missing), 255 other.
+Exit codes: 0 ok; 1 report findings at --fail-on, dlq redrive left
+messages in the DLQ, or a confirmation answered no; 2 usage; 130
+interrupted; 253 credentials/config; 254 AWS service error (report: also
+when nothing could be collected; with --strict: anything missing); 255 other.
 """
 
 app = typer.Typer(cls=LambdaopsGroup, help=HELP, no_args_is_help=False, add_completion=True,

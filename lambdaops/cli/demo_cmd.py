@@ -17,7 +17,7 @@ demo_app = typer.Typer(help="The embedded demo account (a fake AWS account with 
                        no_args_is_help=True)
 
 
-def tool_lines(endpoint: str, env_lines: list[str]) -> list[str]:
+def tool_lines(endpoint: str, env_lines: list[str], demo_regions: tuple[str, ...] = ()) -> list[str]:
     """Shell lines that reach the demo from the AWS CLI v1 and v2, boto3 and lambdaops.
 
     ``AWS_ENDPOINT_URL`` is honoured by the AWS CLI v2 and by v1 >= 1.29 / botocore >= 1.31 ("Using
@@ -27,7 +27,9 @@ def tool_lines(endpoint: str, env_lines: list[str]) -> list[str]:
     so neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_SQS reach the demo there (aws/aws-cli#8737).
     Hence the alias, which passes ``--endpoint-url`` and works with every version.
     """
+    regions = ",".join(dict.fromkeys(demo_regions)) if demo_regions else None
     return [*env_lines,
+            *([f"export LAMBDAOPS_REGIONS={regions}"] if regions else []),  # lambdaops then sees every region
             f"alias awsdemo='aws --endpoint-url {endpoint}'",
             "# AWS CLI v2 and boto3 use AWS_ENDPOINT_URL; the AWS CLI v1 ignores it for sqs (and before 1.29 "
             "everywhere): use awsdemo, e.g. awsdemo sqs list-queues",
@@ -101,7 +103,7 @@ def serve(
             f"seeded in {account.timings.get('total_s', 0):.1f}s"
         print(f"regions: {', '.join(account.regions)}; functions: {len(account.fleet)}; seed: {seed}; {seeded}")
         print("point tools at it with (sh, bash, zsh):")
-        for line in tool_lines(account.endpoint, account.env_lines()):
+        for line in tool_lines(account.endpoint, account.env_lines(), account.regions):
             print(f"  {line}")
         print("press Ctrl-C to stop", flush=True)
         announced = account.ready.is_set()

@@ -89,3 +89,33 @@ def test_dlq_export_to_existing_file_refused_before_the_demo(tmp_path):
 def test_dlq_export_into_missing_directory_refused(tmp_path):
     res = invoke("--demo", "dlq", "export", "orders-dlq", "--to", str(tmp_path / "no" / "x.jsonl"))
     assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+def test_an_html_error_page_is_summarised_in_one_line(monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def _page(self):
+            body = b"<!doctype html>\n<html><head><title>404 Not Found</title></head><body><h1>Nope</h1></body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _page
+
+        def log_message(self, *a):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    try:
+        res = invoke("--endpoint-url", f"http://127.0.0.1:{server.server_port}", "--region", "us-east-1", "functions")
+    finally:
+        server.shutdown()
+    assert res.exit_code == 254, res.stderr
+    assert "<" not in res.stderr and "HTML page (404 Not Found)" in res.stderr

@@ -113,7 +113,9 @@ def exact(row: dict) -> dict:
     """JSON: numbers as numbers, exactly as Insights returned them."""
     out = {}
     for k, v in row.items():
-        n = number(v) if k not in ("function", "region", "requestId", "traceId") and isinstance(v, str) else None
+        # Insights' own fields (@message, @logStream, ...) and ids stay text even when they look numeric
+        textual = k.startswith("@") or k in ("function", "region", "requestId", "traceId")
+        n = number(v) if not textual and isinstance(v, str) else None
         out[k] = n if n is not None else v
     return out
 

@@ -2,7 +2,7 @@
 
     /work/venv/bin/python scripts/readme_examples.py [--only REGEX] [--list]
 
-Takes every ``lambdaops``/``aws``/``awsdemo`` line of the README's ``sh`` blocks in the command
+Takes every ``lambdaops``/``aws``/``awsdemo``/``echo`` line of the README's ``sh`` blocks in the command
 sections, starts the demo on 127.0.0.1:4566 (the port the README names), and runs each line in bash
 with the shell lines ``demo serve`` printed (its exports and alias) in a scratch directory, without a
 terminal (as cron would). Each line must end with the exit code the README promises: 0 unless listed
@@ -50,7 +50,7 @@ def examples() -> list[str]:
         if not block or section not in SECTIONS:
             continue
         cmd = re.split(r"\s{2,}#", line, maxsplit=1)[0].strip()
-        if re.match(r"^(lambdaops|aws|awsdemo)\b", cmd) and not any(rx.search(cmd) for rx in SKIP):
+        if re.match(r"^(lambdaops|aws|awsdemo|echo)\b", cmd) and not any(rx.search(cmd) for rx in SKIP):
             out.append(cmd)
     return out
 

@@ -77,7 +77,7 @@ def check_new_file(path: Path | None, flag: str) -> Path | None:
         return None
     p = Path(path).expanduser()
     if p.exists():
-        raise UsageError(f"{flag} {p}: the file exists (it is never overwritten: choose another name)")
+        raise UsageError(f"{flag} {p}: the file already exists (it is never overwritten: choose another name)")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{flag} {p}: directory {parent} does not exist")

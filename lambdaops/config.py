@@ -188,6 +188,11 @@ def resolve_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str
     cli = {k: v for k, v in (cli or {}).items() if v not in (None, [], ())}
     env = os.environ if env is None else env
     path = config_path(env)
+    if read_file and env.get("LAMBDAOPS_CONFIG") and not path.exists():
+        # botocore ignores a missing AWS_CONFIG_FILE; a file named on purpose that is not there is a
+        # typo the user must hear about: 253, "the system environment or configuration was invalid"
+        # (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-returncodes.html).
+        raise ConfigError(f"LAMBDAOPS_CONFIG names {path}, which does not exist")
     data = load_config_file(path) if read_file else {}
     settings = Settings(config_file=path if data else None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from botocore import exceptions as bx
 
 from lambdaops.errors import ConfigError, LambdaopsError, NotFoundError, ServiceError
@@ -64,7 +66,8 @@ def translate(exc: BaseException, *, profile: str | None = None, region: str | N
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or "Unknown"
-        message = err.get("Message") or str(exc)
+        message = _not_html(err.get("Message") or str(exc),
+                            exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
         op = getattr(exc, "operation_name", None)
         if code in _EXPIRED_CODES:
             return ConfigError(f"the AWS credentials for profile {prof!r} have expired ({code})",
@@ -83,6 +86,22 @@ def translate(exc: BaseException, *, profile: str | None = None, region: str | N
     if isinstance(exc, bx.BotoCoreError):
         return LambdaopsError(f"AWS client error: {exc}")
     return LambdaopsError(f"{type(exc).__name__}: {exc}")
+
+
+_HTML = re.compile(r"^\s*<(!doctype\s+html|html)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<title>\s*([^<]{1,120}?)\s*</title>", re.IGNORECASE)
+
+
+def _not_html(message: str, status) -> str:
+    """An endpoint that is not an AWS API (a web server, a proxy, the demo's router for a path it
+    does not serve) answers with an HTML page, which botocore passes on as the message: the user gets
+    its title and what that usually means, never the page."""
+    if not _HTML.match(message):
+        return message
+    m = _TITLE.search(message)
+    title = f" ({m.group(1)})" if m else ""
+    return (f"the endpoint answered HTTP {status or '?'} with an HTML page{title}, not an AWS API response: "
+            "check --endpoint-url / AWS_ENDPOINT_URL")
 
 
 def call_translated(fn, *args, region: str | None = None, **kwargs):

@@ -17,6 +17,25 @@ demo_app = typer.Typer(help="The embedded demo account (a fake AWS account with 
                        no_args_is_help=True)
 
 
+def tool_lines(endpoint: str, env_lines: list[str], demo_regions: tuple[str, ...] = ()) -> list[str]:
+    """Shell lines that reach the demo from the AWS CLI v1 and v2, boto3 and lambdaops.
+
+    ``AWS_ENDPOINT_URL`` is honoured by the AWS CLI v2 and by v1 >= 1.29 / botocore >= 1.31 ("Using
+    endpoints in the AWS CLI", docs.aws.amazon.com/cli/v1/userguide/cli-configure-endpoints.html), but
+    v1 then replaces the endpoint of its ``sqs`` commands (and emr, rds, health) with AWS's own
+    unless ``--endpoint-url`` is given: its overridesslcommonname customization checks only that flag,
+    so neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_SQS reach the demo there (aws/aws-cli#8737).
+    Hence the alias, which passes ``--endpoint-url`` and works with every version.
+    """
+    regions = ",".join(dict.fromkeys(demo_regions)) if demo_regions else None
+    return [*env_lines,
+            *([f"export LAMBDAOPS_REGIONS={regions}"] if regions else []),  # lambdaops then sees every region
+            f"alias awsdemo='aws --endpoint-url {endpoint}'",
+            "# AWS CLI v2 and boto3 use AWS_ENDPOINT_URL; the AWS CLI v1 ignores it for sqs (and before 1.29 "
+            "everywhere): use awsdemo, e.g. awsdemo sqs list-queues",
+            f"lambdaops --endpoint-url {endpoint} functions"]
+
+
 @demo_app.command("serve")
 def serve(
     ctx: typer.Context,
@@ -83,10 +102,9 @@ def serve(
         seeded = "traffic still being generated" if not account.ready.is_set() else \
             f"seeded in {account.timings.get('total_s', 0):.1f}s"
         print(f"regions: {', '.join(account.regions)}; functions: {len(account.fleet)}; seed: {seed}; {seeded}")
-        print("point tools at it with:")
-        for line in account.env_lines():
+        print("point tools at it with (sh, bash, zsh):")
+        for line in tool_lines(account.endpoint, account.env_lines(), account.regions):
             print(f"  {line}")
-        print(f"  lambdaops --endpoint-url {account.endpoint} functions")
         print("press Ctrl-C to stop", flush=True)
         announced = account.ready.is_set()
         while not stop.wait(0.2):

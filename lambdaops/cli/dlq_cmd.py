@@ -18,7 +18,9 @@ import typer
 from typer.core import TyperCommand
 
 from lambdaops.cli.output import Column, emit, to_json
+from lambdaops.cli.validate import new_file_option
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_SERVICE, LambdaopsError, UsageError
+from lambdaops.plural import plural
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
 
@@ -154,7 +156,7 @@ def list_cmd(
         raise LambdaopsError("every region failed", exit_code=code)
     unread = sum(e["count"] for e in found.detail_errors)  # one failed call ends a function's details
     if unread:
-        _err(f"lambdaops: the failure destinations of {unread} functions could not be read: "
+        _err(f"lambdaops: the failure destinations of {plural(unread, 'function')} could not be read: "
              "their DLQs may be missing from this list")
     rows = [q.to_row() for q in found.queues]
     if fmt == "json":
@@ -162,7 +164,8 @@ def list_cmd(
     else:
         emit([dict(r, messages=messages_cell(r)) for r in rows], LIST_CSV_COLUMNS if fmt == "csv" else LIST_COLUMNS, fmt)
     if fmt == "table" and sys.stderr.isatty():
-        _err(f"{len(rows)} queues in {len(found.regions)} regions, {sum(found.api_calls.values())} API calls")
+        _err(f"{plural(len(rows), 'queue')} in {plural(len(found.regions), 'region')}, "
+             f"{plural(sum(found.api_calls.values()), 'API call')}")
     if code:
         raise typer.Exit(code)
 
@@ -356,7 +359,7 @@ def _do_export(state, aws, ref, path: Path, *, delete: bool, journal: Optional[P
 def export_cmd(
     ctx: typer.Context,
     queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
-    to: Path = typer.Option(..., "--to", help="JSON-lines file to write (never overwritten)."),
+    to: Path = typer.Option(..., "--to", metavar="FILE", callback=new_file_option("--to"), help="JSON-lines file to write (never overwritten)."),
     delete: bool = typer.Option(False, "--delete", help="Delete the exported messages once the file is written and verified."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --delete."),
     journal: Optional[Path] = typer.Option(None, "--journal", help="Directory of the audit log."),
@@ -662,7 +665,7 @@ def _report_redrive(result, fmt: str, dry_run: bool, resume_cmd: str = "") -> No
 def purge_cmd(
     ctx: typer.Context,
     queue: str = typer.Argument(..., help="Queue name, URL or ARN."),
-    export: Optional[Path] = typer.Option(None, "--export", help="Export to this file first; only exported messages are deleted."),
+    export: Optional[Path] = typer.Option(None, "--export", metavar="FILE", callback=new_file_option("--export"), help="Export to this file first; only exported messages are deleted."),
     no_export: bool = typer.Option(False, "--no-export", help="Purge without exporting (PurgeQueue: irreversible)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     journal: Optional[Path] = typer.Option(None, "--journal", help="Directory of the audit log."),

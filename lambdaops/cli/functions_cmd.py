@@ -8,6 +8,7 @@ import typer
 
 from lambdaops.cli.output import Column, emit
 from lambdaops.errors import EXIT_SERVICE, MISSING_MARK, LambdaopsError, error_line
+from lambdaops.plural import plural
 
 COLUMNS = [
     Column("name", "Function", max_width=40),
@@ -74,11 +75,12 @@ def register(app: typer.Typer) -> None:
         rows = [f.to_row() for f in sorted(inv.functions, key=lambda f: (f.region, f.name))]
         missing = sum(1 for r in rows if r["details_error"])
         if missing:
-            print(f"lambdaops: details of {missing} of {len(rows)} functions could not be fetched "
+            print(f"lambdaops: details of {missing} of {plural(len(rows), 'function')} could not be fetched "
                   f"(shown as {MISSING_MARK}; null with details_error in JSON)", file=sys.stderr)
         emit(rows if fmt == "json" else [mark_missing_details(r) for r in rows], COLUMNS, fmt, title=None)
         if fmt == "table" and sys.stderr.isatty():
-            print(f"{len(rows)} functions in {len(inv.regions)} regions, {sum(inv.api_calls.values())} API calls",
+            print(f"{plural(len(rows), 'function')} in {plural(len(inv.regions), 'region')}, "
+                  f"{plural(sum(inv.api_calls.values()), 'API call')}",
                   file=sys.stderr)
         if code:
             raise typer.Exit(code)

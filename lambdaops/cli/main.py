@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from lambdaops import __version__
+from lambdaops.cli.help import dress
 from lambdaops.cli.state import CliState
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_OTHER, EXIT_USAGE, LambdaopsError
 from lambdaops.safe_text import safe_text
@@ -68,6 +69,7 @@ class LambdaopsGroup(TyperGroup):
         args = list(sys.argv[1:] if args is None else args)
         args = hoist_globals(args)
         debug = _debug_requested(args)
+        dress(self)  # AWS-CLI-like placeholders and an example per command
         try:
             self.main_inner(args, prog_name or "lambdaops", complete_var, **extra)
         except typer.Exit as exc:
@@ -131,9 +133,10 @@ Settings precedence: command line > LAMBDAOPS_* environment > config file
 `lambdaops config` shows the effective settings and where each came from.
 
 \b
-Exit codes: 0 ok, 1 findings at --fail-on, 2 usage, 130 interrupted,
-253 credentials/config, 254 AWS service error (report: also when nothing
-could be collected; with --strict: anything missing), 255 other.
+Exit codes: 0 ok; 1 report findings at --fail-on, dlq redrive left
+messages in the DLQ, or a confirmation answered no; 2 usage; 130
+interrupted; 253 credentials/config; 254 AWS service error (report: also
+when nothing could be collected; with --strict: anything missing); 255 other.
 """
 
 app = typer.Typer(cls=LambdaopsGroup, help=HELP, no_args_is_help=False, add_completion=True,
@@ -153,8 +156,10 @@ def root(
     write: Optional[bool] = typer.Option(None, "--write/--read-only", help="Allow actions that change AWS (TUI). Read-only by default."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
+    from lambdaops.cli.validate import check_globals
     from lambdaops.config import split_regions
 
+    check_globals(demo=demo, endpoint_url=endpoint_url, regions=split_regions(region))
     # botocore logs refresh failures as WARNINGs with tracebacks; the error that follows says it in one line.
     logging.getLogger("botocore").setLevel(logging.WARNING if debug else logging.CRITICAL)
 

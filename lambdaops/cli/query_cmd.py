@@ -7,18 +7,20 @@ from typing import Optional
 
 import typer
 
+from lambdaops.cli import query_rows as qr
 from lambdaops.cli.output import Column, emit, make_console
+from lambdaops.cli.query_view import emit_rows, list_or_require, query_help, select_refs
 from lambdaops.safe_text import safe_text
 from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageError
 
 
 def _functions(state, globs: list[str]):
-    from lambdaops.collect.fleet import functions, select
+    from lambdaops.collect.fleet import functions
 
     inv = functions(state.aws(), state.cache_dir())
     for err in inv.errors:
         print(f"lambdaops: {err.region}: {safe_text(err.message, None)}", file=sys.stderr)
-    chosen = select(inv.functions, globs, {})
+    chosen = select_refs(inv.functions, globs)
     if globs and not chosen:
         raise UsageError(f"no function matches {' '.join(globs)} in {', '.join(inv.regions)}")
     return chosen
@@ -28,8 +30,9 @@ def register(app: typer.Typer) -> None:
     @app.command("query")
     def query(
         ctx: typer.Context,
-        name: str = typer.Argument(..., help="A query of queries/ by name (e.g. cold-starts) or a file."),
-        functions: Optional[list[str]] = typer.Option(None, "--functions", help="Function name glob; repeatable (default: all)."),
+        name: Optional[str] = typer.Argument(None, metavar="QUERY", help=query_help()),
+        functions: Optional[list[str]] = typer.Option(None, "--functions", metavar="FUNCTION", help="Function name, glob or ARN; repeatable (default: all)."),
+        list_queries: bool = typer.Option(False, "--list", help="List the named queries and exit."),
         since: Optional[str] = typer.Option(None, "--since", help="Window ending now (default: config window)."),
         start: Optional[str] = typer.Option(None, "--start", help="Window start, ISO-8601."),
         end: Optional[str] = typer.Option(None, "--end", help="Window end, ISO-8601."),
@@ -42,6 +45,8 @@ def register(app: typer.Typer) -> None:
 
         state = ctx.obj
         fmt = state.output_format()
+        if list_queries or name is None:
+            return list_or_require(name, fmt, list_queries)
         q = load(name)
         window = resolve_window(since, start, end, state.settings().window)
         fns = _functions(state, list(functions or []))
@@ -49,10 +54,12 @@ def register(app: typer.Typer) -> None:
                               concurrency=state.settings().insights_concurrency)
         for line in run.problems():
             print(f"lambdaops: {safe_text(line, None)}", file=sys.stderr)
-        rows = run.rows
-        keys = list(dict.fromkeys(k for r in rows for k in r))
-        emit(rows, [Column(k, k, "left" if k in ("region", "@log", "@message", "@logStream") else "right", max_width=120)
-                    for k in keys], fmt)
+        owners = qr.group_owners(fns)
+        rows: list[dict] = []
+        for region in sorted({f.region for f in fns}):
+            groups = sorted({f.log_group for f in fns if f.region == region})
+            rows += qr.label([r for r in run.rows if r.get("region") == region], region, owners, groups)
+        emit_rows(qr.merge(rows, q.text), fmt)
         if not run.complete and not rows:
             raise typer.Exit(EXIT_SERVICE)
 
@@ -67,6 +74,7 @@ def register(app: typer.Typer) -> None:
         trace_id: Optional[str] = typer.Option(None, "--id", help="Show this trace as a waterfall."),
     ) -> None:
         """The slowest and the cold-start X-Ray traces of a function (or one trace as a waterfall)."""
+        from lambdaops.cli.lookup import find_function
         from lambdaops.collect import function as one
         from lambdaops.window import resolve as resolve_window
 
@@ -74,10 +82,7 @@ def register(app: typer.Typer) -> None:
         fmt = state.output_format()
         aws = state.aws()
         window = resolve_window(since, start, end, state.settings().window)
-        fns = [f for f in _functions(state, []) if f.name == function]
-        if not fns:
-            raise NotFoundError(f"function {function!r} not found in {', '.join(aws.regions)}")
-        fn = fns[0]
+        fn = find_function(state, function)
         if trace_id:
             render_waterfall(one.trace(aws, fn.region, trace_id), fmt)
             return
@@ -95,7 +100,8 @@ def render_waterfall(trace, fmt: str) -> None:
     spans = trace.spans
     t0 = min(s.start for s in spans)
     t1 = max(s.end for s in spans)
-    rows = [{"span": "  " * s.depth + s.name, "start_ms": round((s.start - t0) * 1000, 1), "ms": round(s.ms, 1),
+    # data formats carry the depth as a field: indentation is presentation (the table's waterfall)
+    rows = [{"span": s.name, "depth": s.depth, "start_ms": round((s.start - t0) * 1000, 1), "ms": round(s.ms, 1),
              "kind": s.kind, "error": s.error or s.fault} for s in spans]
     if fmt != "table":
         emit(rows, [Column(k, k) for k in rows[0]], fmt)

@@ -15,6 +15,7 @@ import typer
 
 from lambdaops.errors import EXIT_FINDINGS, EXIT_SERVICE, MISSING_MARK, UsageError, error_line
 from lambdaops.safe_text import safe_text
+from lambdaops.plural import plural
 
 REPORT_FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
         gaps = snapshot.missing_count()
         if gaps:
             short = sum(1 for m in snapshot.table["missing"] if m)
-            print(f"lambdaops: {gaps} figures of {short} of {len(snapshot.table)} functions could not be fetched "
+            print(f"lambdaops: {plural(gaps, 'figure')} of {short} of {plural(len(snapshot.table), 'function')} could not be fetched "
                   f"(null in JSON and listed in each function's missing, {MISSING_MARK} in tables)", file=sys.stderr)
         if fmt == "table" and out is None:
             rr.render_table(env, sys.stdout)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import html
 import json
+import math
+from datetime import datetime, timezone
 from typing import Any
 
 from lambdaops.analysis.fleet import FIGURES, IDENTITY, to_records
 from lambdaops.cli.output import Column, json_default, make_console, to_csv, to_markdown
 from lambdaops.safe_text import json_inert, safe_text
 from lambdaops.errors import MISSING_MARK, error_line
+from lambdaops.plural import plural
 
 HEADERS = {
     "name": "Function", "region": "Region", "runtime": "Runtime", "architecture": "Arch", "memory_mb": "Mem MB",
@@ -43,7 +46,57 @@ def _num(v):
 
 
 def _cost(v):
-    return "-" if v is None else f"{v:.4f}"
+    """Dollars with three significant digits at least (0.000123, 0.0123, 1.23, 12.30): most functions
+    cost fractions of a cent per window, and "0.00" for all of them compares nothing."""
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    decimals = max(2, 2 - math.floor(math.log10(abs(v))))
+    return f"{v:.{decimals}f}"
+
+
+def _when(iso: str) -> str:
+    """'2026-12-01T17:58:06.679964Z' -> '2026-12-01 17:58 UTC' (the human formats; JSON keeps it exact)."""
+    try:
+        ts = datetime.fromisoformat(str(iso).replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:
+        return str(iso)
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _delta(now, before, ratio) -> str:
+    """The change beside a figure: '+12%', '-3%', 'was 0', '=' ; '' when there is nothing to compare."""
+    if now is None or before is None or now == MISSING_MARK:
+        return ""
+    if ratio is None:
+        return "" if not now else "was 0"
+    pct = (ratio - 1) * 100
+    return "=" if abs(pct) < 0.5 else f"{pct:+.0f}%"
+
+
+def display_rows(env: dict, cols: list[Column]) -> list[dict]:
+    """Rows of display strings for the human formats; with --compare-previous each figure carries
+    its change against the preceding window, e.g. '1,234 (+12%)'."""
+    out = []
+    for r, f in zip(_flat_rows(env), env["functions"]):
+        prev, change = f.get("previous") or {}, f.get("change") or {}
+        row = {}
+        for c in cols:
+            v = r.get(c.key)
+            text = (c.fmt or (lambda x: "-" if x is None else str(x)))(v)
+            if "change" in f and c.key in change:
+                d = _delta(v, prev.get(c.key), change.get(c.key))
+                text = f"{text} ({d})" if d else text
+            row[c.key] = text
+        out.append(row)
+    return out
+
+
+def _plain(cols: list[Column]) -> list[Column]:
+    return [Column(c.key, c.header, c.justify, None, c.max_width) for c in cols]
 
 
 def _fmt_for(key: str):
@@ -132,13 +185,14 @@ def _summary_lines(env: dict) -> list[str]:
     retries = sum((env.get("api_retries") or {}).values())
     gaps = sum(len(f.get("missing") or ()) for f in fns)
     short = sum(1 for f in fns if f.get("missing"))
-    lines = [f"{len(fns)} functions in {', '.join(env['regions'])}; window {env['window']['start']} to "
-             f"{env['window']['end']}",
-             f"{inv:,.0f} invocations, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
-             f"{calls} API calls" + (f" ({retries} retries)" if retries else "")]
+    lines = [f"{plural(len(fns), 'function')} in {', '.join(env['regions'])}; window {_when(env['window']['start'])} "
+             f"to {_when(env['window']['end'])}" + ("; changes against the preceding window" if
+                                                     fns and "change" in fns[0] else ""),
+             f"{plural(inv, 'invocation', sep=True)}, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
+             f"{plural(calls, 'API call')}" + (f" ({plural(retries, 'retry')})" if retries else "")]
     if gaps or env["errors"]:
-        lines.append(f"INCOMPLETE: {gaps} figures of {short} functions could not be fetched (shown as "
-                     f"{MISSING_MARK}); {len(env['errors'])} errors")
+        lines.append(f"INCOMPLETE: {plural(gaps, 'figure')} of {plural(short, 'function')} could not be fetched (shown as "
+                     f"{MISSING_MARK}); {plural(len(env['errors']), 'error')}")
     return lines
 
 
@@ -154,13 +208,15 @@ def render_markdown(env: dict) -> str:
         out += ["## Findings", ""]
         out += [f"- **{x['severity']}** `{f['name']}` ({f['region']}): {_md(x['message'])}" for f, x in findings]
         out.append("")
-    out += ["## Functions", "", to_markdown(_flat_rows(env), columns(TABLE_KEYS)).rstrip(), ""]
+    cols = columns(TABLE_KEYS)
+    out += ["## Functions", "", to_markdown(display_rows(env, cols), _plain(cols)).rstrip(), ""]
     if env["errors"]:
         out += ["## Errors", ""] + [f"- {_md(error_line(e))}" for e in env["errors"]] + [""]
     return "\n".join(out) + "\n"
 
 
-def _bars(rows: list[dict], key: str, title: str, unit: str) -> str:
+def _bars(rows: list[dict], key: str, title: str, unit: str, fmt=None) -> str:
+    fmt = fmt or _num
     vals = [(r["name"], r.get(key)) for r in rows if isinstance(r.get(key), (int, float))]
     if not vals:
         return ""
@@ -173,7 +229,7 @@ def _bars(rows: list[dict], key: str, title: str, unit: str) -> str:
         w = 300 * v / top
         parts.append(f'<text x="150" y="{y + 11}" text-anchor="end">{html.escape(name[:24])}</text>'
                      f'<rect x="156" y="{y}" width="{w:.1f}" height="12"></rect>'
-                     f'<text x="{160 + w:.1f}" y="{y + 11}">{_num(v)} {unit}</text>')
+                     f'<text x="{160 + w:.1f}" y="{y + 11}">{html.escape(fmt(v))} {unit}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -183,22 +239,22 @@ def render_html(env: dict) -> str:
     cols = columns(TABLE_KEYS)
     head = "".join(f"<th>{html.escape(c.header)}</th>" for c in cols)
     body = []
-    for r, f in zip(rows, env["functions"]):
+    for r, f in zip(display_rows(env, cols), env["functions"]):
         sev = f["findings"][0]["severity"] if f["findings"] else "ok"
-        cells = "".join(f'<td class="{"l" if c.justify == "left" else "r"}">'
-                        f'{html.escape((c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)))}</td>'
-                        for c in cols)
+        cells = "".join(f'<td class="{"w" if c.key == "worst" else "l" if c.justify == "left" else "r"}">'
+                        f'{html.escape(r[c.key])}</td>' for c in cols)
         body.append(f'<tr class="{sev}">{cells}</tr>')
     errors = "".join(f"<li>{html.escape(error_line(e))}</li>" for e in env["errors"])
     summary = "".join(f"<p>{html.escape(line)}</p>" for line in _summary_lines(env))
     charts = _bars(rows[:20], "invocations", "Invocations", "") + _bars(rows[:20], "duration_p99_ms", "p99 duration", "ms") \
-        + _bars(rows[:20], "cost_usd", "Cost", "$")
+        + _bars(rows[:20], "cost_usd", "Cost", "$", _cost)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>lambdaops fleet report</title>
 <style>
 body{{font:13px/1.4 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1d2430}}
 table{{border-collapse:collapse;font-variant-numeric:tabular-nums}}th,td{{padding:3px 8px;border-bottom:1px solid #e3e6ea}}
-th{{text-align:right;background:#f5f6f8}}td.r{{text-align:right}}td.l,th:first-child{{text-align:left}}
+th{{text-align:right;background:#f5f6f8}}td.r{{text-align:right}}td.l,td.w,th:first-child{{text-align:left}}
+th,td.l,td.r{{white-space:nowrap}}td.w{{min-width:24em}}
 tr.critical td:first-child{{border-left:4px solid #c62828}}tr.warning td:first-child{{border-left:4px solid #ef8f00}}
 .bars rect{{fill:#4a78c2}}.bars text{{font-size:11px}}.bars .t{{font-weight:600}}.charts{{display:flex;flex-wrap:wrap;gap:24px}}
 </style></head><body>
@@ -221,15 +277,14 @@ def render_table(env: dict, stream) -> None:
     console = make_console(stream)
     for line in _summary_lines(env):
         console.print(safe_text(line, None), markup=False)
-    rows = _flat_rows(env)
     cols = columns(TABLE_KEYS)
+    rows = display_rows(env, cols)
     table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False)
     for c in cols:
         table.add_column(c.header, justify=c.justify, no_wrap=True, overflow="ellipsis", max_width=c.max_width)
     for r, f in zip(rows, env["functions"]):
         sev = f["findings"][0]["severity"] if f["findings"] else None
-        table.add_row(*[Text(safe_text((c.fmt or (lambda v: "-" if v is None else str(v)))(r.get(c.key)), None))
-                        for c in cols], style=SEVERITY_STYLE.get(sev))  # cells are text, never markup
+        table.add_row(*[Text(safe_text(r[c.key], None)) for c in cols], style=SEVERITY_STYLE.get(sev))  # cells are text, never markup
     console.print(table)
     for e in env["errors"]:
         console.print(f"[!] {error_line(e)}", style="red", markup=False)

@@ -33,7 +33,14 @@ class CliState:
     def settings(self) -> Settings:
         if self._settings is None:
             cli = {"profile": self.profile, "regions": self.regions, "write": self.write}
-            self._settings = resolve_settings(cli)
+            settings = resolve_settings(cli)
+            if not self.demo:  # the demo takes no profile, and its regions were checked as --region
+                from lambdaops.cli.validate import check_profile, check_regions
+
+                if settings.profile:
+                    check_profile(settings.profile, settings.source("profile"))
+                check_regions(settings.regions, settings.source("regions"))
+            self._settings = settings
         return self._settings
 
     def output_format(self, allowed: tuple[str, ...] = ("table", "json", "csv", "markdown")) -> str:

@@ -222,15 +222,16 @@ def register(app: typer.Typer) -> None:
                                      help="Only undo what a killed run left on FUNCTION, then exit."),
     ) -> None:
         from lambdaops.aws.tuning import TuningApi
+        from lambdaops.cli.lookup import find_function
         from lambdaops.tuning.engine import TuningRun, apply_memory
 
         state = ctx.obj
         fmt = state.output_format()
-        name, arn_region = split_function_ref(function)
+        name, _ = split_function_ref(function)  # refuses a qualifier with tune's reason
         if apply and not yes and not sys.stdin.isatty():
             raise UsageError("--apply asks for confirmation, but there is no terminal: add --yes")
         aws = state.aws()
-        region = arn_region or aws.require_regions()[0]
+        region = find_function(state, function).region  # every selected region, or the ARN's
         api = TuningApi(aws, region)
         command = cleanup_command(state, name, region)
         if cleanup:

@@ -26,7 +26,7 @@ class ApiUsage:
 
     def label(self) -> str:
         cost = f"~${self.usd:.4f}" if self.usd < 1 else f"~${self.usd:,.2f}"
-        return f"API {self.calls:,} calls {cost}"
+        return f"API {self.calls:,} {'call' if self.calls == 1 else 'calls'} {cost}"
 
 
 def estimate(calls: dict[str, int], metrics: int, insights_bytes: float) -> ApiUsage:

@@ -93,6 +93,7 @@ def test_config_shows_sources(isolated_env, monkeypatch):
     cfg.parent.mkdir(parents=True)
     cfg.write_text('regions = ["eu-west-1"]\nrefresh = 120\n[profiles.sandbox]\nwrite = true\n')
     monkeypatch.setenv("LAMBDAOPS_WINDOW", "12h")
+    (isolated_env / "aws-config").write_text("[profile sandbox]\n")  # a profile must exist to be used
     res = invoke("--profile", "sandbox", "config", "-o", "json")
     assert res.exit_code == 0, res.stderr
     data = json.loads(res.stdout)

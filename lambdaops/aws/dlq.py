@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import StreamBatch, sequence_key
+from lambdaops.dlq.decode import StreamBatch, sequence_key
 from lambdaops.aws.errors import error_code, translate
 from lambdaops.aws.queues import arn_service, queue_arn, queue_url_from_arn
 from lambdaops.errors import LambdaopsError, NotFoundError, UsageError

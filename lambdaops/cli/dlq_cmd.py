@@ -73,7 +73,7 @@ def confirm(action: str, lines: list[tuple[str, str]], *, yes: bool) -> None:
 
 
 def _journal_dir(state, option: Optional[Path]) -> Path:
-    from lambdaops.aws.redrive_journal import default_journal_dir
+    from lambdaops.dlq.journal import default_journal_dir
 
     if option is not None:
         return option
@@ -189,7 +189,7 @@ def _show_doc(msg: dict, decoded, fetched) -> dict:
     doc = decoded.to_dict()
     doc["body"] = msg.get("Body", "")
     if fetched is not None:
-        from lambdaops.aws.dlq_decode import decode_dynamodb_record, decode_kinesis_record
+        from lambdaops.dlq.decode import decode_dynamodb_record, decode_kinesis_record
 
         decode = decode_kinesis_record if decoded.batch.stream == "kinesis" else decode_dynamodb_record
         doc["records"] = [decode(r) for r in fetched.records]
@@ -199,7 +199,7 @@ def _show_doc(msg: dict, decoded, fetched) -> dict:
 
 def _error_text(doc: dict, width: int) -> str | None:
     """``200 TypeName: message``, without repeating a type the message already starts with."""
-    from lambdaops.aws.dlq_decode import safe_text
+    from lambdaops.dlq.decode import safe_text
 
     message = doc.get("error_message") or ""
     etype = doc.get("error_type")
@@ -213,7 +213,7 @@ def _error_text(doc: dict, width: int) -> str | None:
 
 
 def _flat_row(doc: dict) -> dict:
-    from lambdaops.aws.dlq_decode import preview
+    from lambdaops.dlq.decode import preview
 
     return {"message_id": doc["message_id"], "shape": doc["shape"], "function": doc.get("function"),
             "request_id": doc.get("request_id"), "error": _error_text(doc, 120),
@@ -227,7 +227,7 @@ def _print_message(stream, n: int, total: int, doc: dict, width: int) -> None:
     """One message for a human. Every field came from the message (ids, timestamps, ARNs, record
     keys: a record's JSON holds what its sender wrote), so each line is escaped for the terminal as
     a whole, once, on its way out."""
-    from lambdaops.aws.dlq_decode import attribute_preview, preview, safe_text
+    from lambdaops.dlq.decode import attribute_preview, preview, safe_text
 
     class _Out:
         def write(self, text: str) -> None:
@@ -296,7 +296,7 @@ def show_cmd(
     count rises by one.
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.dlq_decode import decode_message
+    from lambdaops.dlq.decode import decode_message
 
     state = ctx.obj
     fmt = state.output_format()
@@ -342,8 +342,8 @@ EXPORT_COLUMNS = [Column("queue", "Queue"), Column("file", "File"), Column("mess
 
 
 def _do_export(state, aws, ref, path: Path, *, delete: bool, journal: Optional[Path]):
-    from lambdaops.aws.dlq_export import export_queue
-    from lambdaops.aws.redrive_journal import AuditLog
+    from lambdaops.dlq.export import export_queue
+    from lambdaops.dlq.journal import AuditLog
 
     audit = AuditLog(_journal_dir(state, journal))
     try:
@@ -486,9 +486,9 @@ def redrive_cmd(
     or messages sent but not deleted or still in flight (--resume finishes them).
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
-    from lambdaops.aws.redrive_journal import AuditLog, Journal
-    from lambdaops.aws.redrive_task import move_task_rate
+    from lambdaops.dlq.redrive import RedriveOptions, Redriver, open_journal
+    from lambdaops.dlq.journal import AuditLog, Journal
+    from lambdaops.dlq.redrive_task import move_task_rate
 
     state = ctx.obj
     fmt = state.output_format()
@@ -527,7 +527,7 @@ def redrive_cmd(
     if opts.mode == "invoke" and not opts.function:
         functions = dlqapi.dlq_functions(aws, ref)
         default_function = functions[0] if len(functions) == 1 else None
-    from lambdaops.aws.redrive import compile_filter
+    from lambdaops.dlq.redrive import compile_filter
 
     compile_filter(opts.filter)  # a bad expression is a usage error before anything happens
     visible, in_flight = dlqapi.approximate_depth(aws, ref)
@@ -673,7 +673,7 @@ def purge_cmd(
     arrive meanwhile stay. With --no-export the whole queue is purged (SQS PurgeQueue).
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.redrive_journal import AuditLog
+    from lambdaops.dlq.journal import AuditLog
 
     state = ctx.obj
     fmt = state.output_format()

@@ -1,5 +1,5 @@
-"""The DLQ screen's one wiring point to the DLQ engine (:mod:`lambdaops.aws.dlq`, :mod:`lambdaops.aws.redrive`,
-:mod:`lambdaops.aws.dlq_decode`). No textual; every function blocks and runs in a thread worker.
+"""The DLQ screen's one wiring point to the DLQ engine (:mod:`lambdaops.aws.dlq`, :mod:`lambdaops.dlq.redrive`,
+:mod:`lambdaops.dlq.decode`). No textual; every function blocks and runs in a thread worker.
 
 - discovery, depth and oldest age: ``dlq_discovery.discover_dlqs`` (the four places failed events
   land), the same discovery as ``dlq list`` and the report's ``dlq_depth``; depth counts visible, in
@@ -93,7 +93,7 @@ def queues_of(queues: list[QueueRow], fn) -> list[QueueRow]:
 def browse(ctx, queue: QueueRow, limit: int = BROWSE_LIMIT) -> list[Any]:
     """Up to ``limit`` messages, decoded (``DecodedMessage``), made visible again straight away."""
     from lambdaops.aws import dlq
-    from lambdaops.aws.dlq_decode import decode_message
+    from lambdaops.dlq.decode import decode_message
 
     ref = queue.info.ref()
     if ref is None:
@@ -121,7 +121,7 @@ def export(ctx, queue: QueueRow, directory: Path | None = None) -> str:
 def redrive(ctx, queue: QueueRow) -> str:
     """Back to where the messages came from: SQS-sourced DLQs to their source queues, Lambda DLQs
     and on-failure destinations by re-invoking the function."""
-    from lambdaops.aws.redrive import RedriveOptions, Redriver
+    from lambdaops.dlq.redrive import RedriveOptions, Redriver
 
     mode = "by-hand" if queue.kind == "source-dlq" else "invoke"
     result = Redriver(ctx, queue.info.ref(), RedriveOptions(mode=mode), kind=queue.kind,

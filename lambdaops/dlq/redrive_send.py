@@ -1,5 +1,5 @@
 """The sending half of a by-hand redrive (SendMessageBatch to SQS targets, FIFO order, refusals)
-and of ``--invoke`` (async Invoke), as a mixin of :class:`lambdaops.aws.redrive.Redriver`: it uses
+and of ``--invoke`` (async Invoke), as a mixin of :class:`lambdaops.dlq.redrive.Redriver`: it uses
 the run's journal, audit log, locks and stop flags."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 from botocore import exceptions as bx
 
 from lambdaops.aws import dlq as dlqapi
-from lambdaops.aws.dlq_decode import DecodedMessage, boto_attributes, replay_payload, stream_event
+from lambdaops.dlq.decode import DecodedMessage, boto_attributes, replay_payload, stream_event
 from lambdaops.aws.errors import error_code, translate
-from lambdaops.aws.redrive_journal import FAILED, INTENT, dedup_id
-from lambdaops.aws.redrive_model import UNCONFIRMED, _Target, batches, entry_size
+from lambdaops.dlq.journal import FAILED, INTENT, dedup_id
+from lambdaops.dlq.redrive_model import UNCONFIRMED, _Target, batches, entry_size
 
 DEFAULT_GROUP = "lambdaops-redrive"  # FIFO target, message from a standard DLQ: one group keeps order
 MAX_BATCH_BYTES = 256 * 1024

@@ -11,7 +11,7 @@ Three ways, chosen by the command:
   ``requestPayload``, or a stream batch rebuilt from its records); deleted once the Invoke is accepted.
 
 Never delete first: a message leaves the DLQ only after its copy is confirmed. Every step is written
-to the journal (:mod:`lambdaops.aws.redrive_journal`) before the next one, so a run killed at any
+to the journal (:mod:`lambdaops.dlq.journal`) before the next one, so a run killed at any
 moment resumes without losing a message, and sends again only what may not have arrived.
 
 Every message received is accounted for at the end: moved (its copy confirmed, then deleted),
@@ -38,13 +38,13 @@ from botocore import exceptions as bx
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import DecodedMessage, decode_message, replay_payload
+from lambdaops.dlq.decode import DecodedMessage, decode_message, replay_payload
 from lambdaops.aws.errors import translate
 from lambdaops.aws.ratelimit import RateLimiter
-from lambdaops.aws.redrive_journal import DELETED, INTENT, SENT, AuditLog, Journal
-from lambdaops.aws.redrive_model import (UNCONFIRMED, RedriveInterrupted, RedriveOptions,  # noqa: F401 - re-exported
+from lambdaops.dlq.journal import DELETED, INTENT, SENT, AuditLog, Journal
+from lambdaops.dlq.redrive_model import (UNCONFIRMED, RedriveInterrupted, RedriveOptions,  # noqa: F401 - re-exported
                                          RedriveResult, _Target, batches, compile_filter, entry_size, matches)
-from lambdaops.aws.redrive_send import (DEFAULT_GROUP, FIFO_DEDUP_MARGIN_S, FIFO_DEDUP_WINDOW_S,  # noqa: F401
+from lambdaops.dlq.redrive_send import (DEFAULT_GROUP, FIFO_DEDUP_MARGIN_S, FIFO_DEDUP_WINDOW_S,  # noqa: F401
                                         MAX_BATCH_BYTES, SendMixin)
 from lambdaops.errors import LambdaopsError, UsageError
 
@@ -143,7 +143,7 @@ class Redriver(SendMixin):
 
     def run(self) -> RedriveResult:
         if self.opts.mode == "move-task":
-            from lambdaops.aws.redrive_task import run_move_task
+            from lambdaops.dlq.redrive_task import run_move_task
 
             return run_move_task(self)
         with self.interrupts():

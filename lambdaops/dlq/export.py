@@ -24,9 +24,9 @@ from botocore import exceptions as bx
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import decode_message, json_safe_attributes
+from lambdaops.dlq.decode import decode_message, json_safe_attributes
 from lambdaops.aws.errors import translate
-from lambdaops.aws.redrive_journal import AuditLog, now_iso, open_private
+from lambdaops.dlq.journal import AuditLog, now_iso, open_private
 from lambdaops.errors import LambdaopsError, UsageError
 
 EXPORT_VISIBILITY_S = 900  # messages stay hidden while the file is written and checked

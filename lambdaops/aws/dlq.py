@@ -161,36 +161,83 @@ def dead_letter_sources(ctx: AwsContext, ref: QueueRef) -> list[str]:
             return out
 
 
-def receive(sqs, url: str, max_messages: int, visibility_s: int, wait_s: int = 0) -> list[dict]:
+def _client_region(client) -> str | None:
+    return getattr(getattr(client, "meta", None), "region_name", None)
+
+
+def _translated(client, profile: str | None, fn, *args, **kwargs):
+    """Run one call on ``client``; botocore failures come out as the LambdaopsError ``translate`` gives,
+    so the engine above (``lambdaops.dlq``) never sees botocore."""
+    try:
+        return fn(*args, **kwargs)
+    except (bx.ClientError, bx.BotoCoreError) as exc:
+        raise translate(exc, profile=profile, region=_client_region(client)) from exc
+
+
+def receive(sqs, url: str, max_messages: int, visibility_s: int, wait_s: int = 0, *,
+            profile: str | None = None) -> list[dict]:
     """``aws sqs receive-message --queue-url URL --max-number-of-messages N --visibility-timeout V
     --wait-time-seconds W --message-attribute-names All --message-system-attribute-names All``."""
-    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=max(1, min(10, max_messages)),
-                               VisibilityTimeout=visibility_s, WaitTimeSeconds=wait_s,
-                               MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]).get("Messages", [])
+    return _translated(sqs, profile, sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=max(1, min(10, max_messages)),
+                       VisibilityTimeout=visibility_s, WaitTimeSeconds=wait_s,
+                       MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]).get("Messages", [])
 
 
-def set_visibility(sqs, url: str, handles: list[str], visibility_s: int = 0) -> list[str]:
+def queue_attributes_with(sqs, url: str, *, profile: str | None = None) -> dict[str, str]:
+    """``aws sqs get-queue-attributes --queue-url URL --attribute-names All`` on a given client."""
+    return _translated(sqs, profile, sqs.get_queue_attributes, QueueUrl=url,
+                       AttributeNames=["All"]).get("Attributes", {})
+
+
+def set_visibility(sqs, url: str, handles: list[str], visibility_s: int = 0, *,
+                   profile: str | None = None) -> list[str]:
     """``aws sqs change-message-visibility-batch`` for up to 10 receipt handles at a time (0 makes the
     messages visible again). Returns the handles SQS refused (e.g. expired)."""
     failed: list[str] = []
     for start in range(0, len(handles), 10):
         chunk = handles[start:start + 10]
-        resp = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        resp = _translated(sqs, profile, sqs.change_message_visibility_batch, QueueUrl=url, Entries=[
             {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": visibility_s} for i, h in enumerate(chunk)])
         failed += [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
     return failed
 
 
-def send_batch(sqs, url: str, entries: list[dict]) -> tuple[list[dict], list[dict]]:
+# The whole SendMessageBatch request is refused (HTTP 400) for these when any entry is at fault; the
+# entries are then sent one at a time to find the one the target refuses (the others go through).
+REFUSAL_CODES = {"InvalidParameterValue", "InvalidMessageContents", "MissingParameter", "InvalidAttributeValue",
+                 "InvalidAttributeName", "BatchRequestTooLong", "MessageTooLong", "UnsupportedOperation"}
+
+
+def send_batch(sqs, url: str, entries: list[dict], *, profile: str | None = None) -> tuple[list[dict], list[dict]]:
     """``aws sqs send-message-batch --queue-url URL --entries ...`` (<= 10 entries). Returns
-    (successful, failed) entries: SQS answers HTTP 200 even when some entries failed."""
-    resp = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    return resp.get("Successful", []), resp.get("Failed", [])
+    (successful, failed) entries: SQS answers HTTP 200 even when some entries failed. Some faults
+    make it refuse the whole request (HTTP 400): then each entry is sent alone, so only the entry at
+    fault is refused ("check for batch errors even when the call returns an HTTP status code of
+    200", SendMessageBatch, Amazon SQS API Reference)."""
+    try:
+        resp = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        return resp.get("Successful", []), resp.get("Failed", [])
+    except bx.ClientError as exc:
+        code = error_code(exc) or ""
+        if code not in REFUSAL_CODES:
+            raise translate(exc, profile=profile, region=_client_region(sqs)) from exc
+        if len(entries) == 1:
+            text = exc.response.get("Error", {}).get("Message") or str(exc)
+            return [], [{"Id": entries[0]["Id"], "SenderFault": True, "Code": code, "Message": text}]
+    except bx.BotoCoreError as exc:
+        raise translate(exc, profile=profile, region=_client_region(sqs)) from exc
+    ok: list[dict] = []
+    failed: list[dict] = []
+    for entry in entries:
+        o, f = send_batch(sqs, url, [entry], profile=profile)
+        ok += o
+        failed += f
+    return ok, failed
 
 
-def delete_batch(sqs, url: str, entries: list[dict]) -> tuple[list[dict], list[dict]]:
+def delete_batch(sqs, url: str, entries: list[dict], *, profile: str | None = None) -> tuple[list[dict], list[dict]]:
     """``aws sqs delete-message-batch --queue-url URL --entries Id=..,ReceiptHandle=..`` (<= 10)."""
-    resp = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+    resp = _translated(sqs, profile, sqs.delete_message_batch, QueueUrl=url, Entries=entries)
     return resp.get("Successful", []), resp.get("Failed", [])
 
 
@@ -228,10 +275,11 @@ def cancel_move_task(ctx: AwsContext, region: str, handle: str) -> int:
                .get("ApproximateNumberOfMessagesMoved", 0))
 
 
-def invoke_async(lam, function: str, payload: str) -> dict:
+def invoke_async(lam, function: str, payload: str, *, profile: str | None = None) -> dict:
     """``aws lambda invoke --function-name F --invocation-type Event --payload ...``: accepted when
-    the status is 202."""
-    resp = lam.invoke(FunctionName=function, InvocationType="Event", Payload=payload.encode("utf-8"))
+    the status is 202. A refusal comes out as a ServiceError carrying AWS's error code."""
+    resp = _translated(lam, profile, lam.invoke, FunctionName=function, InvocationType="Event",
+                       Payload=payload.encode("utf-8"))
     return {"status": resp.get("StatusCode"), "function_error": resp.get("FunctionError")}
 
 

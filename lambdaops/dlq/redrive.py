@@ -34,12 +34,9 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable
 
-from botocore import exceptions as bx
-
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
 from lambdaops.dlq.decode import DecodedMessage, decode_message, replay_payload
-from lambdaops.aws.errors import translate
 from lambdaops.aws.ratelimit import RateLimiter
 from lambdaops.dlq.journal import DELETED, INTENT, SENT, AuditLog, Journal
 from lambdaops.dlq.redrive_model import (UNCONFIRMED, RedriveInterrupted, RedriveOptions,  # noqa: F401 - re-exported
@@ -203,8 +200,9 @@ class Redriver(SendMixin):
         stuck: list[str] = []
         if leftover:
             try:
-                stuck = dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, leftover, 0)
-            except (bx.ClientError, bx.BotoCoreError):
+                stuck = dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, leftover, 0,
+                                              profile=self.ctx.profile)
+            except LambdaopsError:
                 stuck = leftover  # they come back by themselves when their visibility timeout ends
         self.result.returned = len(leftover) - len(stuck)
         self.result.in_flight = len(stuck)
@@ -228,8 +226,8 @@ class Redriver(SendMixin):
         if not handles:
             return
         try:
-            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
-        except (bx.ClientError, bx.BotoCoreError):
+            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0, profile=self.ctx.profile)
+        except LambdaopsError:
             pass  # expired or stale handles: those messages are visible already, or come back by themselves
 
     # -- receiving and choosing -------------------------------------------------------------------
@@ -259,8 +257,7 @@ class Redriver(SendMixin):
 
     def _attributes(self, ref: dlqapi.QueueRef) -> dict[str, str]:
         """``aws sqs get-queue-attributes --attribute-names All`` through this run's clients."""
-        resp = self._call(lambda: self._sqs(ref.region).get_queue_attributes(QueueUrl=ref.url, AttributeNames=["All"]))
-        return resp.get("Attributes", {})
+        return dlqapi.queue_attributes_with(self._sqs(ref.region), ref.url, profile=self.ctx.profile)
 
     def _reserve(self) -> bool:
         """Take one of ``--max`` slots; False once they are all taken."""
@@ -318,10 +315,8 @@ class Redriver(SendMixin):
                     self._busy -= 1
 
     def _call(self, fn, *args):
-        try:
-            return fn(*args)
-        except (bx.ClientError, bx.BotoCoreError) as exc:
-            raise translate(exc, profile=self.ctx.profile, region=self.dlq.region) from exc
+        """One SQS call of this run's; :mod:`lambdaops.aws.dlq` translates botocore failures."""
+        return fn(*args, profile=self.ctx.profile)
 
     def _process(self, sqs, msgs: list[dict]) -> None:
         take: list[tuple[dict, DecodedMessage]] = []

@@ -18,11 +18,11 @@ import typer
 from typer.core import TyperCommand
 
 from lambdaops.cli.output import Column, emit, to_json
+from lambdaops.dlq import EACH_FUNCTION  # noqa: F401 - --invoke without a value; tests import it from here
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_SERVICE, LambdaopsError, UsageError
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
 
-EACH_FUNCTION = "@each"  # --invoke without a value: each message's own function
 _VALUE_OPTIONS = {"--to", "--filter", "--max", "--rate", "--journal", "--workers", "--invoke"}
 PEEK_VISIBILITY_S = 30
 EXIT_LEFT = 1  # redrive ran to its end, but some messages stay in the DLQ (refused, undecodable, unconfirmed)
@@ -432,20 +432,6 @@ REDRIVE_COLUMNS = [Column("dlq", "DLQ"), Column("target", "Target"), Column("mod
                    Column("left_visible", "Left visible", "right"), Column("task_status", "Task")]
 
 
-def _choose_mode(aws, ref, *, invoke, by_hand, flt, max_messages, to_ref) -> str:
-    from lambdaops.aws import dlq as dlqapi
-
-    if invoke is not None:
-        return "invoke"
-    sources = _aws_errors(dlqapi.dead_letter_sources, aws, ref, region=ref.region)
-    if by_hand or flt or max_messages is not None or not sources:
-        if not sources and to_ref is None:
-            raise UsageError(f"{ref.name} is not the DLQ of an SQS queue (its messages came from Lambda, SNS or a "
-                             "stream mapping): pass --to QUEUE, or --invoke [FUNCTION] to replay them")
-        return "by-hand"
-    return "move-task"
-
-
 @dlq_app.command("redrive", cls=_RedriveCommand)
 def redrive_cmd(
     ctx: typer.Context,
@@ -485,10 +471,7 @@ def redrive_cmd(
     not decodable, or FIFO messages that need --resend-unconfirmed); 130 interrupted; 254 an AWS error,
     or messages sent but not deleted or still in flight (--resume finishes them).
     """
-    from lambdaops.aws import dlq as dlqapi
-    from lambdaops.dlq.redrive import RedriveOptions, Redriver, open_journal
-    from lambdaops.dlq.journal import AuditLog, Journal
-    from lambdaops.dlq.redrive_task import move_task_rate
+    from lambdaops.dlq import plan as redrive_plan
 
     state = ctx.obj
     fmt = state.output_format()
@@ -499,68 +482,25 @@ def redrive_cmd(
     if resume:
         if any(v is not None for v in (to, invoke, flt, max_messages, rate)) or by_hand:
             raise UsageError("--resume repeats the journaled run: do not pass --to, --invoke, --filter, --max, --rate or --by-hand")
-        pending = Journal.unfinished(jdir, ref.arn)
-        if not pending:
-            raise UsageError(f"nothing to resume: no unfinished redrive of {ref.name} in {jdir}")
-        plan = Journal.load(pending[0])
-        plan.close()
-        p = plan.plan
-        to_ref = dlqapi.resolve_queue(aws, p["target_arn"]) if p.get("target_arn") else None
-        done = sum(1 for s in plan.state.values() if s in ("sent", "deleted"))
-        remaining = None if p.get("max") is None else max(0, int(p["max"]) - done)
-        opts = RedriveOptions(mode=p["mode"], target=to_ref, function=p.get("function"), filter=p.get("filter"),
-                              max_messages=remaining, rate=p.get("rate"), workers=workers,
-                              retry_refused=retry_refused, resend_unconfirmed=resend_unconfirmed)
-        if opts.mode == "move-task":
-            move_task_rate(opts.rate)
+        plan = redrive_plan.resume_plan(aws, ref, jdir, workers=workers, retry_refused=retry_refused,
+                                        resend_unconfirmed=resend_unconfirmed)
     else:
-        to_ref = dlqapi.resolve_queue(aws, to, [ref.region]) if to else None
-        if to_ref is not None and to_ref.arn == ref.arn:
-            raise UsageError("--to is the DLQ itself")
-        mode = _choose_mode(aws, ref, invoke=invoke, by_hand=by_hand, flt=flt, max_messages=max_messages, to_ref=to_ref)
-        if mode == "move-task":
-            move_task_rate(rate)  # an integer 1..500, refused (exit 2) before anything starts
-        function = None if invoke in (None, EACH_FUNCTION) else invoke
-        opts = RedriveOptions(mode=mode, target=to_ref, function=function, filter=flt, max_messages=max_messages,
-                              rate=rate, dry_run=dry_run, workers=workers)
-    default_function = None
-    if opts.mode == "invoke" and not opts.function:
-        functions = dlqapi.dlq_functions(aws, ref)
-        default_function = functions[0] if len(functions) == 1 else None
-    from lambdaops.dlq.redrive import compile_filter
-
-    compile_filter(opts.filter)  # a bad expression is a usage error before anything happens
-    visible, in_flight = dlqapi.approximate_depth(aws, ref)
-    count = visible if opts.max_messages is None else min(visible, opts.max_messages)
-    target_text = {"invoke": f"lambda:{opts.function or default_function or '(each message’s own function)'} (async Invoke)",
-                   }.get(opts.mode) or (f"{opts.target.name} ({opts.target.arn})" if opts.target else "each message's original source queue")
-    via = {"move-task": "SQS message move task" + (f" at {opts.rate:g}/s" if opts.rate else ""),
-           "by-hand": "receive, send, delete confirmed copies" + (f" at {opts.rate:g}/s" if opts.rate else ""),
-           "invoke": "async Invoke, delete once accepted"}[opts.mode]
+        plan = redrive_plan.new_plan(aws, ref, jdir, to=to, invoke=invoke, flt=flt, max_messages=max_messages,
+                                     rate=rate, dry_run=dry_run, by_hand=by_hand, workers=workers)
     if not dry_run:
-        lines = [("account", aws.account_id(ref.region) or "unknown"), ("region", ref.region),
-                 ("source", f"{ref.name} ({ref.arn})"), ("target", target_text),
-                 ("count", f"{count:,} message(s)" + (f", filter {opts.filter}" if opts.filter else "")
-                  + (f" ({in_flight:,} more in flight, not included)" if in_flight else "")),
-                 ("via", via)]
-        if resume:
-            lines.append(("resume", str(pending[0])))
-        confirm("redrive", lines, yes=yes)
-    jr = None if dry_run else open_journal(jdir, ref, opts, resume=resume)
-    audit = None if dry_run else AuditLog(jdir)
+        confirm("redrive", plan.confirm_lines(aws.account_id(ref.region)), yes=yes)
     progress = _progress_printer()
     resume_cmd = _resume_command(state, ref, jdir, workers)
-    runner = Redriver(aws, ref, opts, default_function=default_function, journal=jr, audit=audit, progress=progress)
+    run = redrive_plan.RedriveRun(aws, plan, progress=progress)
+    runner = run.runner
     with runner.interrupts():  # Ctrl-C once: stop taking messages; twice (even while reporting): leave now
         try:
             try:
-                result = runner.run()
+                result = run.run()
             finally:
                 if progress:
                     sys.stderr.write("\n")
-                for closing in (jr, audit):
-                    if closing:
-                        closing.close()
+                run.close()
             _report_redrive(result, fmt, dry_run, resume_cmd)
         except KeyboardInterrupt as exc:
             # The journal is on disk (every line was flushed); the workers' threads are not waited
@@ -577,17 +517,10 @@ def redrive_cmd(
 
 def _resume_command(state, ref, jdir: Path, workers: int) -> str:
     """The exact command that finishes this redrive from its journal."""
-    import shlex
+    from lambdaops.dlq.plan import resume_command
 
-    words = ["lambdaops"]
-    if getattr(state, "profile", None):
-        words += ["--profile", state.profile]
-    if getattr(state, "endpoint_url", None):
-        words += ["--endpoint-url", state.endpoint_url]
-    words += ["--region", ref.region, "dlq", "redrive", ref.arn, "--resume", "--journal", str(jdir)]
-    if workers != 4:
-        words += ["--workers", str(workers)]
-    return " ".join(shlex.quote(w) for w in words)
+    return resume_command(ref, jdir, profile=getattr(state, "profile", None),
+                          endpoint_url=getattr(state, "endpoint_url", None), workers=workers)
 
 
 def _interrupted_summary(result, resume_cmd: str, *, hard: bool) -> None:
@@ -673,7 +606,7 @@ def purge_cmd(
     arrive meanwhile stay. With --no-export the whole queue is purged (SQS PurgeQueue).
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.dlq.journal import AuditLog
+    from lambdaops.dlq.purge import purge
 
     state = ctx.obj
     fmt = state.output_format()
@@ -701,13 +634,7 @@ def purge_cmd(
         return
     lines.append(("export", "none: PurgeQueue deletes every message, irreversibly"))
     confirm("purge", lines, yes=yes)
-    dlqapi.purge_queue(aws, ref)
-    audit = AuditLog(_journal_dir(state, journal))
-    try:
-        audit.write([{"action": "purge", "dlq": ref.arn, "result": f"PurgeQueue ({visible} visible, {in_flight} in flight)"}])
-    finally:
-        audit.close()
-    doc = {"queue": ref.name, "purged": True, "visible_before": visible, "in_flight_before": in_flight}
+    doc = purge(aws, ref, _journal_dir(state, journal), depth=(visible, in_flight)).to_dict()
     _err(f"purged {ref.name} ({visible:,} visible, {in_flight:,} in flight)")
     if fmt == "json":
         sys.stdout.write(to_json(doc))

@@ -29,6 +29,21 @@ from lambdaops.errors import LambdaopsError, UsageError
 EXPORT_VISIBILITY_S = 900  # messages stay hidden while the file is written and checked
 
 
+def default_export_dir() -> Path:
+    """Where an export goes when no file is named (the TUI): the user's data directory
+    (``$XDG_DATA_HOME/lambdaops/exports``, XDG Base Directory Specification), never the working
+    directory the TUI happened to start in."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "lambdaops" / "exports"
+
+
+def default_export_path(queue_name: str, stamp: str, directory: Path | None = None) -> Path:
+    """``DIR/QUEUE-STAMP.jsonl``; the directory is created private (exports hold message bodies)."""
+    directory = directory or default_export_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory / f"{queue_name}-{stamp}.jsonl"
+
+
 @dataclass
 class ExportResult:
     queue: str

@@ -29,7 +29,7 @@ from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.aws.metrics import (MAX_QUERIES_PER_CALL, MetricQuery, align_start, fit_period, get_metric_data,
                                    minimum_period)
 from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
-from lambdaops.aws.dlq_discovery import function_depths, region_dlqs
+from lambdaops.dlq.discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
 from lambdaops.aws.errors import call_translated
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError

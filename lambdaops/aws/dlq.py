@@ -2,7 +2,7 @@
 DLQ commands make; each wrapper names the AWS CLI command it equals.
 
 Discovery (where a fleet's failures land, for the report, ``dlq list`` and the TUI alike) is
-:mod:`lambdaops.aws.dlq_discovery`.
+:mod:`lambdaops.dlq.discovery`.
 """
 
 from __future__ import annotations
@@ -413,13 +413,13 @@ def fetch_batch_records(ctx: AwsContext, batch: StreamBatch, *, max_calls: int =
 
 
 # --------------------------------------------------------------------------------------------
-# discovery: lambdaops.aws.dlq_discovery (one discovery for the report, `dlq list` and the TUI)
+# discovery: lambdaops.dlq.discovery (one discovery for the report, `dlq list` and the TUI)
 
 
 def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None):
     """The discovery entry (``DlqInfo``) of one queue (its kind, functions, sources), or None if no
     function of the queue's region sends failures to it."""
-    from lambdaops.aws.dlq_discovery import discover_dlqs
+    from lambdaops.dlq.discovery import discover_dlqs
 
     found = discover_dlqs(ctx, [ref.region], cache_dir=cache_dir, ages=False)
     for info in found.queues:
@@ -431,7 +431,7 @@ def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None):
 def __getattr__(name: str):
     """``dlq.discover_dlqs`` / ``dlq.DlqInfo`` still resolve: discovery moved to its own module."""
     if name in ("discover_dlqs", "DlqInfo", "DlqDiscovery", "region_dlqs", "function_depths", "KIND_ORDER"):
-        from lambdaops.aws import dlq_discovery
+        from lambdaops.dlq import discovery as dlq_discovery
 
         return getattr(dlq_discovery, name)
     raise AttributeError(name)

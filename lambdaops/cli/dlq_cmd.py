@@ -142,7 +142,7 @@ def list_cmd(
     (depth, visible, in_flight, delayed). Destinations that are not queues (EventBridge, Lambda, S3,
     an SNS topic no queue subscribes to) are listed with no depth and a note.
     """
-    from lambdaops.aws.dlq_discovery import discover_dlqs
+    from lambdaops.dlq.discovery import discover_dlqs
     from lambdaops.cli.functions_cmd import report_region_errors
 
     state = ctx.obj

@@ -81,7 +81,7 @@ class QueueRow:
 def discover(ctx, regions: list[str], now=None) -> tuple[list[QueueRow], list[str]]:
     """Every DLQ and failure destination of the fleet in ``regions``, fullest first, and the
     per-region errors; ages as of ``now`` (the backend's clock)."""
-    from lambdaops.aws.dlq_discovery import discover_dlqs
+    from lambdaops.dlq.discovery import discover_dlqs
 
     found = discover_dlqs(ctx, regions, now=now)
     rows = sorted((QueueRow(q) for q in found.queues), key=lambda q: (-(q.depth or 0), q.region, q.name))

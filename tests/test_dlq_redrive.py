@@ -17,7 +17,8 @@ from moto import mock_aws
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext, StaticCredentials
-from lambdaops.dlq.redrive import RedriveOptions, Redriver, open_journal
+from lambdaops.dlq.plan import open_journal
+from lambdaops.dlq.redrive import RedriveOptions, Redriver
 from lambdaops.dlq.journal import AuditLog, Journal
 from lambdaops.demo import moto_sqs_patches
 from lambdaops.errors import UsageError

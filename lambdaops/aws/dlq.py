@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
-from lambdaops.dlq.decode import StreamBatch, sequence_key
 from lambdaops.aws.errors import error_code, translate
 from lambdaops.aws.queues import arn_service, queue_arn, queue_url_from_arn
 from lambdaops.errors import LambdaopsError, NotFoundError, UsageError
+
+if TYPE_CHECKING:  # the calls layer imports nothing of the DLQ engine at run time
+    from lambdaops.dlq.decode import StreamBatch
 
 VISIBILITY_MAX_S = 43_200
 
@@ -290,7 +292,11 @@ def topic_sqs_subscriptions(ctx: AwsContext, region: str, topic_arn: str, *,
     False): discovery only needs the queues."""
     cli = ctx.client("sns", region)
     out: list[tuple[str, str]] = []
-    for page in cli.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+
+    def pages():
+        return list(cli.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn))
+
+    for page in _translated(cli, ctx.profile, pages):
         for sub in page.get("Subscriptions", []):
             if sub.get("Protocol") == "sqs":
                 out.append((sub["Endpoint"], sub.get("SubscriptionArn", "")))
@@ -325,7 +331,7 @@ def oldest_ages(ctx: AwsContext, region: str, names: list[str], end: datetime | 
                                       "EndTime": end, "ScanBy": "TimestampDescending"}
             if token:
                 params["NextToken"] = token
-            page = cw.get_metric_data(**params)
+            page = _translated(cw, ctx.profile, cw.get_metric_data, **params)
             for res in page.get("MetricDataResults", []):
                 idx = int(res["Id"][1:])
                 values = res.get("Values") or []
@@ -351,7 +357,15 @@ class FetchedRecords:
         return self.note is None
 
 
-def fetch_batch_records(ctx: AwsContext, batch: StreamBatch, *, max_calls: int = 20) -> FetchedRecords:
+def sequence_key(seq: str) -> tuple[int, str]:
+    """Stream sequence numbers compare as integers (Kinesis: up to 56 digits; moto: small ints)."""
+    try:
+        return int(seq), ""
+    except (TypeError, ValueError):
+        return -1, str(seq)
+
+
+def fetch_batch_records(ctx: AwsContext, batch: "StreamBatch", *, max_calls: int = 20) -> FetchedRecords:
     """Read a failed batch back from its stream: ``aws kinesis get-shard-iterator
     --shard-iterator-type AT_SEQUENCE_NUMBER`` + ``get-records`` (or ``aws dynamodbstreams ...``)
     until past the end sequence number. Records gone (retention, reshard) are reported, not raised."""
@@ -413,30 +427,6 @@ def fetch_batch_records(ctx: AwsContext, batch: StreamBatch, *, max_calls: int =
 
 
 # --------------------------------------------------------------------------------------------
-# discovery: lambdaops.dlq.discovery (one discovery for the report, `dlq list` and the TUI)
-
-
-def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None):
-    """The discovery entry (``DlqInfo``) of one queue (its kind, functions, sources), or None if no
-    function of the queue's region sends failures to it."""
-    from lambdaops.dlq.discovery import discover_dlqs
-
-    found = discover_dlqs(ctx, [ref.region], cache_dir=cache_dir, ages=False)
-    for info in found.queues:
-        if info.url and info.name == ref.name:
-            return info
-    return None
-
-
-def __getattr__(name: str):
-    """``dlq.discover_dlqs`` / ``dlq.DlqInfo`` still resolve: discovery moved to its own module."""
-    if name in ("discover_dlqs", "DlqInfo", "DlqDiscovery", "region_dlqs", "function_depths", "KIND_ORDER"):
-        from lambdaops.dlq import discovery as dlq_discovery
-
-        return getattr(dlq_discovery, name)
-    raise AttributeError(name)
-
-
 def approximate_depth(ctx: AwsContext, ref: QueueRef) -> tuple[int, int]:
     """(visible, in flight) from ``aws sqs get-queue-attributes``."""
     attrs = queue_attributes(ctx, ref)

@@ -395,14 +395,6 @@ def replay_payload(decoded: DecodedMessage, body: str | None) -> str | None:
 # stream records read back
 
 
-def sequence_key(seq: str) -> tuple[int, str]:
-    """Sequence numbers compare as integers (Kinesis: up to 56 digits; moto: small ints)."""
-    try:
-        return int(seq), ""
-    except (TypeError, ValueError):
-        return -1, str(seq)
-
-
 def decode_stream_data(data: Any) -> dict:
     """A Kinesis record's data: JSON, text, or (for binary frames) base64."""
     if isinstance(data, str):

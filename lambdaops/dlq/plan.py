@@ -11,12 +11,12 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
 from lambdaops.dlq.journal import AuditLog, Journal
-from lambdaops.dlq.redrive import RedriveOptions, Redriver, compile_filter, open_journal
+from lambdaops.dlq.redrive import RedriveOptions, Redriver, compile_filter
 from lambdaops.dlq.redrive_model import RedriveResult
 from lambdaops.dlq.redrive_task import move_task_rate
 from lambdaops.errors import UsageError
@@ -128,6 +128,28 @@ def resume_plan(ctx: AwsContext, ref: dlqapi.QueueRef, journal_dir: Path, *, wor
                           max_messages=remaining, rate=p.get("rate"), workers=workers,
                           retry_refused=retry_refused, resend_unconfirmed=resend_unconfirmed)
     return _complete(ctx, RedrivePlan(ref, opts, journal_dir, resume_from=pending[0]))
+
+
+def journal_plan(dlq: dlqapi.QueueRef, opts: RedriveOptions) -> dict[str, Any]:
+    """What a journal's ``start`` line records, so --resume repeats the same run."""
+    return {"dlq_arn": dlq.arn, "dlq_url": dlq.url, "dlq_name": dlq.name, "region": dlq.region,
+            "mode": opts.mode, "target_arn": opts.target.arn if opts.target else None,
+            "function": opts.function, "filter": opts.filter, "max": opts.max_messages, "rate": opts.rate,
+            "visibility_s": opts.visibility_s}
+
+
+def open_journal(directory: Path, dlq: dlqapi.QueueRef, opts: RedriveOptions, *, resume: bool) -> Journal:
+    """A new journal, or with ``resume`` the newest unfinished one of this DLQ. Without ``resume`` an
+    unfinished journal is an error: a second run would resend what the first one may have sent."""
+    pending = Journal.unfinished(directory, dlq.arn)
+    if resume:
+        if not pending:
+            raise UsageError(f"nothing to resume: no unfinished redrive of {dlq.name} in {directory}")
+        return Journal.load(pending[0])
+    if pending:
+        raise UsageError(f"an unfinished redrive of {dlq.name} exists ({pending[0]}): "
+                         "pass --resume to finish it, or delete that journal file")
+    return Journal.create(directory, journal_plan(dlq, opts))
 
 
 class RedriveRun:

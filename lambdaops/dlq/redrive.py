@@ -31,7 +31,6 @@ import signal
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from pathlib import Path
 from typing import Any, Callable
 
 from lambdaops.aws import dlq as dlqapi
@@ -43,7 +42,7 @@ from lambdaops.dlq.redrive_model import (UNCONFIRMED, RedriveInterrupted, Redriv
                                          RedriveResult, _Target, batches, compile_filter, entry_size, matches)
 from lambdaops.dlq.redrive_send import (DEFAULT_GROUP, FIFO_DEDUP_MARGIN_S, FIFO_DEDUP_WINDOW_S,  # noqa: F401
                                         MAX_BATCH_BYTES, SendMixin)
-from lambdaops.errors import LambdaopsError, UsageError
+from lambdaops.errors import LambdaopsError
 
 MOVE_TASK_MAX_RATE = 500
 
@@ -483,25 +482,3 @@ class Redriver(SendMixin):
     def _audit(self, lines: list[dict]) -> None:
         if self.audit and not self.opts.dry_run and lines:
             self.audit.write(lines)
-
-
-def journal_plan(dlq: dlqapi.QueueRef, opts: RedriveOptions) -> dict[str, Any]:
-    """What a journal's ``start`` line records, so --resume repeats the same run."""
-    return {"dlq_arn": dlq.arn, "dlq_url": dlq.url, "dlq_name": dlq.name, "region": dlq.region,
-            "mode": opts.mode, "target_arn": opts.target.arn if opts.target else None,
-            "function": opts.function, "filter": opts.filter, "max": opts.max_messages, "rate": opts.rate,
-            "visibility_s": opts.visibility_s}
-
-
-def open_journal(directory: Path, dlq: dlqapi.QueueRef, opts: RedriveOptions, *, resume: bool) -> Journal:
-    """A new journal, or with ``resume`` the newest unfinished one of this DLQ. Without ``resume`` an
-    unfinished journal is an error: a second run would resend what the first one may have sent."""
-    pending = Journal.unfinished(directory, dlq.arn)
-    if resume:
-        if not pending:
-            raise UsageError(f"nothing to resume: no unfinished redrive of {dlq.name} in {directory}")
-        return Journal.load(pending[0])
-    if pending:
-        raise UsageError(f"an unfinished redrive of {dlq.name} exists ({pending[0]}): "
-                         "pass --resume to finish it, or delete that journal file")
-    return Journal.create(directory, journal_plan(dlq, opts))

@@ -1,6 +1,7 @@
 """Decode DLQ messages by shape, and show any body safely. Pure: no I/O, no boto3.
 
-Shapes (aws-facts.md section 5):
+Shapes (AWS Lambda Developer Guide: "Dead-letter queues", "Adding a destination", and the
+Kinesis and DynamoDB event source mappings' "on-failure destination" sections):
 
 - ``lambda-dlq``: a function's DeadLetterConfig: the body is the original event; attributes
   ``RequestID``, ``ErrorCode``, ``ErrorMessage``;

@@ -11,7 +11,7 @@ import pytest
 from lambdaops.dlq.decode import (StreamBatch, attribute_preview, boto_attributes, decode_message,
                                       decode_stream_data, json_safe_attributes, preview, replay_payload,
                                       safe_text, stream_event)
-from lambdaops.aws.dlq import sequence_key
+from lambdaops.aws.stream_records import sequence_key
 from lambdaops.dlq.redrive import batches, compile_filter, matches
 from lambdaops.dlq.journal import Journal, dedup_id
 from lambdaops.cli.dlq_cmd import EACH_FUNCTION, rewrite_invoke

@@ -137,6 +137,7 @@ def show_cmd(
     count rises by one.
     """
     from lambdaops.aws import dlq as dlqapi
+    from lambdaops.aws import stream_records
     from lambdaops.dlq.decode import decode_message
 
     state = ctx.obj
@@ -159,7 +160,7 @@ def show_cmd(
         decoded = decode_message(m)
         if decoded.function is None and len(functions) == 1 and decoded.shape == "lambda-dlq":
             decoded.function = functions[0]
-        fetched = dlqapi.fetch_batch_records(aws, decoded.batch) if decoded.batch else None
+        fetched = stream_records.fetch_batch_records(aws, decoded.batch) if decoded.batch else None
         docs.append(_show_doc(m, decoded, fetched))
     if fmt == "json":
         sys.stdout.write(to_json(docs))

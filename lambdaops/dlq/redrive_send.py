@@ -11,6 +11,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from lambdaops.aws import dlq as dlqapi
+from lambdaops.aws import stream_records
 from lambdaops.dlq.decode import DecodedMessage, boto_attributes, replay_payload, stream_event
 from lambdaops.errors import ServiceError
 from lambdaops.dlq.journal import FAILED, INTENT, dedup_id
@@ -245,7 +246,7 @@ class SendMixin:
         if payload is not None:
             return payload, None
         if decoded.batch is not None:
-            fetched = dlqapi.fetch_batch_records(self.ctx, decoded.batch)
+            fetched = stream_records.fetch_batch_records(self.ctx, decoded.batch)
             if not fetched.records or not fetched.complete:
                 return None, fetched.note or "records unavailable"
             return json.dumps(stream_event(decoded.batch, fetched.records)), None

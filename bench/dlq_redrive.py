@@ -82,8 +82,9 @@ def depth(sqs, url: str) -> tuple[int, int]:
 def by_hand(endpoint: str, sqs, urls: dict, workers: int, journal_dir: Path) -> float:
     from lambdaops.aws.context import AwsContext, StaticCredentials
     from lambdaops.aws.dlq import resolve_queue
-    from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
-    from lambdaops.aws.redrive_journal import AuditLog
+    from lambdaops.dlq.plan import open_journal
+    from lambdaops.dlq.redrive import RedriveOptions, Redriver
+    from lambdaops.dlq.journal import AuditLog
 
     ctx = AwsContext(regions=[REGION], endpoint_url=endpoint, credentials=StaticCredentials("demo", "demo"),
                      max_attempts=2, max_pool=64)

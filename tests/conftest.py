@@ -28,6 +28,9 @@ def isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    # redrive journals, audit logs (XDG_STATE_HOME) and TUI exports (XDG_DATA_HOME) never land in the real home
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     return home
 
 

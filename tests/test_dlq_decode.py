@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from lambdaops.aws.dlq_decode import (StreamBatch, attribute_preview, boto_attributes, decode_message,
+from lambdaops.dlq.decode import (StreamBatch, attribute_preview, boto_attributes, decode_message,
                                       decode_stream_data, json_safe_attributes, preview, replay_payload,
-                                      safe_text, sequence_key, stream_event)
-from lambdaops.aws.redrive import batches, compile_filter, matches
-from lambdaops.aws.redrive_journal import Journal, dedup_id
+                                      safe_text, stream_event)
+from lambdaops.aws.stream_records import sequence_key
+from lambdaops.dlq.redrive import batches, compile_filter, matches
+from lambdaops.dlq.journal import Journal, dedup_id
 from lambdaops.cli.dlq_cmd import EACH_FUNCTION, rewrite_invoke
 from lambdaops.errors import UsageError
 
@@ -262,7 +263,7 @@ def test_deep_sns_message_and_deep_stream_data_stay_text():
 
 
 def test_lone_surrogate_escapes_and_huge_documents_stay_text():
-    from lambdaops.aws import dlq_decode
+    from lambdaops.dlq import decode as dlq_decode
 
     d = decode_message({"MessageId": "m", "Body": '{"a": "\\ud800"}'})
     assert d.body_format == "text" and d.event == '{"a": "\\ud800"}'

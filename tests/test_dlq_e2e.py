@@ -323,7 +323,7 @@ def test_export_and_purge(demo, baseline, cli, tmp_path):
 
 
 def test_resume_finishes_an_unfinished_run(demo, baseline, cli, state_dir):
-    from lambdaops.aws.redrive_journal import Journal
+    from lambdaops.dlq.journal import Journal
 
     sqs = demo.client("sqs")
     sqs.create_queue(QueueName="payments-replay")

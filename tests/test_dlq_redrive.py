@@ -17,8 +17,9 @@ from moto import mock_aws
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext, StaticCredentials
-from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
-from lambdaops.aws.redrive_journal import AuditLog, Journal
+from lambdaops.dlq.plan import open_journal
+from lambdaops.dlq.redrive import RedriveOptions, Redriver
+from lambdaops.dlq.journal import AuditLog, Journal
 from lambdaops.demo import moto_sqs_patches
 from lambdaops.errors import UsageError
 

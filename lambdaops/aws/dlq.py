@@ -2,7 +2,7 @@
 DLQ commands make; each wrapper names the AWS CLI command it equals.
 
 Discovery (where a fleet's failures land, for the report, ``dlq list`` and the TUI alike) is
-:mod:`lambdaops.aws.dlq_discovery`.
+:mod:`lambdaops.dlq.discovery`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import StreamBatch, sequence_key
 from lambdaops.aws.errors import error_code, translate
 from lambdaops.aws.queues import arn_service, queue_arn, queue_url_from_arn
 from lambdaops.errors import LambdaopsError, NotFoundError, UsageError
@@ -161,36 +160,83 @@ def dead_letter_sources(ctx: AwsContext, ref: QueueRef) -> list[str]:
             return out
 
 
-def receive(sqs, url: str, max_messages: int, visibility_s: int, wait_s: int = 0) -> list[dict]:
+def _client_region(client) -> str | None:
+    return getattr(getattr(client, "meta", None), "region_name", None)
+
+
+def _translated(client, profile: str | None, fn, *args, **kwargs):
+    """Run one call on ``client``; botocore failures come out as the LambdaopsError ``translate`` gives,
+    so the engine above (``lambdaops.dlq``) never sees botocore."""
+    try:
+        return fn(*args, **kwargs)
+    except (bx.ClientError, bx.BotoCoreError) as exc:
+        raise translate(exc, profile=profile, region=_client_region(client)) from exc
+
+
+def receive(sqs, url: str, max_messages: int, visibility_s: int, wait_s: int = 0, *,
+            profile: str | None = None) -> list[dict]:
     """``aws sqs receive-message --queue-url URL --max-number-of-messages N --visibility-timeout V
     --wait-time-seconds W --message-attribute-names All --message-system-attribute-names All``."""
-    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=max(1, min(10, max_messages)),
-                               VisibilityTimeout=visibility_s, WaitTimeSeconds=wait_s,
-                               MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]).get("Messages", [])
+    return _translated(sqs, profile, sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=max(1, min(10, max_messages)),
+                       VisibilityTimeout=visibility_s, WaitTimeSeconds=wait_s,
+                       MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]).get("Messages", [])
 
 
-def set_visibility(sqs, url: str, handles: list[str], visibility_s: int = 0) -> list[str]:
+def queue_attributes_with(sqs, url: str, *, profile: str | None = None) -> dict[str, str]:
+    """``aws sqs get-queue-attributes --queue-url URL --attribute-names All`` on a given client."""
+    return _translated(sqs, profile, sqs.get_queue_attributes, QueueUrl=url,
+                       AttributeNames=["All"]).get("Attributes", {})
+
+
+def set_visibility(sqs, url: str, handles: list[str], visibility_s: int = 0, *,
+                   profile: str | None = None) -> list[str]:
     """``aws sqs change-message-visibility-batch`` for up to 10 receipt handles at a time (0 makes the
     messages visible again). Returns the handles SQS refused (e.g. expired)."""
     failed: list[str] = []
     for start in range(0, len(handles), 10):
         chunk = handles[start:start + 10]
-        resp = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        resp = _translated(sqs, profile, sqs.change_message_visibility_batch, QueueUrl=url, Entries=[
             {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": visibility_s} for i, h in enumerate(chunk)])
         failed += [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
     return failed
 
 
-def send_batch(sqs, url: str, entries: list[dict]) -> tuple[list[dict], list[dict]]:
+# The whole SendMessageBatch request is refused (HTTP 400) for these when any entry is at fault; the
+# entries are then sent one at a time to find the one the target refuses (the others go through).
+REFUSAL_CODES = {"InvalidParameterValue", "InvalidMessageContents", "MissingParameter", "InvalidAttributeValue",
+                 "InvalidAttributeName", "BatchRequestTooLong", "MessageTooLong", "UnsupportedOperation"}
+
+
+def send_batch(sqs, url: str, entries: list[dict], *, profile: str | None = None) -> tuple[list[dict], list[dict]]:
     """``aws sqs send-message-batch --queue-url URL --entries ...`` (<= 10 entries). Returns
-    (successful, failed) entries: SQS answers HTTP 200 even when some entries failed."""
-    resp = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    return resp.get("Successful", []), resp.get("Failed", [])
+    (successful, failed) entries: SQS answers HTTP 200 even when some entries failed. Some faults
+    make it refuse the whole request (HTTP 400): then each entry is sent alone, so only the entry at
+    fault is refused ("check for batch errors even when the call returns an HTTP status code of
+    200", SendMessageBatch, Amazon SQS API Reference)."""
+    try:
+        resp = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        return resp.get("Successful", []), resp.get("Failed", [])
+    except bx.ClientError as exc:
+        code = error_code(exc) or ""
+        if code not in REFUSAL_CODES:
+            raise translate(exc, profile=profile, region=_client_region(sqs)) from exc
+        if len(entries) == 1:
+            text = exc.response.get("Error", {}).get("Message") or str(exc)
+            return [], [{"Id": entries[0]["Id"], "SenderFault": True, "Code": code, "Message": text}]
+    except bx.BotoCoreError as exc:
+        raise translate(exc, profile=profile, region=_client_region(sqs)) from exc
+    ok: list[dict] = []
+    failed: list[dict] = []
+    for entry in entries:
+        o, f = send_batch(sqs, url, [entry], profile=profile)
+        ok += o
+        failed += f
+    return ok, failed
 
 
-def delete_batch(sqs, url: str, entries: list[dict]) -> tuple[list[dict], list[dict]]:
+def delete_batch(sqs, url: str, entries: list[dict], *, profile: str | None = None) -> tuple[list[dict], list[dict]]:
     """``aws sqs delete-message-batch --queue-url URL --entries Id=..,ReceiptHandle=..`` (<= 10)."""
-    resp = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+    resp = _translated(sqs, profile, sqs.delete_message_batch, QueueUrl=url, Entries=entries)
     return resp.get("Successful", []), resp.get("Failed", [])
 
 
@@ -228,10 +274,11 @@ def cancel_move_task(ctx: AwsContext, region: str, handle: str) -> int:
                .get("ApproximateNumberOfMessagesMoved", 0))
 
 
-def invoke_async(lam, function: str, payload: str) -> dict:
+def invoke_async(lam, function: str, payload: str, *, profile: str | None = None) -> dict:
     """``aws lambda invoke --function-name F --invocation-type Event --payload ...``: accepted when
-    the status is 202."""
-    resp = lam.invoke(FunctionName=function, InvocationType="Event", Payload=payload.encode("utf-8"))
+    the status is 202. A refusal comes out as a ServiceError carrying AWS's error code."""
+    resp = _translated(lam, profile, lam.invoke, FunctionName=function, InvocationType="Event",
+                       Payload=payload.encode("utf-8"))
     return {"status": resp.get("StatusCode"), "function_error": resp.get("FunctionError")}
 
 
@@ -242,7 +289,11 @@ def topic_sqs_subscriptions(ctx: AwsContext, region: str, topic_arn: str, *,
     False): discovery only needs the queues."""
     cli = ctx.client("sns", region)
     out: list[tuple[str, str]] = []
-    for page in cli.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+
+    def pages():
+        return list(cli.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn))
+
+    for page in _translated(cli, ctx.profile, pages):
         for sub in page.get("Subscriptions", []):
             if sub.get("Protocol") == "sqs":
                 out.append((sub["Endpoint"], sub.get("SubscriptionArn", "")))
@@ -277,7 +328,7 @@ def oldest_ages(ctx: AwsContext, region: str, names: list[str], end: datetime | 
                                       "EndTime": end, "ScanBy": "TimestampDescending"}
             if token:
                 params["NextToken"] = token
-            page = cw.get_metric_data(**params)
+            page = _translated(cw, ctx.profile, cw.get_metric_data, **params)
             for res in page.get("MetricDataResults", []):
                 idx = int(res["Id"][1:])
                 values = res.get("Values") or []
@@ -287,106 +338,6 @@ def oldest_ages(ctx: AwsContext, region: str, names: list[str], end: datetime | 
             if not token:
                 break
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# stream records
-
-
-@dataclass
-class FetchedRecords:
-    records: list[dict]
-    note: str | None = None  # why some or all records could not be read back
-
-    @property
-    def complete(self) -> bool:
-        return self.note is None
-
-
-def fetch_batch_records(ctx: AwsContext, batch: StreamBatch, *, max_calls: int = 20) -> FetchedRecords:
-    """Read a failed batch back from its stream: ``aws kinesis get-shard-iterator
-    --shard-iterator-type AT_SEQUENCE_NUMBER`` + ``get-records`` (or ``aws dynamodbstreams ...``)
-    until past the end sequence number. Records gone (retention, reshard) are reported, not raised."""
-    region = _arn_region(batch.stream_arn) if batch.stream_arn.count(":") >= 5 else None
-    if not region:
-        return FetchedRecords([], f"no stream ARN in the batch info ({batch.stream_arn!r})")
-    service = "kinesis" if batch.stream == "kinesis" else "dynamodbstreams"
-    cli = ctx.client(service, region)
-    start, end = sequence_key(batch.start_sequence_number), sequence_key(batch.end_sequence_number)
-    try:
-        if service == "kinesis":
-            it = cli.get_shard_iterator(StreamARN=batch.stream_arn, ShardId=batch.shard_id,
-                                        ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                        StartingSequenceNumber=batch.start_sequence_number)["ShardIterator"]
-        else:
-            it = cli.get_shard_iterator(StreamArn=batch.stream_arn, ShardId=batch.shard_id,
-                                        ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                        SequenceNumber=batch.start_sequence_number)["ShardIterator"]
-    except bx.ClientError as exc:
-        code = error_code(exc)
-        if code in ("ResourceNotFoundException", "TrimmedDataAccessException", "InvalidArgumentException",
-                    "ExpiredIteratorException"):
-            return FetchedRecords([], f"records no longer readable ({code}): the stream's retention passed, "
-                                      "or the shard or stream is gone")
-        raise translate(exc, profile=ctx.profile, region=region) from exc
-    except bx.BotoCoreError as exc:
-        raise translate(exc, profile=ctx.profile, region=region) from exc
-    records: list[dict] = []
-    want = batch.batch_size or 10_000
-    for _ in range(max_calls):
-        try:
-            params: dict[str, Any] = {"ShardIterator": it, "Limit": min(1000, max(want - len(records), 1))}
-            if service == "kinesis":
-                params["StreamARN"] = batch.stream_arn
-            page = cli.get_records(**params)
-        except bx.ClientError as exc:
-            if error_code(exc) in ("TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException"):
-                return FetchedRecords(records, f"records no longer readable ({error_code(exc)})")
-            raise translate(exc, profile=ctx.profile, region=region) from exc
-        got = page.get("Records", [])
-        done = False
-        for rec in got:
-            seq = rec["SequenceNumber"] if service == "kinesis" else rec.get("dynamodb", {}).get("SequenceNumber")
-            if sequence_key(str(seq)) > end:
-                done = True
-                break
-            records.append(rec)
-        it = page.get("NextShardIterator")
-        if done or len(records) >= want or not it or not got:
-            break
-    if not records:
-        return FetchedRecords([], "records no longer in the stream (retention passed?)")
-    first_seq = records[0]["SequenceNumber"] if service == "kinesis" else records[0]["dynamodb"]["SequenceNumber"]
-    if sequence_key(str(first_seq)) != start:
-        return FetchedRecords(records, "the first records of the batch have expired")
-    if batch.batch_size and len(records) < batch.batch_size:
-        return FetchedRecords(records, f"only {len(records)} of {batch.batch_size} records could be read")
-    return FetchedRecords(records)
-
-
-# --------------------------------------------------------------------------------------------
-# discovery: lambdaops.aws.dlq_discovery (one discovery for the report, `dlq list` and the TUI)
-
-
-def queue_kind(ctx: AwsContext, ref: QueueRef, *, cache_dir=None):
-    """The discovery entry (``DlqInfo``) of one queue (its kind, functions, sources), or None if no
-    function of the queue's region sends failures to it."""
-    from lambdaops.aws.dlq_discovery import discover_dlqs
-
-    found = discover_dlqs(ctx, [ref.region], cache_dir=cache_dir, ages=False)
-    for info in found.queues:
-        if info.url and info.name == ref.name:
-            return info
-    return None
-
-
-def __getattr__(name: str):
-    """``dlq.discover_dlqs`` / ``dlq.DlqInfo`` still resolve: discovery moved to its own module."""
-    if name in ("discover_dlqs", "DlqInfo", "DlqDiscovery", "region_dlqs", "function_depths", "KIND_ORDER"):
-        from lambdaops.aws import dlq_discovery
-
-        return getattr(dlq_discovery, name)
-    raise AttributeError(name)
 
 
 def approximate_depth(ctx: AwsContext, ref: QueueRef) -> tuple[int, int]:

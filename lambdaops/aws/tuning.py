@@ -156,7 +156,7 @@ def decode_dlq_body(body: str) -> tuple[bytes | None, str | None]:
     on-failure destination records hold it under ``requestPayload``; SNS envelopes under ``Message``;
     stream on-failure records hold only batch pointers (not replayable as an event). Read with the
     DLQ decoder that ``dlq show`` and ``dlq redrive --invoke`` use, so all three agree on every body."""
-    from lambdaops.aws.dlq_decode import decode_message, replay_payload
+    from lambdaops.dlq.decode import decode_message, replay_payload
 
     decoded = decode_message({"MessageId": "", "Body": body})
     if decoded.shape in ("kinesis-batch", "dynamodb-batch"):

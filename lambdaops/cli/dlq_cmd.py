@@ -17,29 +17,21 @@ from typing import Optional
 import typer
 from typer.core import TyperCommand
 
+from lambdaops.cli.dlq_render import (EXPORT_COLUMNS, LIST_COLUMNS, LIST_CSV_COLUMNS, SHOW_COLUMNS, _age, messages_cell,  # noqa: F401 - _age: tests
+                                      _err, _flat_row, _interrupted_summary, _print_message, _progress_printer,
+                                      _report_redrive, _show_doc)
 from lambdaops.cli.output import Column, emit, to_json
 from lambdaops.cli.validate import new_file_option
+from lambdaops.dlq import EACH_FUNCTION  # noqa: F401 - --invoke without a value; tests import it from here
 from lambdaops.errors import EXIT_INTERRUPTED, EXIT_SERVICE, LambdaopsError, UsageError
 from lambdaops.plural import plural
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show, export, redrive, purge.", no_args_is_help=True)
 
-EACH_FUNCTION = "@each"  # --invoke without a value: each message's own function
 _VALUE_OPTIONS = {"--to", "--filter", "--max", "--rate", "--journal", "--workers", "--invoke"}
 PEEK_VISIBILITY_S = 30
-EXIT_LEFT = 1  # redrive ran to its end, but some messages stay in the DLQ (refused, undecodable, unconfirmed)
-
-
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _err(text: str) -> None:
-    """A line for the user on stderr. It names queues, files and AWS's own messages: escaped for the
-    terminal line by line (lambdaops.safe_text), so no name or message can drive the terminal."""
-    from lambdaops.safe_text import safe_text
-
-    print("\n".join(safe_text(part, None) for part in text.split("\n")), file=sys.stderr, flush=True)
 
 
 def _aws_errors(fn, *args, region: str | None = None, **kwargs):
@@ -75,7 +67,7 @@ def confirm(action: str, lines: list[tuple[str, str]], *, yes: bool) -> None:
 
 
 def _journal_dir(state, option: Optional[Path]) -> Path:
-    from lambdaops.aws.redrive_journal import default_journal_dir
+    from lambdaops.dlq.journal import default_journal_dir
 
     if option is not None:
         return option
@@ -84,51 +76,11 @@ def _journal_dir(state, option: Optional[Path]) -> Path:
     return default_journal_dir()
 
 
-def _age(seconds) -> str:
-    from lambdaops.durations import age
-
-    return "-" if seconds is None else age(float(seconds))
-
-
-def _progress_printer():
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int | None) -> None:
-        text = f"\r  redriven {done:,}" + (f" / {total:,}" if total else "")
-        sys.stderr.write(text)
-        sys.stderr.flush()
-
-    return show
-
-
 # --------------------------------------------------------------------------------------------
 # list
 
 
-def messages_cell(row: dict) -> str:
-    """``12 (3 in flight, 1 delayed)``: every message in the queue, and those a receive cannot see yet."""
-    if row.get("depth") is None:
-        return "-"
-    extra = [f"{row[k]:,} {label}" for k, label in (("in_flight", "in flight"), ("delayed", "delayed")) if row.get(k)]
-    return f"{row['depth']:,}" + (f" ({', '.join(extra)})" if extra else "")
-
-
-LIST_COLUMNS = [
-    Column("name", "Queue", max_width=40),
-    Column("region", "Region"),
-    Column("kind", "Kind"),
-    Column("functions", "Functions", max_width=40),
-    Column("sources", "Sources", max_width=40),
-    Column("messages", "Messages", "right"),
-    Column("oldest_age_s", "Oldest", "right", fmt=_age),
-    Column("fifo", "FIFO"),
-    Column("note", "Note", max_width=50),
-]
 # CSV keeps the counts apart, as numbers.
-LIST_CSV_COLUMNS = LIST_COLUMNS[:5] + [Column(k, k) for k in ("depth", "visible", "in_flight", "delayed")] + LIST_COLUMNS[6:]
-
-
 @dlq_app.command("list")
 def list_cmd(
     ctx: typer.Context,
@@ -144,7 +96,7 @@ def list_cmd(
     (depth, visible, in_flight, delayed). Destinations that are not queues (EventBridge, Lambda, S3,
     an SNS topic no queue subscribes to) are listed with no depth and a note.
     """
-    from lambdaops.aws.dlq_discovery import discover_dlqs
+    from lambdaops.dlq.discovery import discover_dlqs
     from lambdaops.cli.functions_cmd import report_region_errors
 
     state = ctx.obj
@@ -174,117 +126,6 @@ def list_cmd(
 # show
 
 
-SHOW_COLUMNS = [
-    Column("message_id", "Message", max_width=36),
-    Column("shape", "Shape"),
-    Column("function", "Function"),
-    Column("request_id", "Request"),
-    Column("error", "Error", max_width=60),
-    Column("condition", "Condition"),
-    Column("attempts", "Attempts", "right"),
-    Column("receive_count", "Receives", "right"),
-    Column("body_bytes", "Bytes", "right"),
-    Column("event", "Event", max_width=60),
-]
-
-
-def _show_doc(msg: dict, decoded, fetched) -> dict:
-    doc = decoded.to_dict()
-    doc["body"] = msg.get("Body", "")
-    if fetched is not None:
-        from lambdaops.aws.dlq_decode import decode_dynamodb_record, decode_kinesis_record
-
-        decode = decode_kinesis_record if decoded.batch.stream == "kinesis" else decode_dynamodb_record
-        doc["records"] = [decode(r) for r in fetched.records]
-        doc["records_note"] = fetched.note
-    return doc
-
-
-def _error_text(doc: dict, width: int) -> str | None:
-    """``200 TypeName: message``, without repeating a type the message already starts with."""
-    from lambdaops.aws.dlq_decode import safe_text
-
-    message = doc.get("error_message") or ""
-    etype = doc.get("error_type")
-    head = [safe_text(str(x), width) for x in (doc.get("error_code"), etype if etype and not message.startswith(etype)
-                                                else None) if x]
-    text = " ".join(head)
-    if message:
-        text = f"{text}: {safe_text(message, width)}" if text and etype and not message.startswith(etype) \
-            else f"{text} {safe_text(message, width)}".strip()
-    return text or None
-
-
-def _flat_row(doc: dict) -> dict:
-    from lambdaops.aws.dlq_decode import preview
-
-    return {"message_id": doc["message_id"], "shape": doc["shape"], "function": doc.get("function"),
-            "request_id": doc.get("request_id"), "error": _error_text(doc, 120),
-            "condition": doc.get("condition"), "attempts": doc.get("attempts"),
-            "receive_count": doc.get("receive_count"), "body_bytes": doc.get("body_bytes"),
-            "event": preview(doc.get("event"), 120) if doc.get("batch") is None
-            else f"{len(doc.get('records', []))} records" + (f" ({doc['records_note']})" if doc.get("records_note") else "")}
-
-
-def _print_message(stream, n: int, total: int, doc: dict, width: int) -> None:
-    """One message for a human. Every field came from the message (ids, timestamps, ARNs, record
-    keys: a record's JSON holds what its sender wrote), so each line is escaped for the terminal as
-    a whole, once, on its way out."""
-    from lambdaops.aws.dlq_decode import attribute_preview, preview, safe_text
-
-    class _Out:
-        def write(self, text: str) -> None:
-            stream.write("".join(safe_text(part, None) + "\n" for part in text.rstrip("\n").split("\n")))
-
-    out = _Out()
-    head = f"── {n}/{total}  {safe_text(doc['message_id'], 100)}  {doc['shape']}"
-    if doc.get("timestamp"):
-        head += f"  {safe_text(doc['timestamp'], 60)}"
-    out.write(head + "\n")
-
-    def line(label: str, value) -> None:
-        if value not in (None, "", [], {}):
-            out.write(f"   {label:<10} {safe_text(str(value), width + 200)}\n")
-
-    line("function", safe_text(doc.get("function"), 120) if doc.get("function") else None)
-    line("request", doc.get("request_id"))
-    line("error", _error_text(doc, width))
-    line("condition", doc.get("condition"))
-    line("attempts", doc.get("attempts"))
-    line("receives", doc.get("receive_count"))
-    if doc.get("group_id"):
-        line("group", f"{safe_text(doc['group_id'], 80)}  dedup {safe_text(doc.get('dedup_id'), 80)}")
-    line("source", doc.get("source_arn"))
-    for name, attr in sorted((doc.get("attributes") or {}).items()):
-        line("attribute", f"{safe_text(name, 60)} = {attribute_preview(attr, 80)}")
-    for note in doc.get("notes") or []:
-        line("note", safe_text(note, width))
-    batch = doc.get("batch")
-    if batch:
-        line("batch", f"{batch['stream']} {batch['stream_arn']} {batch['shard_id']} "
-                      f"{batch['start_sequence_number']}..{batch['end_sequence_number']} ({batch['batch_size']} records)")
-        records = doc.get("records") or []
-        if doc.get("records_note"):
-            line("records", f"{len(records)} read back; {doc['records_note']}")
-        else:
-            line("records", f"{len(records)} read back from the stream")
-        for rec in records[:20]:
-            if batch["stream"] == "kinesis":
-                data = rec["data"]
-                shown = preview(data.get("value"), width) if data["format"] != "binary" \
-                    else f"<binary {data['bytes']} bytes, base64 {data['base64'][:32]}…>"
-                out.write(f"     {rec['sequenceNumber']}  key={safe_text(rec.get('partitionKey'), 40)}  {shown}\n")
-            else:
-                ddb = rec["dynamodb"]
-                out.write(f"     {rec['sequenceNumber']}  {rec.get('eventName')}  keys={preview(ddb.get('Keys'), 60)}  "
-                          f"new={preview(ddb.get('NewImage'), width // 2)}\n")
-        if len(records) > 20:
-            out.write(f"     … {len(records) - 20} more (-o json shows all)\n")
-    else:
-        kind = doc.get("body_format")
-        line("event", f"({kind}, {doc.get('body_bytes'):,} bytes) {preview(doc.get('event'), width)}")
-
-
 @dlq_app.command("show")
 def show_cmd(
     ctx: typer.Context,
@@ -299,7 +140,8 @@ def show_cmd(
     count rises by one.
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.dlq_decode import decode_message
+    from lambdaops.aws import stream_records
+    from lambdaops.dlq.decode import decode_message
 
     state = ctx.obj
     fmt = state.output_format()
@@ -321,7 +163,7 @@ def show_cmd(
         decoded = decode_message(m)
         if decoded.function is None and len(functions) == 1 and decoded.shape == "lambda-dlq":
             decoded.function = functions[0]
-        fetched = dlqapi.fetch_batch_records(aws, decoded.batch) if decoded.batch else None
+        fetched = stream_records.fetch_batch_records(aws, decoded.batch) if decoded.batch else None
         docs.append(_show_doc(m, decoded, fetched))
     if fmt == "json":
         sys.stdout.write(to_json(docs))
@@ -339,14 +181,9 @@ def show_cmd(
 # export
 
 
-EXPORT_COLUMNS = [Column("queue", "Queue"), Column("file", "File"), Column("messages", "Messages", "right"),
-                  Column("bytes", "Bytes", "right"), Column("deleted", "Deleted", "right"),
-                  Column("left_visible", "Left visible", "right")]
-
-
 def _do_export(state, aws, ref, path: Path, *, delete: bool, journal: Optional[Path]):
-    from lambdaops.aws.dlq_export import export_queue
-    from lambdaops.aws.redrive_journal import AuditLog
+    from lambdaops.dlq.export import export_queue
+    from lambdaops.dlq.journal import AuditLog
 
     audit = AuditLog(_journal_dir(state, journal))
     try:
@@ -427,28 +264,6 @@ class _RedriveCommand(TyperCommand):
         return super().parse_args(ctx, rewrite_invoke(list(args)))
 
 
-REDRIVE_COLUMNS = [Column("dlq", "DLQ"), Column("target", "Target"), Column("mode", "Mode"),
-                   Column("selected", "Selected", "right"), Column("sent", "Sent", "right"),
-                   Column("deleted", "Deleted", "right"), Column("skipped", "Skipped", "right"),
-                   Column("failed", "Failed", "right"), Column("refused", "Refused", "right"),
-                   Column("returned", "Returned", "right"), Column("in_flight", "In flight", "right"),
-                   Column("left_visible", "Left visible", "right"), Column("task_status", "Task")]
-
-
-def _choose_mode(aws, ref, *, invoke, by_hand, flt, max_messages, to_ref) -> str:
-    from lambdaops.aws import dlq as dlqapi
-
-    if invoke is not None:
-        return "invoke"
-    sources = _aws_errors(dlqapi.dead_letter_sources, aws, ref, region=ref.region)
-    if by_hand or flt or max_messages is not None or not sources:
-        if not sources and to_ref is None:
-            raise UsageError(f"{ref.name} is not the DLQ of an SQS queue (its messages came from Lambda, SNS or a "
-                             "stream mapping): pass --to QUEUE, or --invoke [FUNCTION] to replay them")
-        return "by-hand"
-    return "move-task"
-
-
 @dlq_app.command("redrive", cls=_RedriveCommand)
 def redrive_cmd(
     ctx: typer.Context,
@@ -488,10 +303,7 @@ def redrive_cmd(
     not decodable, or FIFO messages that need --resend-unconfirmed); 130 interrupted; 254 an AWS error,
     or messages sent but not deleted or still in flight (--resume finishes them).
     """
-    from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
-    from lambdaops.aws.redrive_journal import AuditLog, Journal
-    from lambdaops.aws.redrive_task import move_task_rate
+    from lambdaops.dlq import plan as redrive_plan
 
     state = ctx.obj
     fmt = state.output_format()
@@ -502,68 +314,25 @@ def redrive_cmd(
     if resume:
         if any(v is not None for v in (to, invoke, flt, max_messages, rate)) or by_hand:
             raise UsageError("--resume repeats the journaled run: do not pass --to, --invoke, --filter, --max, --rate or --by-hand")
-        pending = Journal.unfinished(jdir, ref.arn)
-        if not pending:
-            raise UsageError(f"nothing to resume: no unfinished redrive of {ref.name} in {jdir}")
-        plan = Journal.load(pending[0])
-        plan.close()
-        p = plan.plan
-        to_ref = dlqapi.resolve_queue(aws, p["target_arn"]) if p.get("target_arn") else None
-        done = sum(1 for s in plan.state.values() if s in ("sent", "deleted"))
-        remaining = None if p.get("max") is None else max(0, int(p["max"]) - done)
-        opts = RedriveOptions(mode=p["mode"], target=to_ref, function=p.get("function"), filter=p.get("filter"),
-                              max_messages=remaining, rate=p.get("rate"), workers=workers,
-                              retry_refused=retry_refused, resend_unconfirmed=resend_unconfirmed)
-        if opts.mode == "move-task":
-            move_task_rate(opts.rate)
+        plan = redrive_plan.resume_plan(aws, ref, jdir, workers=workers, retry_refused=retry_refused,
+                                        resend_unconfirmed=resend_unconfirmed)
     else:
-        to_ref = dlqapi.resolve_queue(aws, to, [ref.region]) if to else None
-        if to_ref is not None and to_ref.arn == ref.arn:
-            raise UsageError("--to is the DLQ itself")
-        mode = _choose_mode(aws, ref, invoke=invoke, by_hand=by_hand, flt=flt, max_messages=max_messages, to_ref=to_ref)
-        if mode == "move-task":
-            move_task_rate(rate)  # an integer 1..500, refused (exit 2) before anything starts
-        function = None if invoke in (None, EACH_FUNCTION) else invoke
-        opts = RedriveOptions(mode=mode, target=to_ref, function=function, filter=flt, max_messages=max_messages,
-                              rate=rate, dry_run=dry_run, workers=workers)
-    default_function = None
-    if opts.mode == "invoke" and not opts.function:
-        functions = dlqapi.dlq_functions(aws, ref)
-        default_function = functions[0] if len(functions) == 1 else None
-    from lambdaops.aws.redrive import compile_filter
-
-    compile_filter(opts.filter)  # a bad expression is a usage error before anything happens
-    visible, in_flight = dlqapi.approximate_depth(aws, ref)
-    count = visible if opts.max_messages is None else min(visible, opts.max_messages)
-    target_text = {"invoke": f"lambda:{opts.function or default_function or '(each message’s own function)'} (async Invoke)",
-                   }.get(opts.mode) or (f"{opts.target.name} ({opts.target.arn})" if opts.target else "each message's original source queue")
-    via = {"move-task": "SQS message move task" + (f" at {opts.rate:g}/s" if opts.rate else ""),
-           "by-hand": "receive, send, delete confirmed copies" + (f" at {opts.rate:g}/s" if opts.rate else ""),
-           "invoke": "async Invoke, delete once accepted"}[opts.mode]
+        plan = redrive_plan.new_plan(aws, ref, jdir, to=to, invoke=invoke, flt=flt, max_messages=max_messages,
+                                     rate=rate, dry_run=dry_run, by_hand=by_hand, workers=workers)
     if not dry_run:
-        lines = [("account", aws.account_id(ref.region) or "unknown"), ("region", ref.region),
-                 ("source", f"{ref.name} ({ref.arn})"), ("target", target_text),
-                 ("count", f"{count:,} message(s)" + (f", filter {opts.filter}" if opts.filter else "")
-                  + (f" ({in_flight:,} more in flight, not included)" if in_flight else "")),
-                 ("via", via)]
-        if resume:
-            lines.append(("resume", str(pending[0])))
-        confirm("redrive", lines, yes=yes)
-    jr = None if dry_run else open_journal(jdir, ref, opts, resume=resume)
-    audit = None if dry_run else AuditLog(jdir)
+        confirm("redrive", plan.confirm_lines(aws.account_id(ref.region)), yes=yes)
     progress = _progress_printer()
     resume_cmd = _resume_command(state, ref, jdir, workers)
-    runner = Redriver(aws, ref, opts, default_function=default_function, journal=jr, audit=audit, progress=progress)
+    run = redrive_plan.RedriveRun(aws, plan, progress=progress)
+    runner = run.runner
     with runner.interrupts():  # Ctrl-C once: stop taking messages; twice (even while reporting): leave now
         try:
             try:
-                result = runner.run()
+                result = run.run()
             finally:
                 if progress:
                     sys.stderr.write("\n")
-                for closing in (jr, audit):
-                    if closing:
-                        closing.close()
+                run.close()
             _report_redrive(result, fmt, dry_run, resume_cmd)
         except KeyboardInterrupt as exc:
             # The journal is on disk (every line was flushed); the workers' threads are not waited
@@ -580,81 +349,10 @@ def redrive_cmd(
 
 def _resume_command(state, ref, jdir: Path, workers: int) -> str:
     """The exact command that finishes this redrive from its journal."""
-    import shlex
+    from lambdaops.dlq.plan import resume_command
 
-    words = ["lambdaops"]
-    if getattr(state, "profile", None):
-        words += ["--profile", state.profile]
-    if getattr(state, "endpoint_url", None):
-        words += ["--endpoint-url", state.endpoint_url]
-    words += ["--region", ref.region, "dlq", "redrive", ref.arn, "--resume", "--journal", str(jdir)]
-    if workers != 4:
-        words += ["--workers", str(workers)]
-    return " ".join(shlex.quote(w) for w in words)
-
-
-def _interrupted_summary(result, resume_cmd: str, *, hard: bool) -> None:
-    """What a stopped run did, on stderr: moved, left, in flight, and how to finish it."""
-    how = "left at once (second Ctrl-C)" if hard else ("stopped (Ctrl-C)" if result.interrupted else
-                                                         f"stopped ({result.stopped or 'error'})")
-    _err(f"redrive of {result.dlq} {how}: moved {result.deleted:,} (sent {result.sent:,}), "
-         f"refused {result.refused:,}, returned to the DLQ {result.returned:,}, in flight {result.in_flight:,}"
-         + (f" (back in the DLQ within {result.visibility_s}s)" if result.in_flight else ""))
-    if hard:
-        _err("nothing was lost: messages not deleted are still in the DLQ (those in hand come back when their "
-             "visibility timeout ends); the journal knows which copies were already sent")
-    if result.journal:
-        _err(f"journal: {result.journal}")
-        _err(f"to finish: {resume_cmd}")
-
-
-def _report_redrive(result, fmt: str, dry_run: bool, resume_cmd: str = "") -> None:
-    doc = result.to_dict()
-    if dry_run:
-        _err("dry run: nothing was sent, deleted or started"
-             + ("; the messages looked at were made visible again (receive counts rose by 1)" if result.received else ""))
-        if fmt == "json":
-            sys.stdout.write(to_json(doc))
-        else:
-            cols = [Column("id", "Message"), Column("shape", "Shape"), Column("action", "Action"),
-                    Column("target", "Target"), Column("group_id", "Group"), Column("note", "Note")]
-            if result.mode == "move-task":
-                cols = [Column("action", "Action"), Column("source_arn", "Source"),
-                        Column("destination_arn", "Destination"), Column("messages", "Messages", "right"),
-                        Column("rate", "Rate", "right")]
-            emit(result.plan, cols, fmt)
-        return
-    emit([doc], REDRIVE_COLUMNS, fmt, json_data=doc)
-    if result.interrupted:
-        _interrupted_summary(result, resume_cmd, hard=False)
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if result.journal:
-        _err(f"journal: {result.journal}")
-    if result.left_hidden:
-        _err(f"note: {result.left_hidden:,} more message(s) in {result.dlq} are in flight or delayed (another reader, "
-             "or a run killed before it could note them) and were not redriven: run again once they are visible")
-    if result.task_status == "FAILED":
-        raise LambdaopsError(f"the message move task failed: {result.task_failure}", exit_code=EXIT_SERVICE)
-    if result.delete_failed or result.in_flight:
-        raise LambdaopsError(f"{result.delete_failed} message(s) were sent but could not be deleted from {result.dlq}, "
-                             f"{result.in_flight} are still in flight: finish with {resume_cmd} (nothing is sent twice)",
-                             exit_code=EXIT_SERVICE)
-    if result.failed or result.skipped_refused:
-        first = result.failed[0] if result.failed else None
-        parts = []
-        if result.refused:
-            parts.append(f"{result.refused} refused by the target")
-        if result.unconfirmed:
-            parts.append(f"{result.unconfirmed} FIFO message(s) may already be in the target (check it, then "
-                         "--resume --resend-unconfirmed)")
-        other = len(result.failed) - result.refused - result.unconfirmed
-        if other:
-            parts.append(f"{other} failed")
-        if result.skipped_refused:
-            parts.append(f"{result.skipped_refused} refused before and not tried again (--retry-refused)")
-        _err(f"{len(result.failed) + result.skipped_refused} message(s) stay in {result.dlq}: " + "; ".join(parts)
-             + (f" (first: {first['code']}: {first['message'][:120]})" if first else "") + "; see the audit log")
-        raise typer.Exit(EXIT_LEFT)
+    return resume_command(ref, jdir, profile=getattr(state, "profile", None),
+                          endpoint_url=getattr(state, "endpoint_url", None), workers=workers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,7 +374,7 @@ def purge_cmd(
     arrive meanwhile stay. With --no-export the whole queue is purged (SQS PurgeQueue).
     """
     from lambdaops.aws import dlq as dlqapi
-    from lambdaops.aws.redrive_journal import AuditLog
+    from lambdaops.dlq.purge import purge
 
     state = ctx.obj
     fmt = state.output_format()
@@ -704,13 +402,7 @@ def purge_cmd(
         return
     lines.append(("export", "none: PurgeQueue deletes every message, irreversibly"))
     confirm("purge", lines, yes=yes)
-    dlqapi.purge_queue(aws, ref)
-    audit = AuditLog(_journal_dir(state, journal))
-    try:
-        audit.write([{"action": "purge", "dlq": ref.arn, "result": f"PurgeQueue ({visible} visible, {in_flight} in flight)"}])
-    finally:
-        audit.close()
-    doc = {"queue": ref.name, "purged": True, "visible_before": visible, "in_flight_before": in_flight}
+    doc = purge(aws, ref, _journal_dir(state, journal), depth=(visible, in_flight)).to_dict()
     _err(f"purged {ref.name} ({visible:,} visible, {in_flight:,} in flight)")
     if fmt == "json":
         sys.stdout.write(to_json(doc))

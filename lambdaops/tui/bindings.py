@@ -68,6 +68,8 @@ DLQ = (
     Key("export", "x", "export", "Export", "write the queue's messages to a JSON Lines file (reads, changes nothing)"),
     Key("redrive", "ctrl+r", "redrive", "Redrive", "move the messages back to their source (write mode, confirmed)"),
     Key("purge", "ctrl+x", "purge", "Purge", "delete every message of the queue (write mode, confirmed)"),
+    Key("stop_redrive", "s", "stop_redrive", "Stop", "stop the running redrive (finish it later: lambdaops dlq redrive --resume)",
+        show=False),
 )
 
 TUNING = (

@@ -21,11 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from typer.testing import CliRunner
 
-from lambdaops.aws import redrive as redrive_mod
-from lambdaops.aws import redrive_send
-from lambdaops.aws.dlq_export import export_queue
-from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
-from lambdaops.aws.redrive_journal import AuditLog, Journal
+from lambdaops.dlq import redrive as redrive_mod
+from lambdaops.dlq import redrive_send
+from lambdaops.dlq.export import export_queue
+from lambdaops.dlq.plan import open_journal
+from lambdaops.dlq.redrive import RedriveOptions, Redriver
+from lambdaops.dlq.journal import AuditLog, Journal
 from tests.conftest import ROOT
 from tests.test_dlq_redrive import (REGION, FaultyClient, KillAt, SimulatedKill, aws, depth, drain,  # noqa: F401
                                     fast_moto, fill, fingerprint, make_queue)

@@ -112,7 +112,7 @@ def test_message_detail_names_the_error_and_its_status_apart():
 
     from rich.console import Console
 
-    from lambdaops.aws.dlq_decode import decode_message
+    from lambdaops.dlq.decode import decode_message
     from lambdaops.tui.screens.dlq import message_detail
 
     record = {"version": "1.0", "timestamp": "2026-11-30T06:13:20.123Z",

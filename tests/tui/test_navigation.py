@@ -153,6 +153,7 @@ async def test_function_dlqs_tab_opens_the_dlq_screen(make_app):
 
 async def test_dlq_screen_decodes_messages_and_exports(make_app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await fleet_ready(pilot, app)
@@ -173,8 +174,11 @@ async def test_dlq_screen_decodes_messages_and_exports(make_app, tmp_path, monke
         assert m.shape == "lambda-dlq" and m.request_id and m.error_message
         await pilot.press("x")
         await settle(pilot, app)
-        files = list(tmp_path.glob("dlq-payments-async-dlq-*.jsonl"))
+        # dlq export's file (verified, never over another file) in the user's data directory, not the cwd
+        assert not list(tmp_path.glob("*.jsonl"))
+        files = list((tmp_path / "data" / "lambdaops" / "exports").glob("payments-async-dlq-*.jsonl"))
         assert len(files) == 1 and len(files[0].read_text().splitlines()) == lambda_dlq.depth
+        assert oct(files[0].stat().st_mode & 0o777) == oct(0o600)
 
 
 async def test_global_keys_help_window_regions_errors_pause_refresh(make_app):

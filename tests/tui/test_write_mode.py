@@ -3,9 +3,12 @@ names account, region, target and count, with the focus on Cancel. Then a real t
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lambdaops.tui.demo_session import fleet_ready, settle, wait_until
+from lambdaops.tui import dlq_source
 from lambdaops.tui.screens.confirm import ConfirmScreen
 from lambdaops.tui.screens.dlq import DlqScreen
 from lambdaops.tui.screens.tuning import TuningScreen
@@ -94,15 +97,21 @@ async def test_redrive_is_confirmed_then_moves_the_messages_back(make_app):
         dlq.query_one("#queues").move_cursor(row=list(dlq.queues).index(orders.arn))
         await settle(pilot, app)
         depth = orders.depth
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+r")  # the plan (mode, depth, checks) is made first, as `dlq redrive` makes it
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         confirm = app.screen
-        assert isinstance(confirm, ConfirmScreen)
         assert confirm.change.count == f"{depth:,.0f} messages" and "orders-dlq" in confirm.change.target
+        assert "message move task" in confirm.change.detail
         assert app.focused.id == "cancel"
         await pilot.press("y")
         await settle(pilot, app, rounds=5)
+        await wait_until(pilot, lambda: dlq.redrive_run is None, what="the redrive")
+        await settle(pilot, app, rounds=5)
         assert any(n.message.startswith("redrive orders-dlq: moved") for n in app._notifications)
         assert dlq.queues[orders.arn].depth == 0
+        # the CLI's audit log: the move task's start and end
+        audit = (dlq_source.journal_dir(app.backend) / "audit.jsonl").read_text().splitlines()
+        assert [json.loads(line)["action"] for line in audit][-2:] == ["move-task", "move-task"]
 
 
 async def test_a_failed_run_says_whether_the_function_is_back_and_never_parses_the_error(make_app):

@@ -66,6 +66,7 @@ class DlqScreen(Screen):
         self.messages: list = []
         self.request = 0
         self.shown_arn: str | None = None
+        self.redrive_run = None  # the running redrive (lambdaops.dlq.plan.RedriveRun), to stop it
 
     def compose(self) -> ComposeResult:
         yield StatusHeader("Fleet / DLQs")
@@ -226,28 +227,80 @@ class DlqScreen(Screen):
             self.run_engine("export", q)
 
     def action_redrive(self) -> None:
-        self._confirm("Redrive", "redrive")
-
-    def action_purge(self) -> None:
-        self._confirm("Purge", "purge")
-
-    def _confirm(self, label: str, op: str) -> None:
         q = self.selected_queue
         if q is None or not q.readable:
             return
-        if op == "redrive":
-            target = ("back to its source queue(s)" if q.kind == "source-dlq"
-                      else "re-invoking " + (", ".join(q.serves) or "each message's function"))
-        else:
-            target = "deleted for good"
-        change = Change(label, self.app.account or "?", q.region, f"{q.name} ({q.kind}) → {target}",
+        if self.redrive_run is not None:
+            self.app.notify("a redrive is running: stop it (s) or wait for it", severity="warning")
+            return
+        self.plan_redrive(q)
+
+    def action_stop_redrive(self) -> None:
+        """Stop the running redrive: the batches in hand finish or go back to the DLQ, the journal
+        says what is left, ``lambdaops dlq redrive --resume`` finishes it."""
+        run = self.redrive_run
+        if run is not None:
+            run.stop("stopped from the TUI")
+            self.app.notify("stopping the redrive…")
+
+    def action_purge(self) -> None:
+        q = self.selected_queue
+        if q is None or not q.readable:
+            return
+        change = Change("Purge", self.app.account or "?", q.region, f"{q.name} ({q.kind}) → deleted for good",
                         f"{q.depth or 0:,.0f} messages")
-        self.app.push_screen(ConfirmScreen(change), lambda yes: yes and self.run_engine(op, q))
+        self.app.push_screen(ConfirmScreen(change), lambda yes: yes and self.run_engine("purge", q))
+
+    def on_unmount(self) -> None:
+        self.action_stop_redrive()  # a thread cannot be killed: ask the run to stop, its journal stays resumable
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="dlq-action")
+    def plan_redrive(self, queue) -> None:
+        """``dlq redrive``'s plan (mode, function, checks, depth) before the confirmation shows it."""
+        try:
+            plan = dlq_source.plan_redrive(self.app.session.ctx, queue, dlq_source.journal_dir(self.app.session))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(DlqLoaded(self.request, "action", error=f"redrive: {error_text(exc)}"))
+            return
+        self.app.call_from_thread(self.confirm_redrive, queue, plan)
+
+    def confirm_redrive(self, queue, plan) -> None:
+        change = Change("Redrive", self.app.account or "?", queue.region,
+                        f"{queue.name} ({queue.kind}) → {plan.target_text}", f"{plan.count:,} messages",
+                        detail=f"via {plan.via}; journal in {plan.journal_dir}")
+        self.app.push_screen(ConfirmScreen(change), lambda yes: yes and self.start_redrive(queue, plan))
+
+    def start_redrive(self, queue, plan) -> None:
+        try:
+            self.redrive_run = dlq_source.start_redrive(self.app.session.ctx, plan)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unfinished journal of this DLQ: resume it first
+            self.app.notify(f"redrive: {error_text(exc)}", severity="error", timeout=15)
+            return
+        self.app.notify(f"redriving {queue.name} via {plan.via} (s stops it)…")
+        self.run_redrive(queue, self.redrive_run)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="dlq-action")
+    def run_redrive(self, queue, run) -> None:
+        from lambdaops.dlq.plan import resume_command
+
+        ctx = self.app.session.ctx
+        resume = resume_command(run.plan.dlq, run.plan.journal_dir, profile=ctx.profile, endpoint_url=ctx.endpoint_url)
+        try:
+            result = run.run()
+        except BaseException as exc:  # noqa: BLE001 - the run stopped: what is not moved stays in the DLQ
+            self.post_message(DlqLoaded(self.request, "action",
+                                        error=f"redrive: {error_text(exc)}; finish with {resume}"))
+            return
+        finally:
+            run.close()
+            self.redrive_run = None
+        self.post_message(DlqLoaded(self.request, "action",
+                                    f"redrive {queue.name}: {dlq_source.redrive_summary(result, resume)}"))
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="dlq-action")
     def run_engine(self, op: str, queue) -> None:
         try:
-            result = getattr(dlq_source, op)(self.app.session.ctx, queue)
+            result = getattr(dlq_source, op)(self.app.session.ctx, queue, dlq_source.journal_dir(self.app.session))
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(self.request, "action", error=f"{op}: {error_text(exc)}"))
             return

@@ -20,16 +20,28 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore import exceptions as bx
-
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import decode_message, json_safe_attributes
-from lambdaops.aws.errors import translate
-from lambdaops.aws.redrive_journal import AuditLog, now_iso, open_private
+from lambdaops.dlq.decode import decode_message, json_safe_attributes
+from lambdaops.dlq.journal import AuditLog, now_iso, open_private
 from lambdaops.errors import LambdaopsError, UsageError
 
 EXPORT_VISIBILITY_S = 900  # messages stay hidden while the file is written and checked
+
+
+def default_export_dir() -> Path:
+    """Where an export goes when no file is named (the TUI): the user's data directory
+    (``$XDG_DATA_HOME/lambdaops/exports``, XDG Base Directory Specification), never the working
+    directory the TUI happened to start in."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "lambdaops" / "exports"
+
+
+def default_export_path(queue_name: str, stamp: str, directory: Path | None = None) -> Path:
+    """``DIR/QUEUE-STAMP.jsonl``; the directory is created private (exports hold message bodies)."""
+    directory = directory or default_export_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory / f"{queue_name}-{stamp}.jsonl"
 
 
 @dataclass
@@ -94,8 +106,8 @@ def export_queue(ctx: AwsContext, ref: dlqapi.QueueRef, path: Path, *, kind: str
             stale = 0
             while limit is None or result.messages < limit:
                 want = 10 if limit is None else min(10, limit - result.messages)
-                msgs = dlqapi.receive(sqs, ref.url, want, EXPORT_VISIBILITY_S, 0) or \
-                    dlqapi.receive(sqs, ref.url, want, EXPORT_VISIBILITY_S, 1)
+                msgs = dlqapi.receive(sqs, ref.url, want, EXPORT_VISIBILITY_S, 0, profile=ctx.profile) or \
+                    dlqapi.receive(sqs, ref.url, want, EXPORT_VISIBILITY_S, 1, profile=ctx.profile)
                 fresh = [m for m in msgs if m["MessageId"] not in hidden]
                 for m in msgs:  # seen again (its visibility ran out): keep only the newest handle
                     if m["MessageId"] in hidden:
@@ -134,15 +146,12 @@ def export_queue(ctx: AwsContext, ref: dlqapi.QueueRef, path: Path, *, kind: str
             raise LambdaopsError(f"the export stopped ({exc}); the {result.deleted} message(s) already deleted from "
                                  f"{ref.name} are in {tmp}") from exc
         raise
-    try:
-        if not delete:
-            _release(sqs, ref, list(hidden.values()))
-            if audit:
-                audit.write([{"action": "export", "dlq": ref.arn, "message_id": m["MessageId"], "md5": m.get("MD5OfBody"),
-                              "result": f"exported to {path}"} for m in hidden.values()])
-        result.left_visible = dlqapi.approximate_depth(ctx, ref)[0]
-    except (bx.ClientError, bx.BotoCoreError) as exc:
-        raise translate(exc, profile=ctx.profile, region=ref.region) from exc
+    if not delete:
+        _release(sqs, ref, list(hidden.values()))
+        if audit:
+            audit.write([{"action": "export", "dlq": ref.arn, "message_id": m["MessageId"], "md5": m.get("MD5OfBody"),
+                          "result": f"exported to {path}"} for m in hidden.values()])
+    result.left_visible = dlqapi.approximate_depth(ctx, ref)[0]
     return result
 
 
@@ -174,7 +183,7 @@ def _publish(tmp: Path, path: Path) -> None:
 def _release(sqs, ref: dlqapi.QueueRef, msgs: list[dict]) -> None:
     try:
         dlqapi.set_visibility(sqs, ref.url, [m["ReceiptHandle"] for m in msgs], 0)
-    except (bx.ClientError, bx.BotoCoreError):
+    except LambdaopsError:
         pass  # they become visible when their visibility timeout ends
 
 

@@ -16,7 +16,7 @@ from lambdaops.aws import dlq as dlqapi
 from lambdaops.errors import UsageError
 
 if TYPE_CHECKING:
-    from lambdaops.aws.redrive import Redriver, RedriveResult
+    from lambdaops.dlq.redrive import Redriver, RedriveResult
 
 MOVE_TASK_MAX_RATE = 500
 CANCEL_WAIT_S = 10.0  # how long to follow a cancelled task before reporting it as still cancelling

@@ -1,6 +1,7 @@
 """Decode DLQ messages by shape, and show any body safely. Pure: no I/O, no boto3.
 
-Shapes (aws-facts.md section 5):
+Shapes (AWS Lambda Developer Guide: "Dead-letter queues", "Adding a destination", and the
+Kinesis and DynamoDB event source mappings' "on-failure destination" sections):
 
 - ``lambda-dlq``: a function's DeadLetterConfig: the body is the original event; attributes
   ``RequestID``, ``ErrorCode``, ``ErrorMessage``;
@@ -393,14 +394,6 @@ def replay_payload(decoded: DecodedMessage, body: str | None) -> str | None:
 
 # --------------------------------------------------------------------------------------------
 # stream records read back
-
-
-def sequence_key(seq: str) -> tuple[int, str]:
-    """Sequence numbers compare as integers (Kinesis: up to 56 digits; moto: small ints)."""
-    try:
-        return int(seq), ""
-    except (TypeError, ValueError):
-        return -1, str(seq)
 
 
 def decode_stream_data(data: Any) -> dict:

@@ -2,7 +2,8 @@
 report's ``dlq_depth``, ``lambdaops dlq list`` and the TUI's DLQ screen (they showed different
 numbers when each had its own).
 
-Failure targets (aws-facts.md section 5), from the inventory's bulk answers:
+Failure targets (AWS Lambda Developer Guide: "Dead-letter queues", "Adding a destination", and the
+event source mappings' on-failure destinations), from the inventory's bulk answers:
 
 1. function ``DeadLetterConfig.TargetArn``: an SQS queue, or an SNS topic. A topic keeps nothing: its
    messages can only be counted in the SQS queues subscribed to it (``ListSubscriptionsByTopic``);
@@ -18,7 +19,7 @@ on AWS's own endpoints (:func:`lambdaops.aws.dlq.known_queue_url`).
 Depth is what is in the queue: ``ApproximateNumberOfMessages`` (visible) +
 ``ApproximateNumberOfMessagesNotVisible`` (in flight: a consumer, a browse or a redrive holds them) +
 ``ApproximateNumberOfMessagesDelayed`` (not deliverable yet), kept apart in :class:`DlqInfo`
-("GetQueueAttributes", Amazon SQS API Reference; aws-facts.md section 8, "DLQ depth").
+("GetQueueAttributes", Amazon SQS API Reference).
 
 Calls: one GetQueueAttributes per SQS event-source queue (its RedrivePolicy), one
 ListSubscriptionsByTopic per SNS topic, one GetQueueAttributes per target queue; ``dlq list`` adds
@@ -34,12 +35,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from botocore import exceptions as bx
-
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws import dlq as _dlq
 from lambdaops.aws.dlq import QueueRef, _ref_from_url, dead_letter_sources, known_queue_url, topic_sqs_subscriptions
-from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
 from lambdaops.aws.queues import arn_parts, arn_service
@@ -147,9 +145,8 @@ def _topic_queues(ctx: AwsContext, targets: _Targets, topic: str) -> list[str] |
     if topic not in targets.topics:
         try:
             targets.topics[topic] = [q for q, _ in topic_sqs_subscriptions(ctx, _region(topic), topic, raw=False)]
-        except (bx.ClientError, bx.BotoCoreError) as exc:
-            targets.topics[topic] = "its subscriptions could not be listed: " + translate(
-                exc, profile=ctx.profile, region=_region(topic)).one_line()
+        except LambdaopsError as exc:
+            targets.topics[topic] = "its subscriptions could not be listed: " + exc.one_line()
     return targets.topics[topic]
 
 
@@ -311,17 +308,14 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
                 names = [i.name for i in found if i.url and i.depth]
                 try:
                     got = _dlq.oldest_ages(ctx, region, names, now) if names else {}
-                except (bx.ClientError, bx.BotoCoreError):
+                except LambdaopsError:
                     got = {}  # the age is a nicety: CloudWatch refusing must not hide the queues
                 for info in found:
                     if info.name in got and info.depth:
                         info.oldest_age_s = got[info.name]
             return found
-        except LambdaopsError as exc:
+        except LambdaopsError as exc:  # aws/ translated every botocore failure
             return RegionError(region, exc.one_line(), exc.exit_code, getattr(exc, "operation", None))
-        except (bx.ClientError, bx.BotoCoreError) as exc:
-            err = translate(exc, profile=ctx.profile, region=region)
-            return RegionError(region, err.one_line(), err.exit_code, getattr(err, "operation", None))
 
     todo = [r for r in regions if r not in failed_regions]
     by_arn: dict[str, DlqInfo] = {}

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import jmespath
 
 from lambdaops.aws import dlq as dlqapi
-from lambdaops.aws.dlq_decode import DecodedMessage
+from lambdaops.dlq.decode import DecodedMessage
 from lambdaops.errors import UsageError
 
 UNCONFIRMED = "DedupWindowPassed"  # failure code: a FIFO resend SQS might not recognise as a duplicate

@@ -1,5 +1,5 @@
 """The sending half of a by-hand redrive (SendMessageBatch to SQS targets, FIFO order, refusals)
-and of ``--invoke`` (async Invoke), as a mixin of :class:`lambdaops.aws.redrive.Redriver`: it uses
+and of ``--invoke`` (async Invoke), as a mixin of :class:`lambdaops.dlq.redrive.Redriver`: it uses
 the run's journal, audit log, locks and stop flags."""
 
 from __future__ import annotations
@@ -10,23 +10,18 @@ import time
 from collections import OrderedDict, deque
 from typing import Any
 
-from botocore import exceptions as bx
-
 from lambdaops.aws import dlq as dlqapi
-from lambdaops.aws.dlq_decode import DecodedMessage, boto_attributes, replay_payload, stream_event
-from lambdaops.aws.errors import error_code, translate
-from lambdaops.aws.redrive_journal import FAILED, INTENT, dedup_id
-from lambdaops.aws.redrive_model import UNCONFIRMED, _Target, batches, entry_size
+from lambdaops.aws import stream_records
+from lambdaops.dlq.decode import DecodedMessage, boto_attributes, replay_payload, stream_event
+from lambdaops.errors import ServiceError
+from lambdaops.dlq.journal import FAILED, INTENT, dedup_id
+from lambdaops.dlq.redrive_model import UNCONFIRMED, _Target, batches, entry_size
 
 DEFAULT_GROUP = "lambdaops-redrive"  # FIFO target, message from a standard DLQ: one group keeps order
 MAX_BATCH_BYTES = 256 * 1024
 RETRYABLE_SEND_CODES = {"InternalError", "ServiceUnavailable", "RequestThrottled", "ThrottlingException",
                         "KmsThrottled", "KMS.ThrottlingException"}
 INVOKE_REFUSAL_CODES = {"RequestTooLargeException", "InvalidRequestContentException"}  # Invoke: this payload, for good
-# The whole SendMessageBatch request is refused (HTTP 400) for these when any entry is at fault; the
-# entries are then sent one at a time to find the one the target refuses (the others go through).
-REFUSAL_CODES = {"InvalidParameterValue", "InvalidMessageContents", "MissingParameter", "InvalidAttributeValue",
-                 "InvalidAttributeName", "BatchRequestTooLong", "MessageTooLong", "UnsupportedOperation"}
 # SendMessage "MessageDeduplicationId": "If a message with a particular message deduplication ID is
 # sent successfully, any messages sent with the same message deduplication ID are accepted
 # successfully but aren't delivered during the 5-minute deduplication interval" (Amazon SQS API
@@ -160,28 +155,8 @@ class SendMixin:
         return at is None or time.time() - at > FIFO_DEDUP_WINDOW_S - FIFO_DEDUP_MARGIN_S
 
     def _send_call(self, sqs, target: _Target, entries: list[dict]) -> tuple[list[dict], list[dict]]:
-        """SendMessageBatch. SQS reports most refusals per entry (HTTP 200, ``Failed``), but some make
-        it refuse the whole request (HTTP 400): then each entry is sent alone, so only the entry at
-        fault is refused ("check for batch errors even when the call returns an HTTP status code of
-        200", SendMessageBatch, Amazon SQS API Reference)."""
-        try:
-            return dlqapi.send_batch(sqs, target.ref.url, entries)
-        except bx.ClientError as exc:
-            code = error_code(exc) or ""
-            if code not in REFUSAL_CODES:
-                raise translate(exc, profile=self.ctx.profile, region=target.ref.region) from exc
-            if len(entries) == 1:
-                text = exc.response.get("Error", {}).get("Message") or str(exc)
-                return [], [{"Id": entries[0]["Id"], "SenderFault": True, "Code": code, "Message": text}]
-        except bx.BotoCoreError as exc:
-            raise translate(exc, profile=self.ctx.profile, region=target.ref.region) from exc
-        ok: list[dict] = []
-        failed: list[dict] = []
-        for entry in entries:
-            o, f = self._send_call(sqs, target, [entry])
-            ok += o
-            failed += f
-        return ok, failed
+        """SendMessageBatch; a whole-request refusal comes back per entry (see :func:`dlqapi.send_batch`)."""
+        return dlqapi.send_batch(sqs, target.ref.url, entries, profile=self.ctx.profile)
 
     def _send_batch(self, target: _Target, chunk: list[tuple[dict, DecodedMessage]]) -> list[dict]:
         if not self._pace(len(chunk)):
@@ -271,7 +246,7 @@ class SendMixin:
         if payload is not None:
             return payload, None
         if decoded.batch is not None:
-            fetched = dlqapi.fetch_batch_records(self.ctx, decoded.batch)
+            fetched = stream_records.fetch_batch_records(self.ctx, decoded.batch)
             if not fetched.records or not fetched.complete:
                 return None, fetched.note or "records unavailable"
             return json.dumps(stream_event(decoded.batch, fetched.records)), None
@@ -297,13 +272,13 @@ class SendMixin:
                                       "rh": m.get("ReceiptHandle")}])
             region = function.split(":")[3] if function.startswith("arn:") else self.dlq.region
             try:
-                resp = dlqapi.invoke_async(self.clients("lambda", region), function, payload)
-            except bx.ClientError as exc:
-                code = error_code(exc) or "InvokeFailed"
-                self._fail([(m, code, str(exc))], target=target, refused=code in INVOKE_REFUSAL_CODES)
+                resp = dlqapi.invoke_async(self.clients("lambda", region), function, payload,
+                                           profile=self.ctx.profile)
+            except ServiceError as exc:
+                if not exc.code:
+                    raise  # no answer from Lambda (endpoint, timeout): the run stops, the message stays
+                self._fail([(m, exc.code, str(exc))], target=target, refused=exc.code in INVOKE_REFUSAL_CODES)
                 continue
-            except bx.BotoCoreError as exc:
-                raise translate(exc, profile=self.ctx.profile, region=region) from exc
             if resp["status"] != 202:
                 self._fail([(m, f"Status{resp['status']}", "the invoke was not accepted")], target=target)
                 continue

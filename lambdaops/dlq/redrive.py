@@ -11,7 +11,7 @@ Three ways, chosen by the command:
   ``requestPayload``, or a stream batch rebuilt from its records); deleted once the Invoke is accepted.
 
 Never delete first: a message leaves the DLQ only after its copy is confirmed. Every step is written
-to the journal (:mod:`lambdaops.aws.redrive_journal`) before the next one, so a run killed at any
+to the journal (:mod:`lambdaops.dlq.journal`) before the next one, so a run killed at any
 moment resumes without losing a message, and sends again only what may not have arrived.
 
 Every message received is accounted for at the end: moved (its copy confirmed, then deleted),
@@ -31,22 +31,18 @@ import signal
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from pathlib import Path
 from typing import Any, Callable
-
-from botocore import exceptions as bx
 
 from lambdaops.aws import dlq as dlqapi
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.dlq_decode import DecodedMessage, decode_message, replay_payload
-from lambdaops.aws.errors import translate
+from lambdaops.dlq.decode import DecodedMessage, decode_message, replay_payload
 from lambdaops.aws.ratelimit import RateLimiter
-from lambdaops.aws.redrive_journal import DELETED, INTENT, SENT, AuditLog, Journal
-from lambdaops.aws.redrive_model import (UNCONFIRMED, RedriveInterrupted, RedriveOptions,  # noqa: F401 - re-exported
+from lambdaops.dlq.journal import DELETED, INTENT, SENT, AuditLog, Journal
+from lambdaops.dlq.redrive_model import (UNCONFIRMED, RedriveInterrupted, RedriveOptions,  # noqa: F401 - re-exported
                                          RedriveResult, _Target, batches, compile_filter, entry_size, matches)
-from lambdaops.aws.redrive_send import (DEFAULT_GROUP, FIFO_DEDUP_MARGIN_S, FIFO_DEDUP_WINDOW_S,  # noqa: F401
+from lambdaops.dlq.redrive_send import (DEFAULT_GROUP, FIFO_DEDUP_MARGIN_S, FIFO_DEDUP_WINDOW_S,  # noqa: F401
                                         MAX_BATCH_BYTES, SendMixin)
-from lambdaops.errors import LambdaopsError, UsageError
+from lambdaops.errors import LambdaopsError
 
 MOVE_TASK_MAX_RATE = 500
 
@@ -143,7 +139,7 @@ class Redriver(SendMixin):
 
     def run(self) -> RedriveResult:
         if self.opts.mode == "move-task":
-            from lambdaops.aws.redrive_task import run_move_task
+            from lambdaops.dlq.redrive_task import run_move_task
 
             return run_move_task(self)
         with self.interrupts():
@@ -203,8 +199,9 @@ class Redriver(SendMixin):
         stuck: list[str] = []
         if leftover:
             try:
-                stuck = dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, leftover, 0)
-            except (bx.ClientError, bx.BotoCoreError):
+                stuck = dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, leftover, 0,
+                                              profile=self.ctx.profile)
+            except LambdaopsError:
                 stuck = leftover  # they come back by themselves when their visibility timeout ends
         self.result.returned = len(leftover) - len(stuck)
         self.result.in_flight = len(stuck)
@@ -228,8 +225,8 @@ class Redriver(SendMixin):
         if not handles:
             return
         try:
-            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0)
-        except (bx.ClientError, bx.BotoCoreError):
+            dlqapi.set_visibility(self._sqs(self.dlq.region), self.dlq.url, handles, 0, profile=self.ctx.profile)
+        except LambdaopsError:
             pass  # expired or stale handles: those messages are visible already, or come back by themselves
 
     # -- receiving and choosing -------------------------------------------------------------------
@@ -259,8 +256,7 @@ class Redriver(SendMixin):
 
     def _attributes(self, ref: dlqapi.QueueRef) -> dict[str, str]:
         """``aws sqs get-queue-attributes --attribute-names All`` through this run's clients."""
-        resp = self._call(lambda: self._sqs(ref.region).get_queue_attributes(QueueUrl=ref.url, AttributeNames=["All"]))
-        return resp.get("Attributes", {})
+        return dlqapi.queue_attributes_with(self._sqs(ref.region), ref.url, profile=self.ctx.profile)
 
     def _reserve(self) -> bool:
         """Take one of ``--max`` slots; False once they are all taken."""
@@ -318,10 +314,8 @@ class Redriver(SendMixin):
                     self._busy -= 1
 
     def _call(self, fn, *args):
-        try:
-            return fn(*args)
-        except (bx.ClientError, bx.BotoCoreError) as exc:
-            raise translate(exc, profile=self.ctx.profile, region=self.dlq.region) from exc
+        """One SQS call of this run's; :mod:`lambdaops.aws.dlq` translates botocore failures."""
+        return fn(*args, profile=self.ctx.profile)
 
     def _process(self, sqs, msgs: list[dict]) -> None:
         take: list[tuple[dict, DecodedMessage]] = []
@@ -488,25 +482,3 @@ class Redriver(SendMixin):
     def _audit(self, lines: list[dict]) -> None:
         if self.audit and not self.opts.dry_run and lines:
             self.audit.write(lines)
-
-
-def journal_plan(dlq: dlqapi.QueueRef, opts: RedriveOptions) -> dict[str, Any]:
-    """What a journal's ``start`` line records, so --resume repeats the same run."""
-    return {"dlq_arn": dlq.arn, "dlq_url": dlq.url, "dlq_name": dlq.name, "region": dlq.region,
-            "mode": opts.mode, "target_arn": opts.target.arn if opts.target else None,
-            "function": opts.function, "filter": opts.filter, "max": opts.max_messages, "rate": opts.rate,
-            "visibility_s": opts.visibility_s}
-
-
-def open_journal(directory: Path, dlq: dlqapi.QueueRef, opts: RedriveOptions, *, resume: bool) -> Journal:
-    """A new journal, or with ``resume`` the newest unfinished one of this DLQ. Without ``resume`` an
-    unfinished journal is an error: a second run would resend what the first one may have sent."""
-    pending = Journal.unfinished(directory, dlq.arn)
-    if resume:
-        if not pending:
-            raise UsageError(f"nothing to resume: no unfinished redrive of {dlq.name} in {directory}")
-        return Journal.load(pending[0])
-    if pending:
-        raise UsageError(f"an unfinished redrive of {dlq.name} exists ({pending[0]}): "
-                         "pass --resume to finish it, or delete that journal file")
-    return Journal.create(directory, journal_plan(dlq, opts))

@@ -110,7 +110,7 @@ async def test_redrive_is_confirmed_then_moves_the_messages_back(make_app):
         assert any(n.message.startswith("redrive orders-dlq: moved") for n in app._notifications)
         assert dlq.queues[orders.arn].depth == 0
         # the CLI's audit log: the move task's start and end
-        audit = (dlq_source.journal_dir(app.backend) / "audit.jsonl").read_text().splitlines()
+        audit = (dlq_source.journal_dir(app.session) / "audit.jsonl").read_text().splitlines()
         assert [json.loads(line)["action"] for line in audit][-2:] == ["move-task", "move-task"]
 
 

@@ -64,7 +64,7 @@ def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(t
 def test_the_tuis_demo_account_stops_when_its_parent_goes():
     """The TUI's child account watches its stdin: when the TUI dies (kill -9, a crash) the pipe
     closes and the account stops instead of holding its memory and port."""
-    from lambdaops.tui.launch import DemoProcess
+    from lambdaops.demo.launch import DemoProcess
 
     demo = DemoProcess()
     try:

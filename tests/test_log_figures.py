@@ -4,7 +4,7 @@ or the logs hold nothing although CloudWatch counted invocations."""
 
 from __future__ import annotations
 
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 from lambdaops.snapshot import LogResult, _group_users
 
 

@@ -37,7 +37,7 @@ def serve(
 ) -> None:
     """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
     from lambdaops.config import parse_duration
-    from lambdaops.demo.server import DemoAccount
+    from lambdaops.demo.launch import open_account
 
     if quotas not in (None, "aws", "off"):
         raise UsageError("--quotas takes 'aws' or 'off'")
@@ -46,7 +46,7 @@ def serve(
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
     try:
-        account = DemoAccount(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
+        account = open_account(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
                               latency_ms=latency, quotas=None if quotas == "off" else quotas)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -75,7 +75,7 @@ def serve(
         threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
     try:
         if truth is not None:
-            from lambdaops.demo.truth import write_truth
+            from lambdaops.demo.launch import write_truth
 
             account.ready.wait()
             write_truth(account, truth)

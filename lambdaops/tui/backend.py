@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from lambdaops.aws.context import AwsContext
     from lambdaops.aws.insights import InsightsOutcome
-    from lambdaops.aws.models import FunctionInfo, Inventory
+    from lambdaops.models import FunctionInfo, Inventory
     from lambdaops.aws.xray import Trace
     from lambdaops.snapshot import FleetSnapshot, Window
 

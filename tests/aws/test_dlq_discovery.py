@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from lambdaops.aws.context import AwsContext, StaticCredentials
 from lambdaops.aws.dlq_discovery import NOT_RETAINED, discover_dlqs, function_depths, region_dlqs
-from lambdaops.aws.models import EventSource, FunctionInfo
+from lambdaops.models import EventSource, FunctionInfo
 from lambdaops.aws.queues import is_sqs_arn, partition_of_region, queue_arn, queue_url_from_arn
 from tests.aws.helpers import handler_zip
 

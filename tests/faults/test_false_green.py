@@ -180,7 +180,7 @@ def test_raw_logs_over_the_row_limit_is_null_with_a_note(served_demo):
 
 
 def test_tui_marks_failed_cells_apart_from_zero_and_no_data():
-    from lambdaops.aws.models import FunctionInfo
+    from lambdaops.models import FunctionInfo
     from lambdaops.tui.fleet_model import FAILED, build_fleet_model, missing_figures
 
     fn = FunctionInfo(name="f", region="us-east-1", arn="arn:aws:lambda:us-east-1:1:function:f", runtime="python3.12",

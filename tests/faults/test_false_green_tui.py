@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from lambdaops.tui.app import LambdaopsApp
-from lambdaops.tui.demo_session import ReplayBackend, demo_backend, demo_context, fleet_ready, start_demo
+from tests.tui.harness import ReplayBackend, demo_backend, demo_context, fleet_ready, start_demo
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.virtual_table import VirtualTable
 

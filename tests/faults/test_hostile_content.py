@@ -174,7 +174,7 @@ def test_tui_dlq_screen_shows_every_poison_message_without_crashing(demo):
     from lambdaops.aws.context import AwsContext, StaticCredentials
     from lambdaops.tui.app import LambdaopsApp
     from lambdaops.tui.backend import Backend, TuiSettings
-    from lambdaops.tui.demo_session import settle, wait_until
+    from tests.tui.harness import settle, wait_until
     from lambdaops.tui.screens.dlq import DlqScreen, message_detail
 
     ctx = AwsContext(regions=[REGION], endpoint_url=demo.endpoint, credentials=StaticCredentials("demo", "demo"),

@@ -10,7 +10,7 @@ import inspect
 import pytest
 
 from lambdaops.tui.app import LambdaopsApp
-from lambdaops.tui.demo_session import ReplayBackend, demo_backend, demo_context, start_demo
+from tests.tui.harness import ReplayBackend, demo_backend, demo_context, start_demo
 
 SIZE = (160, 45)
 

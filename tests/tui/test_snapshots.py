@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lambdaops.tui.api_cost import ApiUsage
-from lambdaops.tui.demo_session import ReplayBackend, fleet_ready, open_function, settle
+from tests.tui.harness import ReplayBackend, fleet_ready, open_function, settle
 from tests.tui.conftest import SIZE
 
 pytestmark = pytest.mark.e2e

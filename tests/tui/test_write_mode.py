@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdaops.tui.demo_session import fleet_ready, settle, wait_until
+from tests.tui.harness import fleet_ready, settle, wait_until
 from lambdaops.tui.screens.confirm import ConfirmScreen
 from lambdaops.tui.screens.dlq import DlqScreen
 from lambdaops.tui.screens.tuning import TuningScreen

@@ -197,3 +197,16 @@ def test_the_checker_resolves_relative_and_lazy_imports():
     found = imports_of("lambdaops.tui.screens.x", tree, is_package=False)
     assert [i.target for i in found] == ["lambdaops.aws.tuning", "boto3"]
     assert len(violations(found, lambda m: under(m, "lambdaops.tui.screens"), lambda t: under(t, "lambdaops.aws"))) == 1
+
+
+def test_xdg_variables_are_read_in_one_module():
+    # Cache, state, data and config directories come from lambdaops/paths.py only; a second reader
+    # would drift from it (the spec's rule on relative paths, the defaults).
+    readers = []
+    for name, tree in modules().items():
+        if name == "lambdaops.paths":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("XDG_"):
+                readers.append(f"  {name}:{node.lineno} {node.value}")
+    assert not readers, "XDG variables read outside lambdaops/paths.py:\n" + "\n".join(readers)

@@ -101,7 +101,7 @@ def test_the_inventory_reads_ephemeral_storage(monkeypatch):
 
     from lambdaops.aws.context import AwsContext, StaticCredentials
     from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-    from tests.aws.helpers import handler_zip
+    from tests.helpers import handler_zip
 
     kw = {"region_name": "us-east-1", "aws_access_key_id": "a", "aws_secret_access_key": "b"}
     with mock_aws():

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lambdaops.cli.main import app
-from tests.aws.helpers import handler_zip
-from tests.conformance.corpus import CASES
+from tests.helpers import handler_zip
+from tests.unit.conformance.corpus import CASES
 from tests.conftest import demo_env, start_served_demo, stop_served_demo
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ import botocore.config
 import pytest
 
 from lambdaops.demo.server import DemoAccount
-from tests.demo.test_log_records import OLD_OOM_RE, REPORT_RE, TIMEOUT_RE
+from tests.e2e.demo.test_log_records import OLD_OOM_RE, REPORT_RE, TIMEOUT_RE
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@ operation, count, message), null (never 0) and named in ``missing``, marked ``?`
 turns into exit 254 with ``--strict``; nothing collected at all is 254 whatever the flags; every HTTP
 attempt is counted, retries too; ``--raw-logs`` never presents the sum of the first lines as the total.
 
-Faults are injected at the HTTP attempt (tests/faults/http_faults.py) so botocore's retries run and run
+Faults are injected at the HTTP attempt (tests/e2e/faults/http_faults.py) so botocore's retries run and run
 out as they do against AWS; one test uses the demo's own AWS quotas with concurrent runs."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from lambdaops.cli.main import app
 from tests.conftest import ROOT, demo_env, start_served_demo, stop_served_demo
-from tests.faults.http_faults import Rule, inject, lambda_error
+from tests.e2e.faults.http_faults import Rule, inject, lambda_error
 
 runner = CliRunner()
 REGIONS = "us-east-1,eu-west-1"
@@ -253,7 +253,7 @@ def test_inventory_counts_failed_detail_calls_per_region_and_operation(monkeypat
 
     from lambdaops.aws.context import AwsContext, StaticCredentials
     from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-    from tests.aws.helpers import handler_zip
+    from tests.helpers import handler_zip
 
     inject(monkeypatch, Rule("lambda", lambda op, url, a: op == "GetFunctionConcurrency" and "/functions/slow-" in url,
                              lambda req: lambda_error(req, "TooManyRequestsException", 429)))

@@ -27,7 +27,7 @@ from lambdaops.aws.dlq_export import export_queue
 from lambdaops.aws.redrive import RedriveOptions, Redriver, open_journal
 from lambdaops.aws.redrive_journal import AuditLog, Journal
 from tests.conftest import ROOT
-from tests.test_dlq_redrive import (REGION, FaultyClient, KillAt, SimulatedKill, aws, depth, drain,  # noqa: F401
+from tests.unit.dlq.test_redrive import (REGION, FaultyClient, KillAt, SimulatedKill, aws, depth, drain,  # noqa: F401
                                     fast_moto, fill, fingerprint, make_queue)
 
 runner = CliRunner()

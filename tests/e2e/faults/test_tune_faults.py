@@ -30,7 +30,7 @@ from lambdaops.demo.server import DemoAccount
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FN, REGION = "orders-api", "us-east-1"  # 256 MB, x86_64
 COMMAND_RE = re.compile(r"run: (lambdaops .*--cleanup .*)$", re.M)
 

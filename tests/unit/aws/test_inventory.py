@@ -13,7 +13,7 @@ from lambdaops.aws.context import AwsContext, StaticCredentials, available_profi
 from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.errors import ConfigError, NotFoundError, ServiceError
-from tests.aws.helpers import handler_zip
+from tests.helpers import handler_zip
 
 
 @pytest.fixture

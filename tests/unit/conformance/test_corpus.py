@@ -19,7 +19,7 @@ from lambdaops.demo.insights_eval import NO_DISCOVERY
 from lambdaops.demo.logs_api import filter_pattern_mask
 from lambdaops.query_files import load
 from lambdaops.report_line import parse_report, stream_function, summarize
-from tests.conformance.corpus import CASES, Case, all_lines
+from tests.unit.conformance.corpus import CASES, Case, all_lines
 
 ACCOUNT = "123456789012"
 T0 = 1_795_341_600_000  # 2026-11-22 10:00 UTC

@@ -13,7 +13,7 @@ import pytest
 from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.insights import compile_query, discover_fields, run_query
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 T0 = 1_795_341_600_000  # 2026-11-22 10:00:00.000 UTC, a 5-minute (and hour) boundary
 ACCOUNT = "123456789012"
 ORDERS, CHECKOUT, QUOTE, QUOTE_JSON = (f"{ACCOUNT}:/aws/lambda/{n}" for n in ("orders", "checkout", "quote",

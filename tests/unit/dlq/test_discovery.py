@@ -17,7 +17,7 @@ from lambdaops.aws.context import AwsContext, StaticCredentials
 from lambdaops.aws.dlq_discovery import NOT_RETAINED, discover_dlqs, function_depths, region_dlqs
 from lambdaops.models import EventSource, FunctionInfo
 from lambdaops.aws.queues import is_sqs_arn, partition_of_region, queue_arn, queue_url_from_arn
-from tests.aws.helpers import handler_zip
+from tests.helpers import handler_zip
 
 KW = {"region_name": "us-east-1", "aws_access_key_id": "a", "aws_secret_access_key": "b"}
 ACCOUNT = "123456789012"

@@ -1,6 +1,7 @@
 """Decode DLQ messages by shape, and show any body safely. Pure: no I/O, no boto3.
 
-Shapes (aws-facts.md section 5):
+Shapes (Lambda Developer Guide: asynchronous invocation's dead-letter queues and invocation records,
+event source mappings' on-failure destinations):
 
 - ``lambda-dlq``: a function's DeadLetterConfig: the body is the original event; attributes
   ``RequestID``, ``ErrorCode``, ``ErrorMessage``;

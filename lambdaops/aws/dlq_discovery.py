@@ -2,7 +2,8 @@
 report's ``dlq_depth``, ``lambdaops dlq list`` and the TUI's DLQ screen (they showed different
 numbers when each had its own).
 
-Failure targets (aws-facts.md section 5), from the inventory's bulk answers:
+Failure targets (Lambda Developer Guide: asynchronous invocation's dead-letter queues and destinations,
+event source mappings' failure handling), from the inventory's bulk answers:
 
 1. function ``DeadLetterConfig.TargetArn``: an SQS queue, or an SNS topic. A topic keeps nothing: its
    messages can only be counted in the SQS queues subscribed to it (``ListSubscriptionsByTopic``);
@@ -18,7 +19,7 @@ on AWS's own endpoints (:func:`lambdaops.aws.dlq.known_queue_url`).
 Depth is what is in the queue: ``ApproximateNumberOfMessages`` (visible) +
 ``ApproximateNumberOfMessagesNotVisible`` (in flight: a consumer, a browse or a redrive holds them) +
 ``ApproximateNumberOfMessagesDelayed`` (not deliverable yet), kept apart in :class:`DlqInfo`
-("GetQueueAttributes", Amazon SQS API Reference; aws-facts.md section 8, "DLQ depth").
+("GetQueueAttributes", Amazon SQS API Reference).
 
 Calls: one GetQueueAttributes per SQS event-source queue (its RedrivePolicy), one
 ListSubscriptionsByTopic per SNS topic, one GetQueueAttributes per target queue; ``dlq list`` adds

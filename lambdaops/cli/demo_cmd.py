@@ -63,7 +63,7 @@ def serve(
     signal.signal(signal.SIGTERM, on_signal)
     if until_stdin_closes:
         # The parent holds the pipe's other end and never writes: its end closes when it exits,
-        # however it exits (kill -9, a crash), and an orphaned account would hold 400 MB and a port.
+        # however it exits (kill -9, a crash), and an orphaned account would keep its memory and its port.
         def watch_stdin() -> None:
             try:
                 while sys.stdin.buffer.read(4096):

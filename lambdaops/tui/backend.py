@@ -19,8 +19,8 @@ from lambdaops.errors import ConfigError, LambdaopsError, ServiceError
 from lambdaops.tui.api_cost import ApiUsage, estimate
 from lambdaops.tui.fleet_model import row_key
 
-# pandas, boto3 and the AWS layer take about 1.5 s to import: they are imported by the worker that
-# first needs them, not before the first frame.
+# pandas, boto3 and the AWS layer are slow to import (bench/tui_startup.py times the start-up): they
+# are imported by the worker that first needs them, not before the first frame.
 if TYPE_CHECKING:
     import pandas as pd
 

@@ -1,7 +1,7 @@
 """The demo account's log records in the shapes AWS writes them, and its truth recomputed from them.
 
 The e2e tests read the raw events with plain boto3 (FilterLogEvents) from the served demo and parse them
-here with their own patterns, written from the documented formats (aws-facts sections 3 and 8), not with
+here with their own patterns, written from the documented formats (Lambda Developer Guide, "Working with Lambda function logs"), not with
 the product's parser; the figures they add up must equal the truth file's.
 """
 
@@ -65,7 +65,7 @@ def test_the_original_fleet_keeps_its_names_and_gains_the_awkward_shapes():
 
 def test_billed_duration_includes_init_unless_the_function_leaves_it_out():
     specs = {f.name: f for f in build_fleet()}
-    # the real line of aws-facts section 8: Init 1293.83 + Duration 1049.63 -> Billed 2344
+    # a real INIT-billed line ("AWS Lambda standardizes billing for INIT Phase", AWS Compute Blog): Init 1293.83 + Duration 1049.63 -> Billed 2344
     args = (np.array([1049.63, 20.2]), np.array([1293.83, np.nan]), np.array([5, 6], dtype=np.uint64))
     assert billed_duration_ms(specs["orders-api"], *args).tolist() == [2344, 21]
     assert billed_duration_ms(specs["geo-lookup"], *args).tolist() == [1050, 21]
@@ -173,7 +173,7 @@ class Figures:
         return False
 
     def billed_ms(self) -> int:
-        """AWS's rule (aws-facts section 8): Billed Duration, and for an INIT cold start at least
+        """AWS's rule ("AWS Lambda standardizes billing for INIT Phase"): Billed Duration, and for an INIT cold start at least
         ceil(Duration + Init Duration); a SnapStart line's Billed Duration already holds the restore."""
         return sum(max(r["b"], _ceil(r["d"] + r["i"])) if r["i"] is not None else r["b"] for r in self.reports)
 

@@ -134,7 +134,7 @@ def _report(line: str):
 def test_billed_ms_by_aws_rules_never_adds_the_snapstart_restore_twice():
     from lambdaops.analysis.tuning_stats import billed_ms_by_aws_rules
 
-    # A real SnapStart line (aws-facts section 8): Billed Duration 610 = Duration 306.34 + Billed Restore 303.
+    # A real SnapStart line ("Monitoring for Lambda SnapStart", Lambda Developer Guide): Billed Duration 610 = Duration 306.34 + Billed Restore 303.
     snap = _report("REPORT RequestId: r1\tDuration: 306.34 ms\tBilled Duration: 610 ms\tMemory Size: 1024 MB\t"
                    "Max Memory Used: 150 MB\tRestore Duration: 398.97 ms\tBilled Restore Duration: 303 ms")
     assert billed_ms_by_aws_rules(snap) == 610

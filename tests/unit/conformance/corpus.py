@@ -3,20 +3,20 @@
 Sources of the shapes (written from these, not from the demo):
 - Text REPORT line, tab-separated, ``Init Duration`` on cold starts only; ``Status``/``Error Type`` on
   failed invokes; an ``XRAY TraceId`` line on traced functions: Lambda developer guide, "Working with
-  Lambda function logs" and "Using CloudWatch Logs Insights with Lambda" (aws-facts.md section 3).
+  Lambda function logs" and "Using CloudWatch Logs Insights with Lambda".
 - JSON ``platform.report`` record (``LogFormat=JSON``): Lambda developer guide, "Configuring JSON and
   plain text log formats"; Telemetry API ``platform.report`` schema (``metrics.durationMs``,
   ``billedDurationMs``, ``memorySizeMB``, ``maxMemoryUsedMB``, ``initDurationMs``,
   ``restoreDurationMs``, ``billedRestoreDurationMs``; ``status``; ``errorType``).
 - SnapStart: ``Restore Duration`` and ``Billed Restore Duration``, with ``Billed Duration`` already
   including the billed restore (real lines quoted in public bug reports: 2338.66 + 182 -> 2521,
-  306.34 + 303 -> 610, 149.53 + 163 -> 313; aws-facts.md section 8).
+  306.34 + 303 -> 610, 149.53 + 163 -> 313).
 - INIT billed since 2025-08-01 ("AWS Lambda standardizes billing for INIT Phase", AWS Compute Blog):
   inside Billed Duration (Init 1293.83 + Duration 1049.63 -> Billed 2344) or, on some lines, not shown
   there; a cold start bills max(Billed Duration, ceil(Duration + Init Duration)).
 - Older runtimes: a separate ``<time>\t<requestId>\tTask timed out after 3.00 seconds`` line and no
   ``Status`` on the REPORT line; out-of-memory deaths as ``RequestId: <id> Error: Runtime exited with
-  error: signal: killed`` followed by ``Runtime.ExitError`` (aws-facts.md section 8).
+  error: signal: killed`` followed by ``Runtime.ExitError``.
 - Streams: ``YYYY/MM/DD/[$LATEST]<id>`` in a function's own group, ``YYYY/MM/DD/<function>[<version>]<id>``
   in a custom group (Lambda developer guide, "Sending Lambda function logs to CloudWatch Logs").
 """

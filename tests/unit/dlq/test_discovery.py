@@ -2,7 +2,7 @@
 in flight + delayed, queue URLs built from ARNs on AWS's own endpoints (no GetQueueUrl per queue),
 and a destination whose queue is gone is reported, not fatal.
 
-moto accepts DeadLetterConfig but never returns it (moto-gaps.md), so the kinds that need it are
+moto accepts DeadLetterConfig but never returns it from GetFunction/ListFunctions, so the kinds that need it are
 given to :func:`region_dlqs` as the inventory would have read them from ListFunctions."""
 
 from __future__ import annotations

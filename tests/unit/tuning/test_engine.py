@@ -66,7 +66,8 @@ class FakeLambda:
         self.lock = threading.Lock()
         self.call_times: list[tuple[float, str]] = []
         # With cold_init_ms, a version's first invocation is a cold start whose REPORT line shows Init
-        # Duration but leaves it out of Billed Duration (some post-2025-08 lines do; aws-facts section 8).
+        # Duration but leaves it out of Billed Duration (some post-2025-08 lines do, although
+        # "AWS Lambda standardizes billing for INIT Phase", AWS Compute Blog, bills it).
         self.cold_init_ms = cold_init_ms
         self.warm_versions: set[str] = set()
         self.emitted: list[tuple[int, float, float | None]] = []  # (memory, duration, init)

@@ -1,5 +1,6 @@
-"""``--demo`` itself: the CLI starts the embedded account in its own process (the path a newcomer
-takes first), so these tests cannot use the shared served account."""
+"""The CLI's first steps: ``--demo`` itself (the CLI starts the embedded account in its own process,
+the path a newcomer takes first, so that test cannot use the shared served account), and global
+options given after the subcommand, against the shared one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lambdaops.cli.main import app
+from tests.conftest import demo_env
 
 runner = CliRunner()
 
@@ -39,8 +41,12 @@ def test_demo_functions_json_lists_the_fleet():
 
 
 @pytest.mark.e2e
-def test_demo_functions_csv_and_markdown_after_the_subcommand():
-    res = invoke("functions", "--demo", "--region", "eu-west-1", "-o", "csv", "--no-details")
+def test_functions_csv_with_global_options_after_the_subcommand(served_demo, monkeypatch):
+    for key, value in demo_env(served_demo.endpoint).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    res = invoke("functions", "--endpoint-url", served_demo.endpoint, "--region", "eu-west-1", "-o", "csv",
+                 "--no-details")
     assert res.exit_code == 0, res.stderr
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("name,region,runtime")

@@ -25,6 +25,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    # Its own account: redrive and purge change the DLQ depths the shared account's readers check.
     d = start_served_demo(tmp_path_factory.mktemp("dlq-demo"))
     d.baseline = None
     yield d

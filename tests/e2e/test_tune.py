@@ -31,6 +31,7 @@ IO_BOUND = ("orders-api", "us-east-1", "128,256,512,1024,2048")
 
 @pytest.fixture(scope="module")
 def account():
+    # Its own account: tuning publishes versions, changes memory and invokes (new log records and metrics).
     acct = DemoAccount(functions=24).start()
     yield acct
     acct.stop()

@@ -1,8 +1,5 @@
 """Never a false green in the TUI (issue 13, item 8): a figure that could not be fetched is marked
-``?`` in its cell, apart from a real 0 and from "-" (no data), and the header counts them.
-
-Its own module: the TUI runs an in-process demo account, whose moto state is process-global and must
-not meet the ``mock_aws`` tests of test_false_green.py."""
+``?`` in its cell, apart from a real 0 and from "-" (no data), and the header counts them."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import asyncio
 import pytest
 
 from lambdaops.tui.app import LambdaopsApp
-from tests.tui.harness import ReplayBackend, demo_backend, demo_context, fleet_ready, start_demo
+from tests.tui.harness import ReplayBackend, demo_backend, demo_context, fleet_ready
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.virtual_table import VirtualTable
 
@@ -32,13 +29,6 @@ class GapBackend(ReplayBackend):
                             for j in table.index]
         snap.table = table
         return snap
-
-
-@pytest.fixture(scope="module")
-def demo():
-    account = start_demo()
-    yield account
-    account.stop()
 
 
 def test_failed_figures_are_marked_and_counted_in_the_header(demo):

@@ -47,6 +47,7 @@ HAND = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    # Its own account: it creates functions and log groups that the shared account's readers would count.
     served = start_served_demo(tmp_path_factory.mktemp("hand"), truth=False)
     try:
         lam, logs = served.client("lambda"), served.client("logs")

@@ -50,6 +50,7 @@ def test_demo_serves_every_service_without_the_server_extras():
     if endpoint is None:
         proc.kill()
         pytest.fail(f"demo serve did not start with the extras blocked: {proc.stderr.read()[-2000:]}")
+    # Its own account: a start with the extras blocked is what this test checks.
     demo = ServedDemo(proc, endpoint, None)
     try:
         now = int(time.time())

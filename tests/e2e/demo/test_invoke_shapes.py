@@ -22,6 +22,8 @@ US, EU = "us-east-1", "eu-west-1"
 
 @pytest.fixture(scope="module")
 def account():
+    # Its own account: invokes write log records, metrics and DLQ messages the shared account's readers
+    # compare with the truth file.
     acct = DemoAccount().start()
     yield acct
     acct.stop()

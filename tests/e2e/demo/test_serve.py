@@ -14,6 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_serve_answers_other_processes_then_exits_cleanly(tmp_path):
+    # Its own `demo serve` (here and below): the command's start and stop are what these tests check.
     demo = start_served_demo(tmp_path, "--seed", "3", truth=False)
     try:
         assert demo.endpoint.startswith("http://127.0.0.1:")

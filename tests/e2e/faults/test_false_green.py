@@ -201,6 +201,7 @@ def test_tui_marks_failed_cells_apart_from_zero_and_no_data():
 def test_concurrent_runs_under_aws_quotas_never_exit_green_with_gaps(tmp_path):
     """The issue's reproduction: three concurrent runs against a 300-function account with AWS's
     control-plane quota (15 requests/s shared); retries run out for some functions' details."""
+    # Its own account: 300 functions under AWS's quotas, unlike the shared one.
     demo = start_served_demo(tmp_path, "--functions", "300", "--quotas", "aws", truth=False)
     try:
         env = demo_env(demo.endpoint)

@@ -70,6 +70,7 @@ POISON = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    # Its own account: it purges email-dlq and fills it with poison messages.
     d = start_served_demo(tmp_path_factory.mktemp("hostile-demo"), truth=False)
     sqs = d.client("sqs", REGION)
     # email-dlq: the redrive target of the demo's email-queue (an SQS event source), so discovery and

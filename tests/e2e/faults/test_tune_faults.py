@@ -37,6 +37,8 @@ COMMAND_RE = re.compile(r"run: (lambdaops .*--cleanup .*)$", re.M)
 
 @pytest.fixture(scope="module")
 def account():
+    # Its own account: tuning publishes versions, changes memory and invokes; interrupted runs leave
+    # the leftovers these tests then clean up.
     acct = DemoAccount(functions=24).start()
     yield acct
     acct.stop()

@@ -210,3 +210,14 @@ def test_xdg_variables_are_read_in_one_module():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("XDG_"):
                 readers.append(f"  {name}:{node.lineno} {node.value}")
     assert not readers, "XDG variables read outside lambdaops/paths.py:\n" + "\n".join(readers)
+
+
+def test_the_demo_entry_module_loads_no_moto():
+    # The TUI's launcher imports it before the first frame: the account's weight belongs to the child.
+    import subprocess
+    import sys
+
+    code = "import sys, lambdaops.demo.launch, lambdaops.tui.launch; print(sorted(m for m in sys.modules " \
+           "if m.split('.')[0] in ('moto', 'boto3', 'botocore', 'lambdaops') and not m.startswith('lambdaops.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "['lambdaops']", out.stdout

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lambdaops.analysis.fleet import analyze  # noqa: E402
-from lambdaops.aws.models import FunctionInfo  # noqa: E402
+from lambdaops.models import FunctionInfo  # noqa: E402
 from lambdaops.tui.fleet_model import build_fleet_model, row_key  # noqa: E402
 
 RUNTIMES = ("python3.12", "nodejs20.x", "java21", "provided.al2023")

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from lambdaops.errors import ConfigError
 from lambdaops.window import parse_duration
+from lambdaops.paths import config_dir
 
 DEFAULTS: dict[str, Any] = {
     "profile": None,
@@ -59,8 +60,7 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("LAMBDAOPS_CONFIG"):
         return Path(env["LAMBDAOPS_CONFIG"]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "lambdaops" / "config.toml"
+    return config_dir(env) / "config.toml"
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -102,7 +102,7 @@ _TABLE: dict[str, RegionPrice] = {
     "eu-south-1": _pricier("Europe (Milan)", 0.0000195172, 0.0000156138, PRICING_PAGE),
     "me-south-1": _pricier("Middle East (Bahrain)", 0.0000206667, 0.0000165334, PRICING_PAGE),
     "me-central-1": _pricier("Middle East (UAE)", 0.0000206667, 0.0000165334, PRICING_PAGE),
-    # About 30% above us-east-1 (aws-facts.md section 8, "Prices"): 1.3 x the us-east-1 figures.
+    # About 30% above us-east-1 (AWS Lambda pricing page, Asia Pacific (Osaka)): 1.3 x the us-east-1 figures.
     "ap-northeast-3": _pricier("Asia Pacific (Osaka)", 0.0000216667, 0.0000173334, PRICING_PAGE),
     # China: priced and billed in CNY ("Billing and Payment", Getting Started with AWS in China).
     # x86 duration CNY 0.000113477 per GB-s and CNY 1.36 per 1M requests as quoted for Ningxia; Arm

@@ -8,7 +8,7 @@
   Duration 2338.66 + Billed Restore 182 -> Billed 2521), so ``Billed Restore Duration`` is never
   added again. INIT is billed for every configuration since 2025-08-01 ("AWS Lambda standardizes
   billing for INIT Phase", AWS Compute Blog), yet not every line shows it inside ``Billed Duration``:
-  a cold start bills max(Billed Duration, ceil(Duration + Init Duration)). aws-facts.md section 8.
+  a cold start bills max(Billed Duration, ceil(Duration + Init Duration)).
 - Timeouts: REPORT ``Status: timeout`` / ``record.status`` "timeout", or an older runtime's separate
   ``<requestId> Task timed out after 3.00 seconds`` line. Out-of-memory deaths: ``Runtime.OutOfMemory``,
   or an older runtime's ``RequestId: <id> Error: Runtime exited with error: signal: killed``. One

@@ -5,7 +5,7 @@
 What cron mails is the HTML report; this is how to look at it as a mail client would show it (layout,
 wrapping, bar labels) without a desktop. Needs ``chromium`` (Debian: ``apt-get install chromium``).
 Writes the HTML next to the PNG. The structure itself is tested without a browser
-(tests/cli/test_report_formats.py).
+(tests/e2e/cli/test_report_formats.py).
 """
 
 from __future__ import annotations

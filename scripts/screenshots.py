@@ -4,7 +4,7 @@
 
 Each shot starts the app on the same in-process demo account, drives it with the keys a person
 would press, waits for the workers to finish and saves an SVG. The figures are the same every day
-(see lambdaops/tui/demo_session.py); trace ids embed the date and differ.
+(see tests/tui/harness.py); trace ids embed the date and differ.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lambdaops.tui.app import LambdaopsApp  # noqa: E402
-from lambdaops.tui.demo_session import (SIZE, ReplayReads, demo_tui_session, demo_context, fleet_ready,  # noqa: E402
-                                        open_function, settle, start_demo, wait_until)
+from tests.tui.harness import (SIZE, ReplayReads, demo_tui_session, demo_context, fleet_ready,  # noqa: E402
+                               open_function, settle, start_demo, wait_until)
 
 
 async def shot_fleet(pilot, app):

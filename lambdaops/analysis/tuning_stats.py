@@ -59,7 +59,8 @@ def billed_ms_by_aws_rules(report: Report) -> int:
       cold start bills max(Billed Duration, ceil(Duration + Init Duration)).
     - SnapStart: ``Billed Duration`` already includes the billed restore (real lines: Duration 306.34 +
       Billed Restore 303 -> Billed 610), so ``Billed Restore Duration`` is never added again.
-    (aws-facts.md section 8, "SnapStart billing" and "INIT billing".)
+    ("Monitoring for Lambda SnapStart", Lambda Developer Guide; "AWS Lambda standardizes billing for INIT
+    Phase", AWS Compute Blog.)
     """
     billed = int(report.billed_ms)
     if report.init_ms is not None:

@@ -7,8 +7,8 @@ queries in the account) and throttling wait and retry; a batch that still fails 
 log groups, which then show figures as missing, not zero.
 
 A log group that does not exist (a function that never ran, or whose group was deleted) fails the
-WHOLE StartQuery with ``ResourceNotFoundException: Log group '...' does not exist`` (StartQuery API
-reference; aws-facts.md section 8). It must cost only its own figures: the batch is retried without
+WHOLE StartQuery with ``ResourceNotFoundException: Log group '...' does not exist`` (StartQuery, Amazon
+CloudWatch Logs API Reference). It must cost only its own figures: the batch is retried without
 the group the message names (one failed StartQuery each, which scans nothing); when the message names
 none, or a batch has lost several groups already, one DescribeLogGroups listing (by the batch's common
 name prefix, pages of 50) finds every missing group at once. Groups found missing are remembered by

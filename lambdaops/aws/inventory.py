@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +31,9 @@ CONTROL_PLANE_RPS = 15.0
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lambdaops"
+    from lambdaops.paths import cache_dir
+
+    return cache_dir()
 
 
 class DetailsCache:

@@ -14,7 +14,7 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import error_code, translate
 
 if TYPE_CHECKING:  # the calls layer imports nothing of the DLQ engine at run time
-    from lambdaops.dlq.decode import StreamBatch
+    from lambdaops.models import StreamBatch
 
 
 def _arn_region(arn: str) -> str:

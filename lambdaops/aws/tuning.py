@@ -151,23 +151,6 @@ def parse_log_tail(log_result_b64: str | None) -> Report | None:
     return found
 
 
-def decode_dlq_body(body: str) -> tuple[bytes | None, str | None]:
-    """The event to replay from a DLQ message, or (None, why not). Lambda DLQs hold the event as-is;
-    on-failure destination records hold it under ``requestPayload``; SNS envelopes under ``Message``;
-    stream on-failure records hold only batch pointers (not replayable as an event). Read with the
-    DLQ decoder that ``dlq show`` and ``dlq redrive --invoke`` use, so all three agree on every body."""
-    from lambdaops.dlq.decode import decode_message, replay_payload
-
-    decoded = decode_message({"MessageId": "", "Body": body})
-    if decoded.shape in ("kinesis-batch", "dynamodb-batch"):
-        return None, "stream failure record (batch pointers, not an event)"
-    payload = replay_payload(decoded, body)
-    if payload is None:
-        why = "; ".join(n for n in decoded.notes if n.startswith(("not parsed", "SNS Message not")))
-        return None, f"body is not JSON{f' ({why})' if why else ''}"
-    return payload.encode("utf-8"), None
-
-
 class TuningApi:
     """Lambda calls for one function's region. ``client``/``sqs`` may be injected (tests)."""
 
@@ -410,11 +393,10 @@ class TuningApi:
                             executed_version=resp.get("ExecutedVersion"))
 
     # -- payloads from a dead-letter queue -----------------------------------------------------------
-    def sample_dlq_payloads(self, queue: str, limit: int = 10, *,
-                            visibility_s: int = 20) -> tuple[list[bytes], list[str]]:
+    def sample_dlq_messages(self, queue: str, limit: int = 10, *, visibility_s: int = 20) -> list[dict]:
         """Events from a DLQ without consuming them: ``aws sqs receive-message --visibility-timeout S``,
         then ``aws sqs change-message-visibility-batch`` back to 0. SQS has no true peek: each receive
-        raises the message's receive count. Returns the payloads and notes on messages left out."""
+        raises the message's receive count. Returns up to ``limit`` messages (decoded by the caller)."""
         sqs = self._sqs or self.ctx.client("sqs", self.region)
         try:
             if queue.startswith("arn:aws:sqs:"):
@@ -438,11 +420,4 @@ class TuningApi:
                     for j, h in enumerate(handles[i:i + 10])])
         except (bx.ClientError, bx.BotoCoreError) as exc:
             raise self._translate(exc) from exc
-        payloads, notes = [], []
-        for m in list(seen.values())[:limit]:
-            payload, why = decode_dlq_body(m.get("Body", ""))
-            if payload is None:
-                notes.append(f"message {m['MessageId']} left out: {why}")
-            else:
-                payloads.append(payload)
-        return payloads, notes
+        return list(seen.values())[:limit]

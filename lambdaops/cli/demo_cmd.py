@@ -56,7 +56,7 @@ def serve(
 ) -> None:
     """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
     from lambdaops.window import parse_duration
-    from lambdaops.demo.server import DemoAccount
+    from lambdaops.demo.launch import open_account
 
     if quotas not in (None, "aws", "off"):
         raise UsageError("--quotas takes 'aws' or 'off'")
@@ -65,7 +65,7 @@ def serve(
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
     try:
-        account = DemoAccount(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
+        account = open_account(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
                               latency_ms=latency, quotas=None if quotas == "off" else quotas)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -82,7 +82,7 @@ def serve(
     signal.signal(signal.SIGTERM, on_signal)
     if until_stdin_closes:
         # The parent holds the pipe's other end and never writes: its end closes when it exits,
-        # however it exits (kill -9, a crash), and an orphaned account would hold 400 MB and a port.
+        # however it exits (kill -9, a crash), and an orphaned account would keep its memory and its port.
         def watch_stdin() -> None:
             try:
                 while sys.stdin.buffer.read(4096):
@@ -94,7 +94,7 @@ def serve(
         threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
     try:
         if truth is not None:
-            from lambdaops.demo.truth import write_truth
+            from lambdaops.demo.launch import write_truth
 
             account.ready.wait()
             write_truth(account, truth)

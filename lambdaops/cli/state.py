@@ -14,8 +14,6 @@ from typing import Any
 from lambdaops.config import Settings, resolve_settings
 from lambdaops.errors import UsageError
 
-DEMO_CREDENTIALS = ("demo", "demo")
-
 
 @dataclass
 class CliState:
@@ -52,11 +50,11 @@ class CliState:
     def start_demo(self):
         """Start the in-process demo account once (``--demo``); stopped by :meth:`close`."""
         if self._demo is None:
-            from lambdaops.demo.server import DemoAccount
+            from lambdaops.demo.launch import open_account
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            self._demo = DemoAccount()
+            self._demo = open_account()
             self._demo.start()
         return self._demo
 
@@ -64,6 +62,7 @@ class CliState:
         """The AwsContext for this invocation (credentials checked, regions resolved)."""
         if self._ctx is None:
             from lambdaops.aws.context import AwsContext, StaticCredentials
+            from lambdaops.demo.launch import DEMO_CREDENTIALS
 
             settings = self.settings()
             if self.demo:

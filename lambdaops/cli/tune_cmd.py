@@ -128,7 +128,9 @@ def _options(memory, num, payload, payloads, payload_from_dlq, parallel, cold_on
         opts.payloads = load_payloads(payloads)
     opts.validate()  # before any AWS call
     if payload_from_dlq is not None:
-        found, notes = api.sample_dlq_payloads(payload_from_dlq, limit=min(10, num))
+        from lambdaops.tuning.dlq_payloads import payloads_from_dlq
+
+        found, notes = payloads_from_dlq(api, payload_from_dlq, limit=min(10, num))
         for note in notes:
             print(f"lambdaops: --payload-from-dlq: {safe_text(note, None)}", file=sys.stderr)
         if not found:

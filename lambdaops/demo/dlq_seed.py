@@ -1,7 +1,8 @@
 """Fill every DLQ and failure target of the demo fleet with the messages AWS would have left there.
 
 Each message derives from a failed invocation of the traffic records (its request id, its time), in
-the shape of aws-facts.md section 5:
+the shapes the Lambda Developer Guide gives for dead-letter queues, invocation records and
+event source mappings' on-failure destinations:
 
 1. function DeadLetterConfig -> SQS: the original event, attributes RequestID / ErrorCode / ErrorMessage;
    -> SNS: published to the topic, which an archive queue (``<topic>-archive`` with "-topic" dropped,

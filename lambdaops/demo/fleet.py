@@ -60,7 +60,7 @@ class FunctionSpec:
     deploy_at_frac: float | None = None  # a deploy during the window (all environments recycled)
     tracing: bool = True
     # Cold-start REPORT lines whose Billed Duration leaves INIT out although AWS bills it ("AWS Lambda
-    # standardizes billing for INIT Phase", AWS Compute Blog, effective 2025-08-01; aws-facts section 8).
+    # standardizes billing for INIT Phase", AWS Compute Blog, effective 2025-08-01).
     init_in_billed_line: bool = True
     # An older runtime's line shapes: a separate "Task timed out after N seconds" line and no Status on the
     # REPORT line; OOM deaths only as "Runtime exited with error: signal: killed" + Runtime.ExitError.
@@ -174,7 +174,8 @@ SHARED_LOG_GROUP = "/app/storefront"
 
 
 def _awkward_fleet() -> list[FunctionSpec]:
-    """Functions whose logs are shaped the way real accounts make them awkward (aws-facts section 8).
+    """Functions whose logs are shaped the way real accounts make them awkward; each
+    one names its AWS source below.
 
     Appended after the original 24 so their names, order and traffic (seeded by position) stay as they were.
     """

@@ -108,8 +108,8 @@ def text_token(msgs: list[str], label: str) -> np.ndarray:
 # field -> (is a number, from the text REPORT/START/END lines). Only the text lines get them: "the
 # discovered Lambda fields come from the text REPORT line"; a JSON platform.report record is discovered
 # as its own keys (type, record.metrics.durationMs, ...) like any JSON log event (Lambda developer
-# guide, "Using CloudWatch Logs Insights with Lambda" / "Configuring JSON and plain text log formats";
-# aws-facts.md section 8). SnapStart's Restore Duration is not discovered either: queries parse it.
+# guide, "Using CloudWatch Logs Insights with Lambda" / "Configuring JSON and plain text log formats").
+# SnapStart's Restore Duration is not discovered either: queries parse it.
 DISCOVERED = {
     "@requestId": (False, (REPORT, START, END), lambda m: text_token(m, "RequestId: ")),
     "@duration": (True, (REPORT,), lambda m: text_number(m, "Duration: ")),

@@ -120,7 +120,7 @@ class LogsService:
             raise DemoApiError("InvalidParameterException",
                                f"A query can reference at most {MAX_GROUPS} log groups, got {len(groups)}")
         # One missing group fails the whole request (CloudWatch Logs API reference, StartQuery:
-        # ResourceNotFoundException; aws-facts.md section 8), whatever the others hold.
+        # ResourceNotFoundException), whatever the others hold.
         for g in groups:
             if _moto_group(req.region, g) is None:
                 raise DemoApiError("ResourceNotFoundException", f"Log group '{g}' does not exist")

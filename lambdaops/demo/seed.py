@@ -61,9 +61,9 @@ def client(endpoint: str, service: str, region: str):
 
 def seed_account(endpoint: str, fleet: list[FunctionSpec], overlay=None) -> dict[str, SeededRegion]:
     """Create the fleet's resources in moto's backends, as the API would (the same backend calls
-    moto's request handlers make, with the bodies boto3 would send). Going through HTTP took 1.8 s of
-    the demo's start for ~170 requests (client and server loading the same service models, parsing,
-    serialising), and the TUI waits for it before it can list anything; this takes a fraction."""
+    moto's request handlers make, with the bodies boto3 would send). Going through HTTP made the
+    demo's start wait on a request per resource (client and server loading the same service models,
+    parsing, serialising), and the TUI waits for it before it can list anything."""
     import base64
     from urllib.parse import urlparse
 

@@ -263,7 +263,7 @@ def billed_duration_ms(spec: FunctionSpec, duration: np.ndarray, init: np.ndarra
 
     - warm: ceil(Duration);
     - SnapStart restore: ceil(Duration + Billed Restore Duration): the billed restore is already inside
-      (real lines: 2338.66 + 182 -> 2521, 306.34 + 303 -> 610, 149.53 + 163 -> 313; aws-facts section 8);
+      (real lines: 2338.66 + 182 -> 2521, 306.34 + 303 -> 610, 149.53 + 163 -> 313; "Monitoring for Lambda SnapStart", Lambda Developer Guide);
     - cold start: ceil(Duration + Init Duration) since INIT is billed for every configuration from
       2025-08-01 ("AWS Lambda standardizes billing for INIT Phase", AWS Compute Blog; a real line reads
       Init 1293.83 + Duration 1049.63 -> 2344), except for functions whose lines leave INIT out
@@ -282,8 +282,8 @@ def billed_duration_ms(spec: FunctionSpec, duration: np.ndarray, init: np.ndarra
 
 def aws_billed_ms(spec: FunctionSpec, rec: Records) -> np.ndarray:
     """What AWS bills per invocation: the line's Billed Duration, and for a non-SnapStart cold start at
-    least ceil(Duration + Init Duration), whether or not the line shows INIT inside (aws-facts section 8:
-    billed ms = max(Billed Duration, ceil(Duration + Init Duration)))."""
+    least ceil(Duration + Init Duration), whether or not the line shows INIT inside ("AWS Lambda standardizes billing for INIT Phase", AWS
+    Compute Blog: billed ms = max(Billed Duration, ceil(Duration + Init Duration)))."""
     billed = rec.billed_ms.astype(np.int64).copy()
     if spec.snapstart:
         return billed

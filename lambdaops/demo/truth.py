@@ -4,7 +4,8 @@ Percentiles use numpy's default (linear) interpolation over all invocations of t
 are exact. Nothing here goes through the APIs, so tests can compare what the product computed from
 API answers against numbers known independently.
 
-The figures follow AWS's semantics, not whatever a log line makes easy (aws-facts section 8):
+The figures follow AWS's semantics, not whatever a log line makes easy (sources beside each rule in the
+modules that generate them):
 - invocations and cold starts are per FUNCTION, also when several functions share one log group;
 - billed ms per invocation is what AWS bills: the REPORT line's Billed Duration (a SnapStart line already
   includes its Billed Restore Duration, never added twice) and, for a cold start, at least

@@ -22,7 +22,7 @@ from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.traffic import ERROR, OK, FunctionTraffic, format_request_id
 from lambdaops.demo.xray_ids import sampled_mask, segment_id, trace_id
 
-MAX_WINDOW_S = 6 * 3600  # aws-facts: query in windows of at most 6 h
+MAX_WINDOW_S = 6 * 3600  # GetTraceSummaries, AWS X-Ray API Reference: a time range of at most 6 hours
 PAGE = 100
 _DOWNSTREAM = {"api": ("DynamoDB", "GetItem"), "queue": ("DynamoDB", "PutItem"), "stream": ("S3", "PutObject"),
                "async": ("S3", "GetObject"), "cron": ("Athena", "StartQueryExecution"),

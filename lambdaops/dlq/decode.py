@@ -27,25 +27,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from lambdaops.models import StreamBatch  # noqa: F401 - the decoded shape of a stream failure record
 from lambdaops.safe_text import safe_text  # noqa: F401 - the one terminal escaper; re-exported for callers
 
 SHAPES = ("lambda-dlq", "async-destination", "kinesis-batch", "dynamodb-batch", "sns-notification", "sqs-message")
 _LAMBDA_DLQ_ATTRS = ("RequestID", "ErrorCode", "ErrorMessage")
 _BATCH_KEYS = {"KinesisBatchInfo": "kinesis-batch", "DDBStreamBatchInfo": "dynamodb-batch"}
-
-
-@dataclass
-class StreamBatch:
-    """Where a failed stream batch sits: enough to read its records back."""
-
-    stream: str  # kinesis | dynamodb
-    stream_arn: str
-    shard_id: str
-    start_sequence_number: str
-    end_sequence_number: str
-    batch_size: int | None
-    first_arrival: str | None = None
-    last_arrival: str | None = None
 
 
 @dataclass

@@ -33,8 +33,9 @@ def default_export_dir() -> Path:
     """Where an export goes when no file is named (the TUI): the user's data directory
     (``$XDG_DATA_HOME/lambdaops/exports``, XDG Base Directory Specification), never the working
     directory the TUI happened to start in."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "lambdaops" / "exports"
+    from lambdaops.paths import data_dir
+
+    return data_dir() / "exports"
 
 
 def default_export_path(queue_name: str, stamp: str, directory: Path | None = None) -> Path:

@@ -48,8 +48,9 @@ FSYNC_EVERY_S = 1.0
 
 
 def default_journal_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "lambdaops" / "redrive"
+    from lambdaops.paths import state_dir
+
+    return state_dir() / "redrive"
 
 
 def now_iso() -> str:

@@ -1,7 +1,7 @@
 """What watching costs the watched account: API calls so far and their approximate price.
 
-The header shows it because a dashboard that refreshes every minute is itself a bill (aws-facts
-section 2: every MetricStat requested is billed). Prices are list prices (check) in one table so they
+The header shows it because a dashboard that refreshes every minute is itself a bill (Amazon
+CloudWatch pricing: every metric requested through GetMetricData is billed). Prices are list prices (check) in one table so they
 are easy to update; control-plane calls (Lambda, STS, tagging) are free.
 """
 

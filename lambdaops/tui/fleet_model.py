@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 from lambdaops.errors import MISSING_MARK
 from lambdaops.tui import format as fmt
 from lambdaops.tui.table_model import Column, TableModel

@@ -1,26 +1,50 @@
-"""TUI tests: one in-process demo account per module (moto keeps process-global state, so these
-modules never use ``mock_aws``), the clock frozen at the demo's "now", and the fleet snapshot
-fetched once per module and replayed to every app of the module (a collection takes seconds)."""
+"""TUI tests: one in-process demo account for all of them, the clock frozen at the demo's "now", and
+the fleet snapshot fetched once per module and replayed to every app of the module (a collection
+takes seconds).
+
+The account lives in this process, and moto's state is process-global: a ``mock_aws`` test would
+reset it under the account. So the TUI tests run after every other test of the run (the hook below),
+and in the order of ``ORDER``: a module runs after none that changed what it reads. Browsing a DLQ
+raises its messages' receive counts (SQS has no peek, and the demo behaves alike), which the DLQ
+golden shows, so the goldens come before test_navigation.py's browsing; test_write_mode.py redrives
+a DLQ and tunes a function, so it comes last."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+from pathlib import Path
 
 import pytest
 
 from lambdaops.tui.app import LambdaopsApp
-from lambdaops.tui.demo_session import ReplayReads, demo_context, demo_tui_session, start_demo
+from tests.tui.harness import ReplayReads, demo_context, demo_tui_session, start_demo
 from lambdaops.tui.session import Session
 
 SIZE = (160, 45)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo():
     account = start_demo()
     yield account
     account.stop()
+
+
+ORDER = ("test_models.py", "test_snapshots.py", "test_false_green.py", "test_navigation.py", "test_write_mode.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Other tests first, then the TUI modules in ``ORDER`` (a module not listed: before the listed ones)."""
+    here = Path(__file__).parent
+
+    def rank(item) -> int:
+        path = Path(str(item.fspath))
+        if here not in path.parents:
+            return 0
+        return 1 + (ORDER.index(path.name) + 1 if path.name in ORDER else 0)
+
+    items[:] = sorted(items, key=rank)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from lambdaops.cli.main import app as cli_app
 from lambdaops.dlq.journal import Journal
 from lambdaops.tui import dlq_source
-from lambdaops.tui.demo_session import fleet_ready, settle, wait_until
+from tests.tui.harness import fleet_ready, settle, wait_until
 from lambdaops.tui.screens.confirm import ConfirmScreen
 from tests.tui.conftest import SIZE
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from lambdaops.analysis.fleet import Finding
-from lambdaops.aws.models import EventSource, FunctionInfo
+from lambdaops.models import EventSource, FunctionInfo
 from lambdaops.tui import format as fmt
 from lambdaops.tui.api_cost import estimate
 from lambdaops.tui.commands import find, run_command

@@ -10,7 +10,7 @@ from rich.console import Console
 from textual import events
 
 from lambdaops.demo.fleet import build_fleet
-from lambdaops.tui.demo_session import ReplayReads, fleet_ready, open_function, settle
+from tests.tui.harness import ReplayReads, fleet_ready, open_function, settle
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.screens.command_line import CommandLineScreen
 from lambdaops.tui.screens.dlq import DlqScreen, message_detail
@@ -221,7 +221,7 @@ async def test_R_switches_the_profile_and_a_failing_one_keeps_the_old(make_app, 
     from textual.widgets import Select
 
     from lambdaops.errors import ConfigError
-    from lambdaops.tui.demo_session import demo_context
+    from tests.tui.harness import demo_context
 
     asked = []
 
@@ -323,7 +323,7 @@ async def test_an_aws_failure_is_a_notification_not_a_crash(make_app):
 async def test_a_failing_region_is_flagged_and_the_others_shown(make_app, demo):
     from botocore import exceptions as bx
 
-    from lambdaops.tui.demo_session import demo_context
+    from tests.tui.harness import demo_context
     from lambdaops.tui.widgets.status_header import StatusHeader
 
     ctx = demo_context(demo)
@@ -372,7 +372,7 @@ async def test_keys_typed_after_q_open_nothing(make_app, after):
 
 async def test_no_aws_call_runs_on_the_ui_thread(make_app, demo):
     """Every boto3 call of a session that visits every screen is made from a worker thread."""
-    from lambdaops.tui.demo_session import demo_context
+    from tests.tui.harness import demo_context
 
     ctx = demo_context(demo)
     threads: list[threading.Thread] = []

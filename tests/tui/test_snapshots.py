@@ -18,7 +18,7 @@ import pytest
 
 from lambdaops.tui.api_cost import ApiUsage
 from lambdaops.tui.session import Session
-from lambdaops.tui.demo_session import ReplayReads, fleet_ready, open_function, settle
+from tests.tui.harness import ReplayReads, fleet_ready, open_function, settle
 from tests.tui.conftest import SIZE
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lambdaops.tui.demo_session import fleet_ready, settle, wait_until
+from tests.tui.harness import fleet_ready, settle, wait_until
 from lambdaops.tui import dlq_source
 from lambdaops.tui.screens.confirm import ConfirmScreen
 from lambdaops.tui.screens.dlq import DlqScreen

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped
 from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import FUNCTION, bindings

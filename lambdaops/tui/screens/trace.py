@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
 from lambdaops.tui.session import error_text

@@ -21,12 +21,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
 
-from lambdaops.aws.models import FunctionInfo
 from lambdaops.errors import LambdaopsError, UsageError
+from lambdaops.models import FunctionInfo
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
+from lambdaops.tui.tuning_source import tuning_api
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.time_chart import Series, TimeChart
 
@@ -193,12 +194,10 @@ class TuningScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="tuning")
     def tune(self, run: int, plan, cancel: threading.Event) -> None:
-        from lambdaops.aws.tuning import TuningApi
-
         mod = engine()
         tuning = None
         try:
-            api = TuningApi(self.app.session.ctx, self.fn.region)
+            api = tuning_api(self.app.session, self.fn.region)
             tuning = mod.TuningRun(api, self.fn.name, plan, cancel=cancel,
                                    on_event=lambda ev: self.post_message(TuningProgress(run, ev)))
             result = tuning.run()
@@ -285,10 +284,8 @@ class TuningScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="tuning-apply")
     def apply(self, memory_mb: int) -> None:
-        from lambdaops.aws.tuning import TuningApi
-
         try:
-            engine().apply_memory(TuningApi(self.app.session.ctx, self.fn.region), self.fn.name, memory_mb)
+            engine().apply_memory(tuning_api(self.app.session, self.fn.region), self.fn.name, memory_mb)
         except Exception as exc:  # noqa: BLE001
             self.post_message(TuningFinished(self.run, error=f"apply: {error_text(exc)}"))
             return

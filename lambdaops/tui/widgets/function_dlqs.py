@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui import dlq_source
 from lambdaops.tui import format as fmt

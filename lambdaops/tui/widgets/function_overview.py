@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
 
-from lambdaops.aws.models import FunctionInfo, arn_name
+from lambdaops.models import FunctionInfo, arn_name
 from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui import format as fmt
 from lambdaops.collect.function import ChartData, ColdStartSeries

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
 
 from lambdaops import query_files
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui.session import error_text
 from lambdaops.tui.widgets.tab_result import accept

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
-from lambdaops.aws.models import FunctionInfo
+from lambdaops.models import FunctionInfo
 
 
 class TuningLauncher(Vertical):

@@ -1,8 +1,8 @@
 """A table that renders only the rows on screen, over a :class:`TableModel` built off the UI thread.
 
-Why not DataTable: it measures every cell of every new row on the UI thread (about 2.5 s for 5,000
-rows x 16 columns, measured by ``bench/tui_rows.py``) and each in-place cell update costs ~40 µs,
-so one refresh of a large fleet would freeze the screen for seconds. Here a refresh swaps the model
+Why not DataTable: it measures every cell of every new row on the UI thread (``bench/tui_rows.py``
+times it for thousands of rows) and updates cells in place one by one, so one refresh of a large
+fleet would freeze the screen. Here a refresh swaps the model
 (formatted in the worker), filter and sort are lists of row indices, and drawing touches only the
 ~40 visible rows. The cursor follows its row key across refreshes, filters and sorts.
 """

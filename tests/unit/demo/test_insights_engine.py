@@ -249,8 +249,8 @@ def test_cold_starts_query_agrees_with_the_report_parser_on_the_lines_the_demo_r
 def test_project_slowest_and_errors_queries():
     slow = query((ROOT / "queries" / "slowest.logsinsights").read_text())[0]
     assert [r["requestId"] for r in slow] == ["a3", "b1", "a2", "c1", "d1", "c2", "a1", "b2"]
-    assert slow[0] == {"@timestamp": "2026-11-22 10:06:43.002", "@logStream": "2026/11/22/[$LATEST]orders",
-                       "requestId": "a3", "durationMs": "3000", "billedDurationMs": "3000", "initMs": "210",
+    assert slow[0] == {"@timestamp": "2026-11-22 10:06:43.002", "@log": "123456789012:/aws/lambda/orders",
+                       "@logStream": "2026/11/22/[$LATEST]orders", "requestId": "a3", "durationMs": "3000", "billedDurationMs": "3000", "initMs": "210",
                        "maxMemoryMB": "70"}
     assert slow[6]["traceId"] == TRACE_A1 and slow[6]["durationMs"] == "15.74"
     errors = query((ROOT / "queries" / "errors.logsinsights").read_text())[0]

@@ -24,7 +24,11 @@ SOURCE_FIELDS = ("@message", "@logStream")  # fields a memoised parse / like may
 
 
 class GroupColumns:
-    """One log group's events and the columns derived from them so far (full length, or sparse)."""
+    """One log group's events and the columns derived from them so far.
+
+    A column is computed only for the events a query reads (after its filters), and kept: the next
+    query computes only the events no query read before. Parse results are kept sparse (a slot per
+    event into the values of the events that matched), as they exist on a small share of the events."""
 
     def __init__(self, events: pd.DataFrame, infrequent_access: bool = False) -> None:
         from lambdaops.demo.insights_eval import NO_DISCOVERY, events_frame
@@ -33,31 +37,89 @@ class GroupColumns:
             events = events.assign(**{NO_DISCOVERY: True})
         self.events = events
         self.n = len(events)
-        self._frame = events_frame(events)  # never filtered: its columns are the group's full columns
-        self._cols: dict = {}
-        self._lock = threading.Lock()
+        self._frame = events_frame(events)  # never read itself: computations take subsets of it
+        self._cols: dict = {}  # key -> [values (n,), done mask (n,)]
+        self._sparse: dict = {}  # key -> [slot (n,) int32, done mask (n,), list of values arrays, count]
+        self._lock = threading.RLock()
 
-    def field(self, name: str) -> np.ndarray:
-        """A column the engine loads for every event (kind, discovered field, JSON key)."""
-        with self._lock:
-            return self._frame.get(name)
+    def _missing(self, done: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+        todo = rows if done is None else rows[~done[rows]]
+        return _sorted_unique(todo)
 
-    def derived(self, key: tuple, compute):
-        """``compute(frame)`` over all of the group's events, once."""
+    def _subframe(self, rows: np.ndarray):
+        from lambdaops.demo.insights_eval import KIND, MESSAGE, fields
+
+        sub = self._frame.take(rows)
+        if len(rows):
+            sub.cols[KIND] = self.column(("field", KIND), lambda f: f.get(KIND), rows)
+        return sub
+
+    def field(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A column the engine loads from the messages (kind, discovered field, JSON key)."""
+        from lambdaops.demo.insights_eval import KIND
+
+        if name == KIND:
+            return self.column(("field", KIND), lambda f: f.get(KIND), rows)
+        return self.column(("field", name), lambda f: f.get(name), rows)
+
+    def column(self, key: tuple, compute, rows: np.ndarray) -> np.ndarray:
+        """``compute(frame)`` for these events (group positions), computed where not yet."""
+        from lambdaops.demo.insights_eval import KIND
+
         with self._lock:
-            hit = self._cols.get(key)
-            if hit is None:
-                hit = self._cols[key] = compute(self._frame)
-            return hit
+            entry = self._cols.get(key)
+            todo = self._missing(entry[1] if entry is not None else None, rows)
+            if len(todo):
+                sub = self._frame.take(todo) if key == ("field", KIND) else self._subframe(todo)
+                values = compute(sub)
+                if entry is None:
+                    blank = np.full(self.n, np.nan) if values.dtype.kind == "f" else (
+                        np.zeros(self.n, dtype=values.dtype) if values.dtype.kind in "biu" else
+                        np.full(self.n, None, dtype=object))
+                    entry = self._cols[key] = [blank, np.zeros(self.n, dtype=bool)]
+                elif values.dtype.kind != entry[0].dtype.kind:  # numbers so far, now strings: objects
+                    entry[0] = _objects(entry[0])
+                    values = _objects(values)
+                entry[0][todo] = values
+                entry[1][todo] = True
+            return entry[0][rows]
+
+    def sparse(self, key: tuple, compute, width: int, rows: np.ndarray) -> list[np.ndarray]:
+        """``compute(frame) -> (matching positions in frame, [values] * width)`` for these events, kept
+        sparse; dense (None where no match) for ``rows``."""
+        with self._lock:
+            entry = self._sparse.get(key)
+            if entry is None:
+                entry = self._sparse[key] = [np.full(self.n, -1, dtype=np.int64), np.zeros(self.n, dtype=bool),
+                                             [np.empty(0, dtype=object) for _ in range(width)], 0]
+            todo = self._missing(entry[1], rows)
+            if len(todo):
+                hit, values = compute(self._subframe(todo))
+                entry[0][todo[hit]] = entry[3] + np.arange(len(hit))
+                entry[2] = [np.concatenate([old, new]) for old, new in zip(entry[2], values)]
+                entry[3] += len(hit)
+                entry[1][todo] = True
+            slot = entry[0][rows]
+            found = slot >= 0
+            out = []
+            for values in entry[2]:
+                col = np.full(len(rows), None, dtype=object)
+                col[found] = values[slot[found]]
+                out.append(col)
+            return out
 
     def bytes_before(self) -> np.ndarray:
         """Cumulative message sizes: bytes of events [lo, hi) = b[hi] - b[lo] (bytesScanned)."""
-        def sizes(frame) -> np.ndarray:
-            from lambdaops.demo.insights_eval import MESSAGE
+        with self._lock:
+            hit = self._cols.get(("bytes",))
+            if hit is None:
+                from lambdaops.demo.insights_eval import MESSAGE
 
-            frame.get(MESSAGE)
-            return np.r_[0, np.cumsum(np.fromiter(map(len, frame._message_list), dtype=np.int64, count=frame.n))]
-        return self.derived(("bytes",), sizes)
+                frame = self._frame.take(np.arange(self.n))
+                frame.get(MESSAGE)
+                sizes = np.fromiter(map(len, frame._message_list), dtype=np.int64, count=frame.n)
+                hit = self._cols[("bytes",)] = np.r_[0, np.cumsum(sizes)]
+            return hit
 
 
 @dataclass(frozen=True)
@@ -75,6 +137,7 @@ class EventsMemo:
         self.segments = [s for s in segments if s.hi > s.lo]
         self.n = sum(s.hi - s.lo for s in self.segments)
         self.columns = list(dict.fromkeys(c for s in self.segments for c in s.group.events.columns))
+        self._base = np.cumsum([0] + [s.hi - s.lo for s in self.segments])
         self._source: dict[str, pd.Series] = {}
 
     def __len__(self) -> int:
@@ -95,27 +158,55 @@ class EventsMemo:
             total += int(b[s.hi] - b[s.lo])
         return total
 
-    def field(self, name: str, rows: np.ndarray | None) -> np.ndarray:
-        parts = [s.group.field(name)[s.lo:s.hi] for s in self.segments]
-        return _take(_concat(parts), rows)
+    def _split(self, rows: np.ndarray | None):
+        """(segment, where in ``rows``, group positions) for each segment these rows touch."""
+        if rows is None:
+            rows = np.arange(self.n)
+        seg = np.searchsorted(self._base, rows, side="right") - 1
+        for i in np.flatnonzero(np.bincount(seg, minlength=len(self.segments))).tolist():
+            where = np.flatnonzero(seg == i)
+            s = self.segments[i]
+            yield where, rows[where] - self._base[i] + s.lo, len(rows), s.group
 
-    def derived(self, key: tuple, compute, rows: np.ndarray | None) -> np.ndarray:
-        parts = [s.group.derived(key, compute)[s.lo:s.hi] for s in self.segments]
-        return _take(_concat(parts), rows)
+    def field(self, name: str, rows: np.ndarray | None) -> np.ndarray:
+        return self.derived(("field", name), None, rows, name=name)
+
+    def derived(self, key: tuple, compute, rows: np.ndarray | None, name: str | None = None) -> np.ndarray:
+        parts = []
+        n = self.n if rows is None else len(rows)
+        for where, pos, _, group in self._split(rows):
+            parts.append((where, group.field(name, pos) if name is not None else group.column(key, compute, pos)))
+        return _assemble(parts, n)
 
     def sparse(self, key: tuple, compute, width: int, rows: np.ndarray | None) -> list[np.ndarray]:
-        """Columns stored as (row positions, values) per group, ``width`` of them, made dense (None
-        where absent) for these rows: parse results exist on a small share of the events."""
-        out = [np.full(self.n, None, dtype=object) for _ in range(width)]
-        base = 0
-        for s in self.segments:
-            pos, values = s.group.derived(key, compute)
-            a, b = np.searchsorted(pos, s.lo), np.searchsorted(pos, s.hi)
-            at = pos[a:b] - s.lo + base
-            for col, v in zip(out, values):
-                col[at] = v[a:b]
-            base += s.hi - s.lo
-        return [_take(c, rows) for c in out]
+        n = self.n if rows is None else len(rows)
+        out = [np.full(n, None, dtype=object) for _ in range(width)]
+        for where, pos, _, group in self._split(rows):
+            for col, values in zip(out, group.sparse(key, compute, width, pos)):
+                col[where] = values
+        return out
+
+
+def _sorted_unique(rows: np.ndarray) -> np.ndarray:
+    """Row positions ascending, once each (np.unique hashes: far slower on sorted input)."""
+    if len(rows) > 1 and not np.all(rows[1:] > rows[:-1]):
+        rows = np.sort(rows)
+        rows = rows[np.r_[True, rows[1:] != rows[:-1]]]
+    return rows
+
+
+def _assemble(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    if not parts:
+        return np.full(n, None, dtype=object)
+    kinds = {v.dtype.kind for _, v in parts}
+    if len(kinds) > 1:  # numbers in one group, strings in another: null is None
+        parts = [(w, _objects(v)) for w, v in parts]
+    if len(parts) == 1 and len(parts[0][0]) == n:
+        return parts[0][1]
+    out = np.empty(n, dtype=parts[0][1].dtype)
+    for where, values in parts:
+        out[where] = values
+    return out
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -136,5 +227,3 @@ def _objects(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _take(a: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-    return a.copy() if rows is None else a[rows]

@@ -137,15 +137,17 @@ class LogsService:
             return
         from importlib import resources
 
-        texts = [f.read_text() for f in resources.files("lambdaops").joinpath("queries").iterdir()
-                 if f.name.endswith(".logsinsights")]
-        compiled = [compile_query(t) for t in texts]
-        for region, group in sorted({(t.spec.region, t.spec.log_group_name) for t in state.traffic.values()}):
-            if not self.knows(region, group):
-                continue
-            events = self.events(region, [group], 0, 2**62)
-            for q in compiled:
-                run_query(q, events, limit=1)
+        keys = sorted({(t.spec.region, t.spec.log_group_name) for t in state.traffic.values()})
+        for region, group in keys:
+            state.logs.group_frame(region, group)
+        # The fleet query first: the report and the TUI's figures wait for it; the others follow.
+        files = sorted((f for f in resources.files("lambdaops").joinpath("queries").iterdir()
+                        if f.name.endswith(".logsinsights")), key=lambda f: (f.name != "cold-starts.logsinsights", f.name))
+        for f in files:
+            compiled = compile_query(f.read_text())
+            for region, group in keys:
+                if self.knows(region, group):
+                    run_query(compiled, self.events(region, [group], 0, 2**62), limit=1)
 
     # -- Insights -------------------------------------------------------------------------------
     def start_query(self, req: DemoRequest) -> dict:

@@ -49,7 +49,7 @@ class CliState:
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            self._demo = DemoAccount()
+            self._demo = DemoAccount(insights_memo=False)  # one command: each log group is queried once
             self._demo.start()
         return self._demo
 

@@ -34,10 +34,9 @@ def generate_state(account):
     state = build_state(account.fleet, account.seed, int(start.timestamp() * 1000), int(end.timestamp() * 1000))
     account.state = state
     seed_dlqs(account, state)
-    # Render the log groups and their Insights columns in the background: the first Logs Insights
-    # query then finds them ready.
+    # Render the log groups in the background: the first Logs Insights query then finds them ready.
+    # (Not their Insights columns: computing them ahead duplicated the first queries' stats work and
+    # slowed the first answers; insights_memo computes them with the first query instead.)
     state.logs = LogStore(state)
-    service = getattr(account, "logs_service", None)
-    warm = service.warm if service is not None else state.logs.warm
-    threading.Thread(target=warm, name="demo-log-warmup", daemon=True).start()
+    threading.Thread(target=state.logs.warm, name="demo-log-warmup", daemon=True).start()
     return state

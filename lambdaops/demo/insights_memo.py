@@ -47,7 +47,7 @@ class GroupColumns:
         return _sorted_unique(todo)
 
     def _subframe(self, rows: np.ndarray):
-        from lambdaops.demo.insights_eval import KIND, MESSAGE, fields
+        from lambdaops.demo.insights_eval import KIND
 
         sub = self._frame.take(rows)
         if len(rows):

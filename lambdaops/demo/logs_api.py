@@ -129,26 +129,6 @@ class LogsService:
                                     int(np.searchsorted(ts, end_ms, "right"))))
         return EventsMemo(segments)
 
-    def warm(self) -> None:
-        """Render every log group and compute the columns the shipped queries read, once, ahead of the
-        first query (a background thread): later queries take slices."""
-        state = self.account.state
-        if state is None:
-            return
-        from importlib import resources
-
-        keys = sorted({(t.spec.region, t.spec.log_group_name) for t in state.traffic.values()})
-        for region, group in keys:
-            state.logs.group_frame(region, group)
-        # The fleet query first: the report and the TUI's figures wait for it; the others follow.
-        files = sorted((f for f in resources.files("lambdaops").joinpath("queries").iterdir()
-                        if f.name.endswith(".logsinsights")), key=lambda f: (f.name != "cold-starts.logsinsights", f.name))
-        for f in files:
-            compiled = compile_query(f.read_text())
-            for region, group in keys:
-                if self.knows(region, group):
-                    run_query(compiled, self.events(region, [group], 0, 2**62), limit=1)
-
     # -- Insights -------------------------------------------------------------------------------
     def start_query(self, req: DemoRequest) -> dict:
         body = req.json()
@@ -189,7 +169,8 @@ class LogsService:
         def run() -> None:
             q.status = "Running"
             try:
-                events = self.events(req.region, groups, int(start) * 1000, int(end) * 1000 + 999)
+                read = self.events if getattr(self.account, "insights_memo", True) else self.frame
+                events = read(req.region, groups, int(start) * 1000, int(end) * 1000 + 999)
                 q.results, q.statistics = run_query(compiled, events, limit=limit)
                 if q.status == "Running":
                     q.status = "Complete"

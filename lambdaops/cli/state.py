@@ -54,7 +54,7 @@ class CliState:
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            self._demo = open_account()
+            self._demo = open_account(insights_memo=False)  # one command: each log group is queried once
             self._demo.start()
         return self._demo
 

@@ -35,6 +35,8 @@ def generate_state(account):
     account.state = state
     seed_dlqs(account, state)
     # Render the log groups in the background: the first Logs Insights query then finds them ready.
+    # (Not their Insights columns: computing them ahead duplicated the first queries' stats work and
+    # slowed the first answers; insights_memo computes them with the first query instead.)
     state.logs = LogStore(state)
     threading.Thread(target=state.logs.warm, name="demo-log-warmup", daemon=True).start()
     return state

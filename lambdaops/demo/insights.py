@@ -23,6 +23,7 @@ from lambdaops.demo.insights_eval import (
     storable, str_list, truthy,
 )
 from lambdaops.demo.insights_fields import DISCOVERED_FIELDS
+from lambdaops.demo.insights_memo import SOURCE_FIELDS, EventsMemo
 from lambdaops.demo.insights_parse import (
     AGG_FUNCS, Call, CompiledQuery, Dedup, Display, Field, Fields, Filter, Limit, Parse, Sort, Star, Stats, key,
     malformed, parse_query, walk,
@@ -52,15 +53,20 @@ def discover_fields(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_query(compiled: CompiledQuery, events: pd.DataFrame, *, limit: int = MAX_RESULTS
+def run_query(compiled: CompiledQuery, events: pd.DataFrame | EventsMemo, *, limit: int = MAX_RESULTS
               ) -> tuple[list[list[dict]], dict]:
     """(GetQueryResults ``results``, ``statistics``) of ``compiled`` over ``events``: at most ``limit``
     rows of ``{"field", "value"}`` entries, values as strings, null fields left out, ``@ptr`` on rows
-    that are events (not stats)."""
-    frame = events_frame(events)
+    that are events (not stats). ``events`` may be an insights_memo.EventsMemo (slices of log
+    groups whose derived columns are computed once and shared by every query)."""
+    memo = events if isinstance(events, EventsMemo) else None
+    frame = events_frame(events, memo)
     scanned = frame.n
-    frame.get(MESSAGE)
-    scanned_bytes = frame.message_bytes
+    if memo is not None:
+        scanned_bytes = memo.message_bytes()
+    else:
+        frame.get(MESSAGE)
+        scanned_bytes = frame.message_bytes
     matched = frame.n  # events that pass the filters before any stats
     counting = True
     for cmd in compiled.commands:
@@ -113,14 +119,32 @@ def _default_order(frame: Frame) -> Frame:
 
 
 def _parse(cmd: Parse, frame: Frame) -> None:
-    strs, null = str_list(evaluate(cmd.source, frame))
-    rows, matches = regex_search(cmd.pattern, strs)
-    keep = ~null[rows]  # a null value never matches, even a pattern that matches ""
-    rows, matches = rows[keep], [m for m, k in zip(matches, keep.tolist()) if k]
+    src = cmd.source
+    if frame.memo is not None and isinstance(src, Field) and src.name in SOURCE_FIELDS and frame.ingested(src.name):
+        # the same pattern over the events as ingested: matched once per log group (insights_memo)
+        key = ("parse", src.name, cmd.pattern.pattern, cmd.pattern.rx.flags)
+        cols = frame.memo.sparse(key, lambda f: _parse_sparse(cmd, f), len(cmd.pattern.groups), frame.rows)
+        for (_, name), col in zip(cmd.pattern.groups, cols):
+            frame.assign(name, col)
+        return
+    rows, matches = _matches(cmd, frame)
     for group, name in cmd.pattern.groups:
         col = nulls(frame.n)  # rows that do not match lose the field, as in Insights
         col[rows] = [m.group(group) for m in matches]
         frame.assign(name, col)
+
+
+def _parse_sparse(cmd: Parse, frame: Frame) -> tuple[np.ndarray, list[np.ndarray]]:
+    rows, matches = _matches(cmd, frame)
+    return rows, [np.array([m.group(group) for m in matches] + [None], dtype=object)[:-1]
+                  for group, _ in cmd.pattern.groups]
+
+
+def _matches(cmd: Parse, frame: Frame):
+    strs, null = str_list(evaluate(cmd.source, frame))
+    rows, matches = regex_search(cmd.pattern, strs)
+    keep = ~null[rows]  # a null value never matches, even a pattern that matches ""
+    return rows[keep], [m for m, k in zip(matches, keep.tolist()) if k]
 
 
 def _sort_key(a: np.ndarray) -> np.ndarray:

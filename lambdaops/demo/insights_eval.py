@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lambdaops.demo import insights_fields as fields
+from lambdaops.demo.insights_memo import SOURCE_FIELDS
 from lambdaops.demo.insights_parse import (
     AGG_FUNCS, Binary, Call, Field, In, Like, Lit, Node, Regex, Unary, key, malformed, walk,
 )
@@ -178,8 +179,12 @@ def time_ms(a: np.ndarray) -> np.ndarray:
 # the frame
 
 class Frame:
-    def __init__(self, n: int, cols: dict | None = None, source: pd.DataFrame | None = None) -> None:
+    def __init__(self, n: int, cols: dict | None = None, source: pd.DataFrame | None = None,
+                 memo=None) -> None:
         self.n = n
+        # the source's derived columns computed once per log group (insights_memo), or None
+        self.memo = memo
+        self.redefined: set[str] = set()  # fields a command gave new values: no longer as ingested
         self.cols: dict[str, np.ndarray] = cols if cols is not None else {}
         self.source = source  # the log events, while rows are events (None once stats ran)
         self.rows: np.ndarray | None = None  # positions of these rows in source; None: all, in order
@@ -209,6 +214,7 @@ class Frame:
         if self.source is not None:
             out.rows = idx if self.rows is None else self.rows[idx]
         out.exprcols, out.shown, out.pending = dict(self.exprcols), list(self.shown), dict(self.pending)
+        out.redefined = set(self.redefined)
         out._message_list = None
         return out
 
@@ -220,7 +226,12 @@ class Frame:
             self.cols[name] = arr
         return arr
 
+    def ingested(self, name: str) -> bool:
+        """``name`` still holds the events' own values (no command redefined it)."""
+        return self.source is not None and name not in self.redefined and name not in self.pending
+
     def assign(self, name: str, values: np.ndarray) -> None:
+        self.redefined.add(name)
         self._freeze_readers(name)
         self.pending.pop(name, None)
         self.cols[name] = values
@@ -230,6 +241,7 @@ class Frame:
         reads = {n.name for n in walk(expr) if isinstance(n, Field)}
         if any(isinstance(n, Call) and n.name == "bin" for n in walk(expr)):
             reads.add("@timestamp")
+        self.redefined.add(name)
         if name in reads:  # "x + 1 as x" reads the old x: compute it now
             self.assign(name, storable(evaluate(expr, self)))
             return
@@ -254,6 +266,8 @@ class Frame:
             return self._source_column(name)
         if name in TIME_COLUMNS:
             return np.full(self.n, np.datetime64("NaT"), dtype=TIME)
+        if self.memo is not None and name not in (DOCS, PARSED):
+            return self.memo.field(name, self.rows)  # kind, discovered field or JSON key: per group, once
         if name == KIND:
             messages = self.get(MESSAGE)
             kind = fields.classify(messages, self._message_list or messages.tolist())
@@ -298,8 +312,8 @@ class Frame:
         return values
 
 
-def events_frame(events: pd.DataFrame) -> Frame:
-    return Frame(len(events), source=events)
+def events_frame(events: pd.DataFrame, memo=None) -> Frame:
+    return Frame(len(events), source=events, memo=memo)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,6 +410,12 @@ def regex_hits(rx: Regex, strs: list[str]) -> np.ndarray:
 
 
 def _like(node: Like, frame: Frame) -> np.ndarray:
+    if frame.memo is not None and isinstance(node.arg, Field) and node.arg.name in SOURCE_FIELDS \
+            and frame.ingested(node.arg.name):
+        pattern = node.pattern
+        key = ("like", node.arg.name, pattern.value if isinstance(pattern, Lit) else (pattern.pattern, pattern.rx.flags))
+        hit = frame.memo.derived(key, lambda f: _like(Like(node.arg, pattern), f), frame.rows)
+        return ~hit if node.negate else hit  # an ingested @message/@logStream is never null
     strs, null = str_list(evaluate(node.arg, frame))
     if isinstance(node.pattern, Lit):
         hit = np.fromiter(map(str.__contains__, strs, repeat(node.pattern.value)), dtype=bool, count=len(strs))

@@ -25,6 +25,7 @@ from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.insights import compile_query, run_query
 from lambdaops.demo.insights_eval import NO_DISCOVERY
+from lambdaops.demo.insights_memo import EventsMemo, GroupColumns, Segment
 from lambdaops.demo.log_lines import COLUMNS, LogStore
 from lambdaops.demo.log_groups import INFREQUENT_ACCESS, STANDARD, log_group_class
 
@@ -64,6 +65,7 @@ class LogsService:
         self._queries: dict[str, _Query] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-insights")
+        self._columns: dict[tuple[str, str], tuple] = {}  # (region, group) -> (events, IA?, GroupColumns)
 
     @property
     def store(self) -> LogStore | None:
@@ -101,6 +103,31 @@ class LogsService:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("@timestamp", "@ingestionTime") else object)
                                  for c in COLUMNS})
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def group_columns(self, region: str, group: str) -> GroupColumns | None:
+        """The group's events with their derived columns (insights_memo), new when the events change."""
+        store = self.store
+        df = store.group_frame(region, group) if store else None
+        if df is None:
+            return None
+        ia = group_class(region, group) == INFREQUENT_ACCESS
+        with self._lock:
+            hit = self._columns.get((region, group))
+            if hit is None or hit[0] is not df or hit[1] != ia:
+                hit = self._columns[(region, group)] = (df, ia, GroupColumns(df, ia))
+        return hit[2]
+
+    def events(self, region: str, groups: list[str], start_ms: int, end_ms: int) -> EventsMemo:
+        """The events an Insights query reads: each group's slice of [start_ms, end_ms]."""
+        segments = []
+        for g in groups:
+            cols = self.group_columns(region, g)
+            if cols is None or not cols.n:
+                continue
+            ts = cols.events["@timestamp"].to_numpy()
+            segments.append(Segment(cols, int(np.searchsorted(ts, start_ms, "left")),
+                                    int(np.searchsorted(ts, end_ms, "right"))))
+        return EventsMemo(segments)
 
     # -- Insights -------------------------------------------------------------------------------
     def start_query(self, req: DemoRequest) -> dict:
@@ -142,7 +169,8 @@ class LogsService:
         def run() -> None:
             q.status = "Running"
             try:
-                events = self.frame(req.region, groups, int(start) * 1000, int(end) * 1000 + 999)
+                read = self.events if getattr(self.account, "insights_memo", True) else self.frame
+                events = read(req.region, groups, int(start) * 1000, int(end) * 1000 + 999)
                 q.results, q.statistics = run_query(compiled, events, limit=limit)
                 if q.status == "Running":
                     q.status = "Complete"

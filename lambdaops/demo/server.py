@@ -64,7 +64,8 @@ class DemoAccount:
 
     def __init__(self, *, seed: int = DEFAULT_SEED, functions: int | None = None, host: str = "127.0.0.1",
                  port: int = 0, window_hours: float = DEFAULT_WINDOW_H, now: datetime | None = None,
-                 latency_ms: float = 0.0, quotas: str | None = None, traffic: bool = True) -> None:
+                 latency_ms: float = 0.0, quotas: str | None = None, traffic: bool = True,
+                 insights_memo: bool = True) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the demo account binds to loopback only")
         self.seed = seed
@@ -76,6 +77,10 @@ class DemoAccount:
         self.latency_ms = latency_ms
         self.quotas = quotas
         self.traffic = traffic
+        # Logs Insights keeps each log group's derived columns across queries (insights_memo): a
+        # long-lived account (demo serve, the TUI's child) answers repeated queries from them; a one-shot
+        # command, which queries each group once, is better off without the bookkeeping.
+        self.insights_memo = insights_memo
         self.overlay = LambdaConfigOverlay()
         self.seeded = None
         self.state = None  # traffic, metrics, logs, traces: filled by the traffic layer

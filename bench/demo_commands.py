@@ -1,0 +1,83 @@
+"""How long every `lambdaops --demo` command takes end to end, as a person runs it (not run by the suite).
+
+    .venv/bin/python bench/demo_commands.py [--runs 5] [--only report,functions]
+
+Each command runs ``--runs`` times in a fresh process (the real entry point, stdout discarded); the
+table shows the median and the spread in seconds, the exit code, and the 1-minute load average read
+before the runs (the machine is shared: a figure means little without it). ``demo serve`` is timed to
+its "press Ctrl-C" line (the account is seeded), then stopped. ``tune`` has no dry run (it changes
+the function and invokes it), so it is left out. The TUI has its own bench
+(bench/tui_startup.py) and so does seeding alone (bench/demo_seed.py).
+
+Every run seeds the account anew: the demo keeps no state between processes, so there is no
+warm-cache case to measure apart (issue 18 item 1 is not built yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "lambdaops.cli.main"]
+COMMANDS = {
+    "report": ["--demo", "report", "-o", "json"],
+    "functions": ["--demo", "functions", "-o", "json"],
+    "dlq list": ["--demo", "dlq", "list", "-o", "json"],
+    "query slowest": ["--demo", "query", "slowest", "-o", "json"],
+    "traces checkout-api": ["--demo", "traces", "checkout-api", "-o", "json"],
+}
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def run_once(args: list[str]) -> tuple[float, int]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t = time.perf_counter()
+    proc = subprocess.run(CLI + args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          timeout=600)
+    return time.perf_counter() - t, proc.returncode
+
+
+def serve_once() -> tuple[float, int]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t = time.perf_counter()
+    proc = subprocess.Popen(CLI + ["demo", "serve"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    took, code = float("nan"), 1
+    for line in proc.stdout:
+        if "press Ctrl-C" in line:
+            took, code = time.perf_counter() - t, 0
+            break
+    proc.terminate()
+    proc.wait(timeout=30)
+    return took, code
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated names (see COMMANDS, and 'demo serve')")
+    args = ap.parse_args()
+    names = list(COMMANDS) + ["demo serve"]
+    if args.only:
+        names = [n for n in names if n in args.only.split(",")]
+    print(f"{'command':<22} {'median s':>8} {'min s':>6} {'max s':>6} {'exit':>5} {'load':>5}")
+    for name in names:
+        before = load()
+        runs = [serve_once() if name == "demo serve" else run_once(COMMANDS[name]) for _ in range(args.runs)]
+        times = [t for t, _ in runs]
+        codes = sorted({c for _, c in runs})
+        print(f"{name:<22} {statistics.median(times):>8.2f} {min(times):>6.2f} {max(times):>6.2f} "
+              f"{','.join(map(str, codes)):>5} {before:>5.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

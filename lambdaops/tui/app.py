@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -27,6 +27,7 @@ from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
 from lambdaops.tui.fleet_model import build_fleet_model, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
+from lambdaops.tui.quick_exit import DaemonExecutor
 from lambdaops.tui.screens.fleet import FleetScreen
 
 
@@ -46,6 +47,9 @@ class LambdaopsApp(App):
         self.backend = backend
         self.auto_poll = auto_poll  # tests and screenshots: one poll, no timer
         self.exiting = False
+        # Keys that arrive before the first frame were typed at a shell prompt or while the
+        # terminal switched modes (a backspace came through as a literal ``^?`` filter): dropped.
+        self.keys_open = False
         self.account: str | None = None
         self.generation = 0
         self.polling = False
@@ -73,6 +77,17 @@ class LambdaopsApp(App):
         self.exiting = True
         super().exit(*args, **kwargs)
 
+    async def action_quit(self) -> None:
+        """``q`` and ctrl+c: cancel the workers and leave at once; their threads are not waited for
+        (see :mod:`lambdaops.tui.quick_exit`)."""
+        self.workers.cancel_all()
+        self.exit()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not self.keys_open:
+            return
+        await super().on_event(event)
+
     def push_screen(self, screen, *args, **kwargs):
         # Keys typed right after ``q`` ("qu", "q" then enter) are still delivered while the app
         # closes; a screen pushed then is never composed and its on_mount raises (a traceback and
@@ -82,10 +97,19 @@ class LambdaopsApp(App):
         return super().push_screen(screen, *args, **kwargs)
 
     # -- start -----------------------------------------------------------------------------
+    def on_load(self) -> None:
+        import asyncio
+
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
+
     def on_mount(self) -> None:
         self.push_screen(self.fleet_screen)
+        self.call_after_refresh(self._open_keys)
         # After the first frame: the demo account's start-up holds the GIL for seconds.
         self.call_after_refresh(self.connect)
+
+    def _open_keys(self) -> None:
+        self.keys_open = True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self) -> None:

@@ -37,7 +37,9 @@ GLOBAL = (
     Key("window", "t", "window", "Window", "choose the time window (15m .. 7d)"),
     Key("regions", "R", "regions", "Regions", "choose the regions and the AWS profile to watch (credentials checked before anything changes)"),
     Key("errors", "E", "errors", "Errors", "the error log: every failed call and query of this session", show=False),
-    Key("quit", "q", "quit", "Quit", "quit lambdaops"),
+    Key("quit", "q", "quit", "Quit", "quit lambdaops (at once: calls in flight are abandoned)"),
+    # priority: an input's ctrl+c (copy) must not swallow the one key everybody tries first
+    Key("quit_now", "ctrl+c", "quit", "Quit", "quit lambdaops, from anywhere", show=False, priority=True),
 )
 
 FLEET = (

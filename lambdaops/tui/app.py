@@ -256,6 +256,27 @@ class LambdaopsApp(App):
         if callable(refresh) and not isinstance(self.screen, ModalScreen):
             refresh(quiet=True)
 
+    def after_write(self, key: str, *, memory_mb: int | None = None, dlq_depth: int | None = None) -> None:
+        """A write changed one function (a memory applied, a DLQ redriven or purged): its row shows
+        what is known now at once, without waiting a refresh period, and a poll starts to confirm
+        it. ``dlq_depth``: the messages left in its DLQs as the write counted them."""
+        import dataclasses
+
+        fn = self.function_by_key(key)
+        if fn is not None and memory_mb is not None:
+            self.functions = [dataclasses.replace(f, memory_mb=memory_mb) if f is fn else f for f in self.functions]
+        if dlq_depth is not None:
+            record = self.record_of(key)
+            if record is not None:
+                record["dlq_depth"] = dlq_depth
+                if dlq_depth == 0:  # the finding it raised no longer holds
+                    record["findings"] = [f for f in record.get("findings") or [] if f.code != "dlq_not_empty"]
+        label = fmt.window_label(self.backend.settings.window_s)
+        model = build_fleet_model(self.functions, self.fleet_records, self.sparks, window_label=label)
+        self.fleet_screen.show_rows(FleetRows(self.generation, "snapshot" if self.fleet_records else "inventory",
+                                              model, self.functions))
+        self.poll(relist=memory_mb is not None)
+
     # -- errors ----------------------------------------------------------------------------
     def on_work_failed(self, msg: WorkFailed) -> None:
         if msg.generation is not None and msg.generation != self.generation:

@@ -59,6 +59,9 @@ FUNCTION = (
     Key("tab_traces", "3", "tab('traces')", "Traces", "the slowest and the cold-start X-Ray traces", show=False),
     Key("tab_dlqs", "4", "tab('dlqs')", "DLQs", "this function's DLQs and failure destinations", show=False),
     Key("tab_tuning", "5", "tab('tuning')", "Tuning", "power tuning for this function", show=False),
+    Key("edit_query", "i", "edit_query", "Query", "Logs tab: edit the query (esc leaves the input, enter runs it)"),
+    Key("follow", "f", "follow", "Follow", "Logs tab: follow the log live (StartLiveTail, else polling); f again stops"),
+    Key("tune", "u", "tune", "Tune", "the power-tuning screen for this function"),
 )
 
 TRACE = (
@@ -74,8 +77,10 @@ DLQ = (
 
 TUNING = (
     Key("back", "escape", "back", "Back", "back to the previous screen"),
-    Key("start", "ctrl+s", "start_tuning", "Start", "start the power-tuning run (write mode, confirmed)"),
-    Key("apply", "ctrl+a", "apply_memory", "Apply", "set the recommended memory (write mode, confirmed)"),
+    # priority: a focused input binds ctrl+a (line start) and would swallow them
+    Key("start", "ctrl+s", "start_tuning", "Start", "start the power-tuning run (write mode, confirmed)", priority=True),
+    Key("apply", "ctrl+a", "apply_memory", "Apply", "set the recommended memory (write mode, confirmed)", priority=True),
+    Key("edit", "i", "edit", "Edit", "edit the form (memory sizes first); esc leaves it"),
 )
 
 MODAL = (

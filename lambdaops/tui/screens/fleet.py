@@ -10,6 +10,7 @@ from lambdaops.tui import format as fmt
 from lambdaops.tui.bindings import FLEET, bindings
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.widgets.findings_strip import FindingsStrip
+from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.virtual_table import VirtualTable
 
@@ -17,7 +18,7 @@ from lambdaops.tui.widgets.virtual_table import VirtualTable
 class FleetScreen(Screen):
     BINDINGS = bindings(FLEET)
     DEFAULT_CSS = """
-    FleetScreen #filter { dock: bottom; height: 3; display: none; border: round $accent; }
+    FleetScreen #filter { height: 3; display: none; border: round $accent; }
     FleetScreen #filter.shown { display: block; }
     FleetScreen #fleet-status { height: 1; padding: 0 1; color: $text-muted; }
     """
@@ -26,9 +27,10 @@ class FleetScreen(Screen):
         yield StatusHeader("Fleet")
         yield FindingsStrip(id="findings")
         yield VirtualTable(id="fleet", empty_text="connecting to AWS…")
+        # In the flow above the status line, not docked: a docked input hid its border behind the footer.
+        yield KeyInput(placeholder="filter: words, !word, err>1, cold>5, region:eu-west-1, runtime:java*, finding:dlq",
+                       id="filter")
         yield Static("", id="fleet-status")
-        yield Input(placeholder="filter: words that must all appear (!word excludes); enter keeps it, esc clears",
-                    id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,6 +84,12 @@ class FleetScreen(Screen):
             if not event.value:
                 event.input.remove_class("shown")
             self.table.focus()
+
+    def leave_input(self, box: Input) -> None:
+        """esc in the filter: back to the table, the filter kept (esc there clears it)."""
+        if not box.value:
+            box.remove_class("shown")
+        self.table.focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -15,6 +15,7 @@ from lambdaops import query_files
 from lambdaops.aws.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui.backend import error_text
+from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.tab_result import accept
 from lambdaops.tui.table_model import Column, TableModel
 from lambdaops.tui.widgets.virtual_table import VirtualTable
@@ -85,13 +86,17 @@ class LogsPane(Vertical):
         first = DEFAULT_QUERY if DEFAULT_QUERY in self.queries else (options[0][1] if options else TYPED)
         with Horizontal(id="query-bar"):
             yield Select(options + [(TYPED, TYPED)], value=first, allow_blank=False, id="query-file")
-            yield Input(one_line(self.queries[first].text) if first in self.queries else "",
+            yield KeyInput(one_line(self.queries[first].text) if first in self.queries else "",
                         placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query")
             yield Button("Run", variant="primary", id="run")
         yield Static(f"runs over {self.fn.log_group} for the window · enter in the query runs it", id="logs-status")
         yield VirtualTable(id="log-rows", empty_text="no results yet: choose a query and run it")
 
     def activate(self) -> None:
+        # The table, not the query: 1-5, q, ? and esc stay the app's keys until i or a click.
+        self.query_one("#log-rows", VirtualTable).focus()
+
+    def edit_query(self) -> None:
         self.query_one("#query", Input).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:

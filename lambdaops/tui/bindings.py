@@ -50,6 +50,16 @@ FLEET = (
     Key("clear", "escape", "clear_filter", "Clear", "clear the filter", show=False),
     Key("dlq", "d", "dlq", "DLQs", "the DLQ screen (the selected function's queues first)"),
     Key("tune", "u", "tune", "Tune", "the power-tuning screen for the selected function"),
+    Key("wide", "w", "wide", "Wide", "all columns, scrolled a column at a time with ←/→ (again: the columns that fit)"),
+    # k9s style: shift+letter sorts by that column (again: reverses)
+    Key("sort_name", "N", "sort_column('name')", "", "sort by name", show=False),
+    Key("sort_err", "X", "sort_column('error_rate')", "", "sort by error % (X: errors)", show=False),
+    Key("sort_cold", "C", "sort_column('cold_start_rate')", "", "sort by cold-start %", show=False),
+    Key("sort_p99", "P", "sort_column('duration_p99_ms')", "", "sort by p99 duration", show=False),
+    Key("sort_dlq", "D", "sort_column('dlq_depth')", "", "sort by DLQ depth", show=False),
+    Key("sort_cost", "dollar_sign", "sort_column('cost_usd')", "", "sort by cost ($)", show=False),
+    Key("sort_count", "I", "sort_column('invocations')", "", "sort by invocations", show=False),
+    Key("sort_finding", "F", "sort_column('finding')", "", "sort by worst finding", show=False),
 )
 
 FUNCTION = (
@@ -99,4 +109,4 @@ def bindings(keys: tuple[Key, ...]) -> list[Binding]:
 
 
 def display_key(key: str) -> str:
-    return {"colon": ":", "question_mark": "?", "slash": "/", "escape": "esc"}.get(key, key)
+    return {"colon": ":", "question_mark": "?", "slash": "/", "escape": "esc", "dollar_sign": "$"}.get(key, key)

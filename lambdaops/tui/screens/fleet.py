@@ -42,17 +42,42 @@ class FleetScreen(Screen):
 
     # -- data ----------------------------------------------------------------------------
     def show_rows(self, msg: FleetRows) -> None:
-        self.table.empty_text = "no function in these regions" if msg.stage == "snapshot" else "loading…"
+        self.rows_stage = msg.stage
         self.table.set_model(msg.model)
-        if msg.snapshot is not None:
-            self.query_one(FindingsStrip).show(self.app.fleet_records)
+        self.show_findings()
         self.update_status()
+
+    def show_findings(self) -> None:
+        """The findings panel lists the rows the filter lets through, like the table."""
+        records = self.app.fleet_records
+        if records is None:
+            return
+        table = self.table
+        if table.filter_text:
+            shown = {table.model.keys[i] for i in table.view}
+            records = [r for r in records if f"{r['region']}/{r['name']}" in shown]
+        self.query_one(FindingsStrip).show(records)
+
+    def update_empty_text(self) -> None:
+        table = self.table
+        if table.filter_text and len(table.model):
+            table.empty_text = f"no function matches the filter '{table.filter_text}' (esc clears it)"
+        elif getattr(self, "rows_stage", None) == "snapshot" or len(table.model):
+            table.empty_text = "no function in these regions" if not len(table.model) else ""
+        elif self.app.connected_once:
+            table.empty_text = "listing functions…"
 
     def update_status(self) -> None:
         table, app = self.table, self.app
+        self.update_empty_text()
         parts = [f"{len(table.model):,} functions"]
         if table.filter_text:
             parts.append(f"{len(table.view):,} match '{table.filter_text}'")
+            from lambdaops.tui.filter_expr import compile_filter
+
+            parts += compile_filter(table.filter_text).problems
+        if table.hidden_columns:
+            parts.append(f"{table.hidden_columns} columns hidden (w: all)")
         if table.sort_key:
             col = table.model.column(table.sort_key)
             parts.append(f"sorted by {col.label if col else table.sort_key} {'▼' if table.descending else '▲'}")
@@ -77,6 +102,7 @@ class FleetScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.table.set_filter(event.value)
+            self.show_findings()
             self.update_status()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -97,6 +123,7 @@ class FleetScreen(Screen):
         box.remove_class("shown")
         self.table.set_filter("")
         self.table.focus()
+        self.show_findings()
         self.update_status()
 
     def set_filter(self, text: str) -> None:
@@ -104,11 +131,27 @@ class FleetScreen(Screen):
         box.value = text  # fires Changed, which filters
         box.set_class(bool(text), "shown")
         self.table.set_filter(text)
+        self.show_findings()
         self.update_status()
 
     # -- sort and drill down ---------------------------------------------------------------
     def action_sort(self) -> None:
         self.table.cycle_sort()
+        self.update_status()
+
+    def action_sort_column(self, key: str) -> None:
+        table = self.table
+        if table.sort_key == key:
+            table.reverse_sort()
+        else:
+            table.sort_by(key)
+        self.update_status()
+
+    def action_wide(self) -> None:
+        self.table.set_wide(not self.table.wide)
+        self.update_status()
+
+    def on_resize(self) -> None:
         self.update_status()
 
     def action_reverse(self) -> None:

@@ -1,0 +1,75 @@
+"""Issue 16: the fleet filter's words and field expressions, and which columns a narrow terminal keeps
+(pure: no app, no AWS)."""
+
+from __future__ import annotations
+
+from lambdaops.analysis.fleet import Finding
+from lambdaops.aws.models import FunctionInfo
+from lambdaops.tui.filter_expr import compile_filter
+from lambdaops.tui.fleet_model import build_fleet_model, fleet_columns
+from lambdaops.tui.widgets.virtual_table import visible_columns
+
+
+def fn(name, region="us-east-1", runtime="python3.12", **kw):
+    return FunctionInfo(name=name, region=region, arn=f"arn:aws:lambda:{region}:1:function:{name}",
+                        runtime=runtime, architecture="arm64", memory_mb=512, timeout_s=10,
+                        last_modified=None, **kw)
+
+
+FUNCTIONS = [fn("checkout-api"), fn("image-resize"), fn("webhook-receiver"), fn("report-gen", "eu-west-1", "java21"),
+             fn("orders-api", "eu-west-1", tags={"team": "payments"})]
+ROWS = [
+    {"name": "image-resize", "region": "us-east-1", "error_rate": 0.031, "cold_start_rate": 0.02,
+     "duration_p99_ms": 2400.0, "dlq_depth": 214.0, "cost_usd": 1.2,
+     "findings": [Finding("critical", "dlq_not_empty", "DLQ holds 214 messages: checkout retries")]},
+    {"name": "checkout-api", "region": "us-east-1", "error_rate": 0.004, "cold_start_rate": 0.09,
+     "duration_p99_ms": 800.0, "dlq_depth": 0.0, "cost_usd": 0.4,
+     "findings": [Finding("warning", "cold_start_rate", "cold starts 9.0%")]},
+    {"name": "webhook-receiver", "region": "us-east-1", "error_rate": None, "cold_start_rate": 0.0,
+     "duration_p99_ms": 40.0, "dlq_depth": None, "cost_usd": 0.01, "findings": []},
+    {"name": "report-gen", "region": "eu-west-1", "error_rate": 0.02, "cold_start_rate": 0.3,
+     "duration_p99_ms": 9000.0, "dlq_depth": None, "cost_usd": 3.0, "findings": []},
+    {"name": "orders-api", "region": "eu-west-1", "error_rate": 0.0, "cold_start_rate": 0.01,
+     "duration_p99_ms": 90.0, "dlq_depth": 0.0, "cost_usd": 0.2, "findings": []},
+]
+
+
+def names(text: str) -> set[str]:
+    model = build_fleet_model(FUNCTIONS, ROWS)
+    return {model.keys[i].split("/")[1] for i in model.view(text)}
+
+
+def test_a_word_matches_whole_names_or_parts_not_substrings():
+    assert names("checkout") == {"checkout-api"}  # not image-resize, whose finding only mentions checkout in a word
+    assert "webhook-receiver" in names("!ok")  # "ok" is inside "webhook", not a part of the name
+    assert names("check*") == {"checkout-api"}
+    assert names("team=payments") == {"orders-api"}
+
+
+def test_field_expressions_compare_figures_in_their_column_units():
+    assert names("err>1") == {"image-resize", "report-gen"}  # percent, as the column shows it
+    assert names("cold>5") == {"checkout-api", "report-gen"}
+    assert names("p99>=2400") == {"image-resize", "report-gen"}
+    assert names("!err>1") == {"checkout-api", "webhook-receiver", "orders-api"}  # unknown error rate: not > 1
+    assert names("region:eu-west-1") == {"report-gen", "orders-api"}
+    assert names("runtime:java*") == {"report-gen"}
+    assert names("finding:dlq") == {"image-resize"}
+    assert names("finding:warning") == {"checkout-api"}
+    assert names("region:eu-west-1 cost>1") == {"report-gen"}
+
+
+def test_an_unknown_figure_is_reported_and_matches_nothing():
+    f = compile_filter("latency>3")
+    assert f.problems and "latency" in f.problems[0]
+    assert names("latency>3") == set()
+
+
+def test_at_80_columns_the_fleet_keeps_name_error_cold_p99_dlq_cost_and_finding():
+    cols = fleet_columns()
+    for width in (78, 80):  # with and without the vertical scrollbar
+        shown = [cols[i].key for i in visible_columns(cols, width)]
+        assert shown == ["name", "error_rate", "cold_start_rate", "duration_p99_ms", "dlq_depth", "cost_usd",
+                         "finding"], width
+    wider = [cols[i].key for i in visible_columns(cols, 120)]
+    assert {"invocations", "region"} <= set(wider) and wider[-1] == "finding"
+    assert len(visible_columns(cols, 80, wide=True)) == len(cols)

@@ -1,0 +1,107 @@
+"""``lambdaops logs FUNCTION [--follow]``: a function's log lines, REPORT lines highlighted and cold
+starts marked; ``--follow`` keeps printing new ones (StartLiveTail, else FilterLogEvents polling; see
+:mod:`lambdaops.aws.live_logs`)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+import typer
+
+from lambdaops.errors import EXIT_INTERRUPTED, UsageError
+
+COLD_MARK = "❄ cold start"
+
+
+def find_region(aws, name: str, region: str | None) -> str:
+    """The region of ``name``: the one given, else the first selected region that has it."""
+    from lambdaops.aws.live_logs import function_exists
+
+    if region:
+        return region
+    for r in aws.regions:
+        if function_exists(aws, r, name):
+            return r
+    raise UsageError(f"no function {name} in {', '.join(aws.regions)} (--region, or REGION/NAME)")
+
+
+def render(event, *, color: bool):
+    """One line: time, short stream id, the message (never read as markup); REPORT lines bold, cold
+    starts marked."""
+    from rich.text import Text
+
+    from lambdaops.aws.live_logs import is_cold_start, is_report
+    from lambdaops.safe_text import safe_text
+
+    ts = datetime.fromtimestamp(event.timestamp_ms / 1000, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    stream = event.stream.rsplit("]", 1)[-1][:8] if event.stream else ""
+    message = safe_text(event.message.rstrip("\n"), 4000)
+    line = Text(no_wrap=False)
+    line.append(f"{ts} ", style="dim" if color else "")
+    line.append(f"{stream:<8} ", style="dim" if color else "")
+    if is_report(event.message):
+        if is_cold_start(event.message):
+            line.append(f"{COLD_MARK} ", style="bold cyan" if color else "")
+        line.append(message, style="bold yellow" if color else "")
+    else:
+        line.append(message)
+    return line
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("logs")
+    def logs(
+        ctx: typer.Context,
+        function: str = typer.Argument(..., help="The function's name, or REGION/NAME."),
+        follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (ctrl+c stops)."),
+        since: str = typer.Option("5m", "--since", help="Start this far back (e.g. 30s, 10m, 1h)."),
+        poll: bool = typer.Option(False, "--poll", help="Follow by polling FilterLogEvents, without trying StartLiveTail."),
+    ) -> None:
+        """Print a function's log lines; with --follow, as they are written."""
+        from rich.console import Console
+
+        from lambdaops.aws.live_logs import FollowStatus, LogFollower, log_group_of
+        from lambdaops.config import parse_duration
+
+        state = ctx.obj
+        aws = state.aws()
+        region, _, name = function.rpartition("/")
+        try:
+            back_s = parse_duration(since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from exc
+        region = find_region(aws, name, region or None)
+        group, group_arn = log_group_of(aws, region, name)
+        console = Console(highlight=False, soft_wrap=True)
+        err = Console(stderr=True, highlight=False)
+        color = console.is_terminal
+        stop = threading.Event()
+        since_ms = int((time.time() - back_s) * 1000)
+        if follow:
+            # Past lines first (one FilterLogEvents pass), then the live ones from where they ended.
+            past = LogFollower(aws, region, group, group_arn, since_ms=since_ms, once=True)
+            newest = since_ms
+            for item in past:
+                if not isinstance(item, FollowStatus):
+                    console.print(render(item, color=color))
+                    newest = max(newest, item.timestamp_ms + 1)
+            follower = LogFollower(aws, region, group, group_arn, since_ms=newest, stop=stop, live_tail=not poll)
+        else:
+            follower = LogFollower(aws, region, group, group_arn, since_ms=since_ms, once=True)
+        err.print(f"{group} ({region})" + (" · following, ctrl+c stops" if follow else ""), style="dim",
+                  markup=False)
+        try:
+            for item in follower:
+                if isinstance(item, FollowStatus):
+                    err.print(item.text, style="dim", markup=False)
+                else:
+                    console.print(render(item, color=color))
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            stop.set()
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+    del logs

@@ -53,7 +53,8 @@ class LogEvent:
 
 @dataclass(frozen=True)
 class FollowStatus:
-    """Not an event: how the follower reads (``mode`` live-tail | polling) and why."""
+    """Not an event: how the follower reads (``mode`` live-tail | polling) and why. An empty
+    ``text`` marks the end of a batch (a poll, a session update): a good moment to show what came."""
 
     mode: str
     text: str
@@ -154,6 +155,7 @@ class LogFollower:
                     events = [LogEvent(int(e.get("timestamp") or 0), e.get("message") or "",
                                        e.get("logStreamName") or "") for e in update.get("sessionResults") or []]
                     yield from sorted(events, key=lambda e: e.timestamp_ms)
+                    yield FollowStatus("live-tail", "")
                 elif "SessionTimeoutException" in item:
                     yield FollowStatus("live-tail", "the session reached its three hours")
                     break
@@ -197,16 +199,6 @@ class LogFollower:
             if batch:
                 newest = max(newest, batch[-1].timestamp_ms)
             yield from batch
+            yield FollowStatus("polling", "")
             if self.once or self.stop.wait(POLL_EVERY_S):
                 return
-
-
-def is_report(message: str) -> bool:
-    """A Lambda REPORT line, text (``REPORT RequestId: ...``) or JSON (``"type":"platform.report"``)."""
-    return message.startswith("REPORT ") or '"platform.report"' in message
-
-
-def is_cold_start(message: str) -> bool:
-    """A REPORT line of a cold start: it carries the init duration (text ``Init Duration:``, JSON
-    ``initDurationMs``; "Lambda execution environment lifecycle" / "Telemetry API" references)."""
-    return is_report(message) and ("Init Duration:" in message or "initDurationMs" in message)

@@ -12,9 +12,7 @@ from datetime import datetime, timezone
 import typer
 
 from lambdaops.errors import EXIT_INTERRUPTED, UsageError
-
-COLD_MARK = "❄ cold start"
-
+from lambdaops.log_view import render
 
 def find_region(aws, name: str, region: str | None) -> str:
     """The region of ``name``: the one given, else the first selected region that has it."""
@@ -26,29 +24,6 @@ def find_region(aws, name: str, region: str | None) -> str:
         if function_exists(aws, r, name):
             return r
     raise UsageError(f"no function {name} in {', '.join(aws.regions)} (--region, or REGION/NAME)")
-
-
-def render(event, *, color: bool):
-    """One line: time, short stream id, the message (never read as markup); REPORT lines bold, cold
-    starts marked."""
-    from rich.text import Text
-
-    from lambdaops.aws.live_logs import is_cold_start, is_report
-    from lambdaops.safe_text import safe_text
-
-    ts = datetime.fromtimestamp(event.timestamp_ms / 1000, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-    stream = event.stream.rsplit("]", 1)[-1][:8] if event.stream else ""
-    message = safe_text(event.message.rstrip("\n"), 4000)
-    line = Text(no_wrap=False)
-    line.append(f"{ts} ", style="dim" if color else "")
-    line.append(f"{stream:<8} ", style="dim" if color else "")
-    if is_report(event.message):
-        if is_cold_start(event.message):
-            line.append(f"{COLD_MARK} ", style="bold cyan" if color else "")
-        line.append(message, style="bold yellow" if color else "")
-    else:
-        line.append(message)
-    return line
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +71,8 @@ def register(app: typer.Typer) -> None:
         try:
             for item in follower:
                 if isinstance(item, FollowStatus):
-                    err.print(item.text, style="dim", markup=False)
+                    if item.text:
+                        err.print(item.text, style="dim", markup=False)
                 else:
                     console.print(render(item, color=color))
                     sys.stdout.flush()

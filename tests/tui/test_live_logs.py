@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lambdaops.aws import live_logs
-from lambdaops.aws.live_logs import FollowStatus, LogEvent, LogFollower, is_cold_start, is_report
-from lambdaops.cli.logs_cmd import COLD_MARK, render
+from lambdaops.aws.live_logs import FollowStatus, LogEvent, LogFollower
+from lambdaops.log_view import COLD_MARK, is_cold_start, is_report, render
 from tests.conftest import ROOT, demo_env
 
 
@@ -105,15 +105,17 @@ def test_polling_is_paced_to_five_requests_a_second_per_account_and_region(monke
 
 
 def test_report_lines_are_recognised_and_cold_starts_marked():
-    text_cold = "REPORT RequestId: x\tDuration: 5.1 ms\tInit Duration: 312.4 ms"
-    json_warm = '{"type":"platform.report","record":{"metrics":{"durationMs":5}}}'
-    json_cold = '{"type":"platform.report","record":{"metrics":{"durationMs":5,"initDurationMs":300}}}'
+    text_cold = ("REPORT RequestId: x\tDuration: 5.1 ms\tBilled Duration: 6 ms\tMemory Size: 128 MB\t"
+                 "Max Memory Used: 60 MB\tInit Duration: 312.4 ms")
+    metrics = '"durationMs":5,"billedDurationMs":5,"memorySizeMB":128,"maxMemoryUsedMB":60'
+    json_warm = '{"type":"platform.report","record":{"metrics":{%s}}}' % metrics
+    json_cold = '{"type":"platform.report","record":{"metrics":{%s,"initDurationMs":300}}}' % metrics
     assert is_report(text_cold) and is_cold_start(text_cold)
     assert is_report(json_warm) and not is_cold_start(json_warm)
     assert is_cold_start(json_cold)
     assert not is_report("START RequestId: x")
     line = render(LogEvent(0, text_cold, "2026/12/01/[$LATEST]abcdef12"), color=True)
-    assert line.plain.split(" ", 2)[2].startswith(COLD_MARK)
+    assert line.plain.split(" ", 2)[2].startswith(f"{COLD_MARK} REPORT 5 ms, billed 6 ms, 60/128 MB, init 312 ms")
     assert any("bold" in str(span.style) for span in line.spans)
     markup = render(LogEvent(0, "[bold]not markup[/bold]", "s"), color=False)
     assert "[bold]not markup[/bold]" in markup.plain  # AWS text is never read as markup

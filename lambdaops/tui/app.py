@@ -293,7 +293,8 @@ class LambdaopsApp(App):
 
     def record_error(self, source: str, text: str) -> None:
         self.error_log.append(ErrorEntry(self.backend.now(), source, text))
-        self.notify(text, title=source, severity="error", timeout=8)
+        # The toast: one line (an HTML error page reduced to its title); the log keeps it all.
+        self.notify(fmt.error_summary(text), title=source, severity="error", timeout=8)
         if self.fleet_screen.is_mounted:
             self.fleet_screen.update_status()
 
@@ -339,7 +340,15 @@ class LambdaopsApp(App):
         if callable(refresh):
             refresh()
 
-    def set_regions(self, regions: list[str]) -> None:
+    def set_regions(self, regions: list[str]) -> str | None:
+        """Watch ``regions``; a name that is no region of the partition refuses the change (its
+        text, for the caller to show)."""
+        from lambdaops.aws.regions import partition_of, unknown_regions
+
+        current = self.backend.regions or ["us-east-1"]
+        bad = unknown_regions(regions, partition_of(current[0]))
+        if bad:
+            return f"no such region: {', '.join(bad)} (regions unchanged)"
         self.backend.set_regions(regions)
         self.snapshot = self.fleet_records = None
         self.poll(relist=True)
@@ -367,7 +376,9 @@ class LambdaopsApp(App):
         if where.profile:
             self.switch_profile(where.profile, where.regions or self.backend.regions)
         elif where.regions and where.regions != self.backend.regions:
-            self.set_regions(where.regions)
+            problem = self.set_regions(where.regions)
+            if problem:
+                self.notify(problem, severity="error")
 
     def known_regions(self) -> list[str]:
         found = {f.region for f in self.functions}

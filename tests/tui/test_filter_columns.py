@@ -73,3 +73,23 @@ def test_at_80_columns_the_fleet_keeps_name_error_cold_p99_dlq_cost_and_finding(
     wider = [cols[i].key for i in visible_columns(cols, 120)]
     assert {"invocations", "region"} <= set(wider) and wider[-1] == "finding"
     assert len(visible_columns(cols, 80, wide=True)) == len(cols)
+
+
+def test_an_html_error_page_becomes_one_line():
+    from lambdaops.tui.format import error_summary
+
+    raw = ("ListFunctions failed in mars-north-1 (500): <!doctype html>\n<html><head><title>500 Internal "
+           "Server Error</title></head><body><h1>Internal Server Error</h1><p>The server encountered...</p>"
+           "</body></html>")
+    line = error_summary(raw)
+    assert line.startswith("ListFunctions failed in mars-north-1 (500): 500 Internal Server Error")
+    assert "<" not in line and "\n" not in line and len(line) <= 200
+    assert error_summary("AccessDenied: not allowed\n  twice") == "AccessDenied: not allowed twice"
+
+
+def test_region_names_are_checked_against_the_partition():
+    from lambdaops.aws.regions import partition_of, unknown_regions
+
+    assert unknown_regions(["us-east-1", "mars-north-1", "eu-west-1"]) == ["mars-north-1"]
+    assert unknown_regions(["cn-north-1"], partition_of("cn-north-1")) == []
+    assert unknown_regions(["cn-north-1"]) == ["cn-north-1"]  # not a region of the aws partition

@@ -17,6 +17,7 @@ from lambdaops.tui.widgets.virtual_table import VirtualTable
 
 class FleetScreen(Screen):
     BINDINGS = bindings(FLEET)
+    crumb_title = "Fleet"
     DEFAULT_CSS = """
     FleetScreen #filter { height: 3; display: none; border: round $accent; }
     FleetScreen #filter.shown { display: block; }

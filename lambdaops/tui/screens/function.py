@@ -51,6 +51,7 @@ class FunctionScreen(Screen):
         super().__init__()
         self.fn = fn
         self.initial_tab = tab if tab in TABS else "overview"
+        self.crumb_title = fn.name
         self.request = 0
 
     @property

@@ -88,6 +88,7 @@ class TuningScreen(Screen):
     def __init__(self, fn: FunctionInfo) -> None:
         super().__init__()
         self.fn = fn
+        self.crumb_title = f"tuning {fn.name}"
         self.run = 0
         self.sizes: dict[int, str] = {}  # memory -> state text, from the progress events
         self.results: dict[int, object] = {}  # memory -> SizeStats

@@ -116,7 +116,7 @@ class LogsPane(Vertical):
             yield KeyInput(one_line(self.queries[first].text) if first in self.queries else "",
                         placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query")
             yield Button("Run", variant="primary", id="run")
-        yield Static(f"runs over {self.fn.log_group} for the window · enter in the query runs it", id="logs-status")
+        yield Static(f"runs over {self.fn.log_group} for the window · i edits the query, enter runs it · f follows the log live", id="logs-status")
         yield VirtualTable(id="log-rows", empty_text="no results yet: choose a query and run it")
         yield RichLog(id="live", max_lines=FOLLOW_MAX_LINES, markup=False, highlight=False, wrap=False)
 

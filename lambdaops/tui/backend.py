@@ -215,7 +215,7 @@ class Backend:
         from lambdaops.analysis.fleet import time_series
         from lambdaops.aws.metrics import MetricQuery, align_start, fit_period, get_metric_data, minimum_period
 
-        floor = minimum_period(window.start)
+        floor = max(300, minimum_period(window.start))  # 5-minute multiples: the cold-start bins' grid too
         start = align_start(window.start, floor)
         period = fit_period((window.end - start).total_seconds() / CHART_POINTS, floor)
         dims = (("FunctionName", fn.name),)

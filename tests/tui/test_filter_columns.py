@@ -93,3 +93,21 @@ def test_region_names_are_checked_against_the_partition():
     assert unknown_regions(["us-east-1", "mars-north-1", "eu-west-1"]) == ["mars-north-1"]
     assert unknown_regions(["cn-north-1"], partition_of("cn-north-1")) == []
     assert unknown_regions(["cn-north-1"]) == ["cn-north-1"]  # not a region of the aws partition
+
+
+def test_cold_start_bins_join_the_metric_buckets_and_the_last_bucket_is_partial():
+    import pandas as pd
+
+    from lambdaops.tui.widgets.function_overview import partial_last, regrid_cold_starts
+
+    idx = pd.date_range("2026-12-01 09:00", periods=6, freq="5min", tz="UTC")
+    cold = pd.DataFrame({"invocations": [10, 10, 10, 20, 0, 20], "cold_starts": [1, 0, 1, 2, 0, 0],
+                         "cold_rate": [10, 0, 10, 10, 0, 0], "init_p99": [300, None, 500, 200, None, None]}, index=idx)
+    out = regrid_cold_starts(cold, 900, idx[0])  # 15-minute metric buckets
+    assert list(out.index) == [idx[0], idx[3]]
+    assert list(out["invocations"]) == [30, 40] and list(out["cold_starts"]) == [2, 2]
+    assert list(out["cold_rate"].round(2)) == [6.67, 5.0]
+    assert list(out["init_p99"]) == [500, 200]  # the worst 5-minute p99, never an average of p99s
+    assert regrid_cold_starts(cold, 300) is cold  # already one bucket size
+    assert partial_last(idx, 300, pd.Timestamp("2026-12-01 09:27", tz="UTC"))  # 09:25-09:30 not over yet
+    assert not partial_last(idx, 300, pd.Timestamp("2026-12-01 09:32", tz="UTC"))

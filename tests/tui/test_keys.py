@@ -126,3 +126,13 @@ async def test_follow_mode_shows_new_report_lines(make_app, demo):
                          what="the REPORT line of a new invocation")
         await pilot.press("f")
         assert not pane.follow
+
+
+async def test_the_fleet_header_is_on_the_first_frame(make_app):
+    app = make_app()
+    app.connect = lambda: None  # as if AWS had not answered yet
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        table = app.fleet_screen.query_one("#fleet", VirtualTable)
+        assert table.model.columns and not len(table.model)  # before any row arrived
+        assert "Function" in app.export_screenshot()

@@ -8,6 +8,7 @@ from textual.widgets import Footer, Input, Static
 
 from lambdaops.tui import format as fmt
 from lambdaops.tui.bindings import FLEET, bindings
+from lambdaops.tui.fleet_model import build_fleet_model
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.widgets.findings_strip import FindingsStrip
 from lambdaops.tui.widgets.key_input import KeyInput
@@ -27,7 +28,8 @@ class FleetScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader("Fleet")
         yield FindingsStrip(id="findings")
-        yield VirtualTable(id="fleet", empty_text="connecting to AWS…")
+        # The columns from the first frame (issue 18): the header is there before any row.
+        yield VirtualTable(build_fleet_model([]), id="fleet", empty_text="connecting to AWS…")
         # In the flow above the status line, not docked: a docked input hid its border behind the footer.
         yield KeyInput(placeholder="filter: words, !word, err>1, cold>5, region:eu-west-1, runtime:java*, finding:dlq",
                        id="filter")

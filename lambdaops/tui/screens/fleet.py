@@ -72,6 +72,7 @@ class FleetScreen(Screen):
 
     def update_status(self) -> None:
         table, app = self.table, self.app
+        narrow = self.size.width < 120  # the status line is one line: short words at 80 columns
         self.update_empty_text()
         parts = [f"{len(table.model):,} functions"]
         if table.filter_text:
@@ -80,17 +81,19 @@ class FleetScreen(Screen):
 
             parts += compile_filter(table.filter_text).problems
         if table.hidden_columns:
-            parts.append(f"{table.hidden_columns} columns hidden (w: all)")
+            parts.append(f"{table.hidden_columns} cols hidden (w)" if narrow else
+                         f"{table.hidden_columns} columns hidden (w: all)")
         if table.sort_key:
             col = table.model.column(table.sort_key)
             parts.append(f"sorted by {col.label if col else table.sort_key} {'▼' if table.descending else '▲'}")
-        else:
+        elif not narrow:
             parts.append("worst first")
         snap = app.snapshot
         if snap is not None:
-            parts.append(f"figures of {fmt.clock(snap.window.end)} (collected in {snap.elapsed_s:.1f}s)")
+            parts.append(f"figures of {fmt.clock(snap.window.end)}" + ("" if narrow else
+                                                                          f" (collected in {snap.elapsed_s:.1f}s)"))
         elif app.connected_once:
-            parts.append("figures loading (metrics, then Logs Insights)…")
+            parts.append("figures loading…" if narrow else "figures loading (metrics, then Logs Insights)…")
         if app.error_log:
             n = len(app.error_log)
             parts.append(f"{n} error{'' if n == 1 else 's'} (E)")

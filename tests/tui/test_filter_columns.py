@@ -111,3 +111,29 @@ def test_cold_start_bins_join_the_metric_buckets_and_the_last_bucket_is_partial(
     assert regrid_cold_starts(cold, 300) is cold  # already one bucket size
     assert partial_last(idx, 300, pd.Timestamp("2026-12-01 09:27", tz="UTC"))  # 09:25-09:30 not over yet
     assert not partial_last(idx, 300, pd.Timestamp("2026-12-01 09:32", tz="UTC"))
+
+
+def test_a_stream_batch_reads_as_labelled_lines_not_a_repr():
+    from rich.console import Console
+
+    from lambdaops.aws.dlq_decode import StreamBatch
+    from lambdaops.tui.screens.dlq import batch_facts
+
+    batch = StreamBatch("kinesis", "arn:aws:kinesis:us-east-1:1:stream/orders", "shardId-000000000001",
+                        "4959", "4960", 100, "2026-12-01T11:00:00Z", None)
+    console = Console(width=120, record=True)
+    console.print(batch_facts(batch))
+    text = console.export_text()
+    assert "StreamBatch(" not in text
+    assert "Shard" in text and "shardId-000000000001" in text and "4959 … 4960" in text and "100" in text
+
+
+def test_dlq_rows_name_their_region():
+    from types import SimpleNamespace
+
+    from lambdaops.tui.widgets.function_dlqs import QUEUE_COLUMNS, queue_cells
+
+    q = SimpleNamespace(name="orders-dlq", region="eu-west-1", depth=3, error=None, oldest_s=60, serves=["f"],
+                        kind="sqs-redrive", in_flight=0, service="sqs")
+    cells = dict(zip(QUEUE_COLUMNS, queue_cells(q)))
+    assert cells["Region"] == "eu-west-1" and cells["Kind"] == "sqs-redrive"

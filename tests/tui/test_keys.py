@@ -136,3 +136,25 @@ async def test_the_fleet_header_is_on_the_first_frame(make_app):
         table = app.fleet_screen.query_one("#fleet", VirtualTable)
         assert table.model.columns and not len(table.model)  # before any row arrived
         assert "Function" in app.export_screenshot()
+
+
+async def test_breadcrumbs_follow_the_screens_open_and_error_rows_open_whole(make_app):
+    from lambdaops.tui.screens.error_log import ErrorDetailScreen, ErrorLogScreen
+    from lambdaops.tui.widgets.status_header import StatusHeader
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        app.run_command("fn checkout-api")
+        await settle(pilot, app)
+        app.run_command("dlq")
+        await settle(pilot, app)
+        assert app.screen.query_one(StatusHeader).path() == "Fleet / checkout-api / DLQs"  # was: Fleet / DLQs
+        long = "ListFunctions failed in x (500): <!doctype html><html><title>Bad Gateway</title>" + "y" * 400
+        app.record_error("inventory x", long)
+        await pilot.press("E")
+        assert isinstance(app.screen, ErrorLogScreen)
+        await pilot.press("end", "enter")  # was: nothing
+        assert isinstance(app.screen, ErrorDetailScreen) and app.screen.entry.text == long
+        assert app.run_command("regions us-east-1,mars-north-1") is None  # refused with a notice
+        assert "mars-north-1" not in app.backend.regions

@@ -86,7 +86,7 @@ class DlqScreen(Screen):
         messages.border_title = "Messages"
         # Fixed widths (the values' own: a timestamp, the longest shape): the table redraws at once
         # and never sits at header widths while it measures its cells (seen under load).
-        for label, width in (("Failed at", 19), ("Error", 26), ("Attempts", 8), ("Function", 22)):
+        for label, width in (("Failed at", 19), ("Error", 20), ("Attempts", 8), ("Function", 20)):
             messages.add_column(label, width=width)
         self.query_one("#detail").border_title = "Message"
         queues.focus()

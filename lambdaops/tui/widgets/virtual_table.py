@@ -95,7 +95,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def __init__(self, model: TableModel | None = None, *, empty_text: str = "", id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.model = model or TableModel(())
+        self.model = model if model is not None else TableModel(())  # an empty model still has its columns
         self.empty_text = empty_text
         self.filter_text = ""
         self.sort_key: str | None = None
@@ -186,6 +186,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._widths = widths
         total = sum(widths) + GAP * max(0, len(widths) - 1)
         self.virtual_size = Size(total, len(self.view) + 1)
+
+    def on_mount(self) -> None:
+        self._layout()  # a model given at construction (the fleet's header before any row)
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
@@ -278,6 +281,10 @@ class VirtualTable(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         if not self.model.columns:
+            return Strip.blank(width, base)
+        if len(self._cols) == 0 or len(self._widths) != len(self._cols):
+            self._layout()
+        if not self._cols:
             return Strip.blank(width, base)
         if y == 0:
             return self._strip(self._header_segments(), width)

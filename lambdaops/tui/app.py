@@ -31,6 +31,9 @@ from lambdaops.tui.quick_exit import DaemonExecutor
 from lambdaops.tui.screens.fleet import FleetScreen
 
 
+FIRST_FRAME_S = 0.2  # keys are taken this long after mount: the first frame is up by then
+
+
 @dataclass
 class ErrorEntry:
     at: datetime
@@ -97,6 +100,20 @@ class LambdaopsApp(App):
         return super().push_screen(screen, *args, **kwargs)
 
     # -- start -----------------------------------------------------------------------------
+    def run(self, *args, **kwargs):
+        # What was typed at the shell while Python started (a backspace, a stray /) sits in the
+        # terminal's input queue: discarded before the app reads it, or it became a filter.
+        import sys
+
+        try:
+            import termios
+
+            if sys.stdin is not None and sys.stdin.isatty():
+                termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+        except (ImportError, OSError, ValueError):
+            pass
+        return super().run(*args, **kwargs)
+
     def on_load(self) -> None:
         import asyncio
 
@@ -104,7 +121,8 @@ class LambdaopsApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(self.fleet_screen)
-        self.call_after_refresh(self._open_keys)
+        # Keys open once the first frame is up (a short timer after mount).
+        self.set_timer(FIRST_FRAME_S, self._open_keys)
         # After the first frame: the demo account's start-up holds the GIL for seconds.
         self.call_after_refresh(self.connect)
 

@@ -103,7 +103,9 @@ class FleetScreen(Screen):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("shown")
-        box.focus()
+        # Focus now, not on the next message (``focus()`` is deferred): keys typed right after
+        # ``/`` while the app is busy must land in the filter, not in the table.
+        self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -121,7 +123,7 @@ class FleetScreen(Screen):
         """esc in the filter: back to the table, the filter kept (esc there clears it)."""
         if not box.value:
             box.remove_class("shown")
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

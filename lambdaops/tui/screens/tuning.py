@@ -170,10 +170,10 @@ class TuningScreen(Screen):
         self.app.pop_screen()
 
     def action_edit(self) -> None:
-        self.query_one("#memory", Input).focus()
+        self.set_focus(self.query_one("#memory", Input))  # at once: focus() waits for the next message
 
     def leave_input(self, _input: Input) -> None:
-        self.query_one("#results", DataTable).focus()
+        self.set_focus(self.query_one("#results", DataTable))
 
     def on_memory_applied(self, msg: "MemoryApplied") -> None:
         # The function has the new memory now: the text, the next run's baseline and the fleet

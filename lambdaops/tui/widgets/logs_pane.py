@@ -113,16 +113,19 @@ class LogsPane(Vertical):
         first = DEFAULT_QUERY if DEFAULT_QUERY in self.queries else (options[0][1] if options else TYPED)
         with Horizontal(id="query-bar"):
             yield Select(options + [(TYPED, TYPED)], value=first, allow_blank=False, id="query-file")
+            # select_on_focus off: i then a key edits the query instead of replacing all of it
             yield KeyInput(one_line(self.queries[first].text) if first in self.queries else "",
-                        placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query")
+                           placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query",
+                           select_on_focus=False)
             yield Button("Run", variant="primary", id="run")
-        yield Static(f"runs over {self.fn.log_group} for the window · i edits the query, enter runs it · f follows the log live", id="logs-status")
+        yield Static(f"runs over {self.fn.log_group} for the window · i edits the query, enter runs it · "
+                     "f follows the log live", id="logs-status")
         yield VirtualTable(id="log-rows", empty_text="no results yet: choose a query and run it")
         yield RichLog(id="live", max_lines=FOLLOW_MAX_LINES, markup=False, highlight=False, wrap=False)
 
     def activate(self) -> None:
         # The table, not the query: 1-5, q, ? and esc stay the app's keys until i or a click.
-        self.query_one("#live" if self.follow else "#log-rows").focus()
+        self.screen.set_focus(self.query_one("#live" if self.follow else "#log-rows"))
 
     # -- follow (f) --------------------------------------------------------------------------
     def toggle_follow(self) -> None:
@@ -188,7 +191,8 @@ class LogsPane(Vertical):
             status.update(rich_text(f"following {self.fn.log_group}: {msg.status} · f stops"))
 
     def edit_query(self) -> None:
-        self.query_one("#query", Input).focus()
+        # At once (``focus()`` waits for the next message): "i x esc" typed quickly stays here.
+        self.screen.set_focus(self.query_one("#query", Input))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         q = self.queries.get(event.value)

@@ -43,11 +43,11 @@ GLOBAL = (
 )
 
 FLEET = (
-    Key("filter", "slash", "filter", "Filter", "filter rows: words must all appear (name, region, runtime, tag=value, finding); !word excludes"),
+    Key("filter", "slash", "filter", "Filter", "filter rows: words match whole names or fields (checkout, team=x); err>1, cold>5, p99>800, cost>1, region:eu-west-1, runtime:java*, finding:dlq; !term excludes"),
     Key("open", "enter", "open", "Open", "open the selected function", show=True),
     Key("sort", "s", "sort", "Sort", "sort by the next column (again: the next one; after the last: worst first)"),
     Key("reverse", "S", "reverse", "Reverse", "reverse the sort order", show=False),
-    Key("clear", "escape", "clear_filter", "Clear", "clear the filter", show=False),
+    Key("clear", "escape", "clear_filter", "Clear", "clear the filter (esc in the filter input only leaves it)", show=False),
     Key("dlq", "d", "dlq", "DLQs", "the DLQ screen (the selected function's queues first)"),
     Key("tune", "u", "tune", "Tune", "the power-tuning screen for the selected function"),
     Key("wide", "w", "wide", "Wide", "all columns, scrolled a column at a time with ←/→ (again: the columns that fit)"),

@@ -229,6 +229,8 @@ class LambdaopsApp(App):
     def on_fleet_rows(self, msg: FleetRows) -> None:
         if msg.generation != self.generation:
             return  # stale: a newer request is under way
+        if self.exiting or not self.fleet_screen.is_mounted:
+            return  # a poll that answered as the app closed
         self.functions = msg.functions
         if msg.sparks:
             self.sparks = msg.sparks

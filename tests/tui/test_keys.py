@@ -158,3 +158,19 @@ async def test_breadcrumbs_follow_the_screens_open_and_error_rows_open_whole(mak
         assert isinstance(app.screen, ErrorDetailScreen) and app.screen.entry.text == long
         assert app.run_command("regions us-east-1,mars-north-1") is None  # refused with a notice
         assert "mars-north-1" not in app.backend.regions
+
+
+async def test_after_a_write_the_touched_row_changes_at_once(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        table = app.fleet_screen.query_one("#fleet", VirtualTable)
+        col = {c.key: i for i, c in enumerate(table.model.columns)}
+        key = next(k for k in table.model.keys
+                   if any(f.code == "dlq_not_empty" for f in (app.record_of(k) or {}).get("findings") or []))
+        app.after_write(key, dlq_depth=0)  # a redrive emptied its DLQ: no minute of the old depth
+        row = table.model.cells[table.model.row_of(key)]
+        assert row[col["dlq_depth"]] == "0"
+        assert "DLQ holds" not in row[col["finding"]]
+        app.after_write(key, memory_mb=1024)  # a memory applied by tuning
+        assert app.function_by_key(key).memory_mb == 1024

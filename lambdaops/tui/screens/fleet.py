@@ -44,7 +44,15 @@ class FleetScreen(Screen):
         return self.query_one("#fleet", VirtualTable)
 
     # -- data ----------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Its widgets are there (not yet composed, or being taken down as the app closes: a poll
+        that answers then has nothing to draw on)."""
+        return bool(self.query("#fleet"))
+
     def show_rows(self, msg: FleetRows) -> None:
+        if not self.ready:
+            return
         self.rows_stage = msg.stage
         self.table.set_model(msg.model)
         self.show_findings()
@@ -53,7 +61,7 @@ class FleetScreen(Screen):
     def show_findings(self) -> None:
         """The findings panel lists the rows the filter lets through, like the table."""
         records = self.app.fleet_records
-        if records is None:
+        if records is None or not self.ready:
             return
         table = self.table
         if table.filter_text:
@@ -71,6 +79,8 @@ class FleetScreen(Screen):
             table.empty_text = "listing functions…"
 
     def update_status(self) -> None:
+        if not self.ready:
+            return
         table, app = self.table, self.app
         narrow = self.size.width < 120  # the status line is one line: short words at 80 columns
         self.update_empty_text()

@@ -229,8 +229,8 @@ class LambdaopsApp(App):
     def on_fleet_rows(self, msg: FleetRows) -> None:
         if msg.generation != self.generation:
             return  # stale: a newer request is under way
-        if self.exiting or not self.fleet_screen.is_mounted:
-            return  # a poll that answered as the app closed
+        if self.closing:
+            return
         self.functions = msg.functions
         if msg.sparks:
             self.sparks = msg.sparks
@@ -244,14 +244,22 @@ class LambdaopsApp(App):
             self.progress = msg.text
             self.refresh_headers()
 
+    @property
+    def closing(self) -> bool:
+        """Quitting, or the screens are being taken down: a poll that answers now draws nothing."""
+        return self.exiting or not self.screen_stack or not self.fleet_screen.ready
+
     def refresh_headers(self) -> None:
         from lambdaops.tui.widgets.status_header import StatusHeader
+
+        if self.closing:
+            return
 
         for header in self.screen.query(StatusHeader):
             header.refresh()
 
     def on_fleet_done(self, msg: FleetDone) -> None:
-        if msg.generation != self.generation:
+        if msg.generation != self.generation or self.closing:
             return
         if msg.ok:
             self.failed_regions = msg.failed_regions

@@ -10,7 +10,6 @@ from textual.widgets import Input, RichLog, TabbedContent
 
 from lambdaops.tui.demo_session import fleet_ready, open_function, settle, wait_until
 from lambdaops.tui.screens.fleet import FleetScreen
-from lambdaops.tui.screens.function import FunctionScreen
 from lambdaops.tui.screens.help import HelpScreen
 from lambdaops.tui.screens.tuning import TuningScreen
 from lambdaops.tui.widgets.findings_strip import FindingsStrip

@@ -133,9 +133,10 @@ class Periods:
         return out
 
 
-def periods(window: Window, points: int = 1, *, oldest: datetime | None = None) -> Periods:
+def periods(window: Window, points: int = 1, *, oldest: datetime | None = None, at_least: int = 60) -> Periods:
     """``window`` in about ``points`` periods (one period covers it all with 1). ``oldest`` is the
-    earliest time the same queries also ask for (a previous window), which sets the floor."""
-    floor = minimum_period(oldest or window.start)
+    earliest time the same queries also ask for (a previous window), which sets the floor; periods
+    are multiples of ``at_least`` too (a multiple of 60)."""
+    floor = max(at_least, minimum_period(oldest or window.start))
     start = align_start(window.start, floor)
     return Periods(start, window.end, fit_period((window.end - start).total_seconds() / points, floor), floor)

@@ -1,4 +1,4 @@
-"""Generate ``screenshots/*.svg``: every TUI screen on the demo account, 160x45, seed 7, clock frozen.
+"""Generate ``screenshots/*.svg``: every TUI screen on the demo account, 160x45 (and 80x24), seed 7, clock frozen.
 
     /work/venv/bin/python scripts/screenshots.py [--out screenshots] [--only fleet,function]
 
@@ -39,7 +39,7 @@ async def shot_function(pilot, app):
 
 async def shot_logs(pilot, app):
     await open_function(pilot, app, "checkout-api", tab="logs")
-    await pilot.press("enter")  # runs the selected query file (slowest)
+    await pilot.press("i", "enter")  # i edits the query; enter runs the selected query file (slowest)
     await settle(pilot, app)
 
 
@@ -85,6 +85,12 @@ async def shot_confirm(pilot, app):
     await pilot.pause(0.5)
 
 
+async def shot_fleet_filter_expr(pilot, app):
+    await fleet_ready(pilot, app)
+    await pilot.press("slash", *"err>1 region:us-east-1", "enter")
+    await settle(pilot, app)
+
+
 async def shot_help(pilot, app):
     await fleet_ready(pilot, app)
     await pilot.press("question_mark")
@@ -102,14 +108,19 @@ SHOTS = {
     "tuning": (shot_tuning, True),
     "confirm": (shot_confirm, True),
     "help": (shot_help, False),
+    # issue 16: an 80x24 terminal
+    "fleet-80x24": (shot_fleet, False, (80, 24)),
+    "fleet-filter-80x24": (shot_fleet_filter_expr, False, (80, 24)),
+    "function-80x24": (shot_function, False, (80, 24)),
+    "help-80x24": (shot_help, False, (80, 24)),
 }
 
 
 async def take(name: str, demo, ctx, cache: dict, out: Path) -> Path:
-    drive, write = SHOTS[name]
+    drive, write, *size = SHOTS[name]
     session = demo_tui_session(demo, write=write, ctx=ctx)
     app = LambdaopsApp(session, reads=ReplayReads(session, cache), auto_poll=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size[0] if size else SIZE) as pilot:
         await drive(pilot, app)
         for inp in app.screen.query("Input"):
             inp.cursor_blink = False  # a blinking cursor would make two runs differ

@@ -22,7 +22,7 @@ from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import translate
-from lambdaops.aws.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
+from lambdaops.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
 from lambdaops.aws.ratelimit import RateLimiter
 from lambdaops.errors import ErrorTally, LambdaopsError
 

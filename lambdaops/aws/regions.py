@@ -67,3 +67,9 @@ def regions_with_function(ctx, name: str, regions: list[str]) -> list[str]:
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(regions)))) as pool:
         found = list(pool.map(probe, regions))
     return [r for r, ok in zip(regions, found) if ok]
+
+
+def unknown_regions(regions: list[str], partition: str | None = None) -> list[str]:
+    """The names in ``regions`` that are no region name botocore would accept (of ``partition`` when
+    given): the TUI's region switcher refuses them as the CLI does."""
+    return [r for r in regions if (partition_of(r) is None) or (partition is not None and partition_of(r) != partition)]

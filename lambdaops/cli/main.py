@@ -172,12 +172,13 @@ def root(
 
 
 def _register() -> None:
-    from lambdaops.cli import config_cmd, demo_cmd, dlq_cmd, functions_cmd, query_cmd, report_cmd, tune_cmd
+    from lambdaops.cli import config_cmd, demo_cmd, dlq_cmd, functions_cmd, logs_cmd, query_cmd, report_cmd, tune_cmd
 
     functions_cmd.register(app)
     report_cmd.register(app)
     query_cmd.register(app)
     tune_cmd.register(app)
+    logs_cmd.register(app)
     config_cmd.register(app)
     app.add_typer(demo_cmd.demo_app, name="demo")
     app.add_typer(dlq_cmd.dlq_app, name="dlq")

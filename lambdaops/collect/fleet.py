@@ -27,7 +27,7 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws.insights import InsightsRunner
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
-from lambdaops.aws.models import FunctionInfo, Inventory, RegionError, arn_name
+from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
 from lambdaops.aws.errors import call_translated

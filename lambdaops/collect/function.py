@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lambdaops.aws.context import AwsContext
-    from lambdaops.aws.models import FunctionInfo
+    from lambdaops.models import FunctionInfo
     from lambdaops.aws.xray import Trace
 
 LAMBDA = "AWS/Lambda"
@@ -60,7 +60,7 @@ def charts(ctx: "AwsContext", fn: "FunctionInfo", window: Window, *, points: int
     from lambdaops.analysis.fleet import time_series
     from lambdaops.aws.metrics import MetricQuery, get_metric_data
 
-    cut = periods(window, points)
+    cut = periods(window, points, at_least=300)  # 5-minute multiples: the cold-start bins' grid too
     dims = (("FunctionName", fn.name),)
     queries = [MetricQuery((label,), LAMBDA, metric, dims, stat, cut.period) for _, label, metric, stat in CHART_METRICS]
     if fn.is_stream_consumer:

@@ -19,7 +19,7 @@ from lambdaops.collect.meter import Meter, add
 
 if TYPE_CHECKING:
     from lambdaops.aws.context import AwsContext
-    from lambdaops.aws.models import FunctionInfo
+    from lambdaops.models import FunctionInfo
     from lambdaops.window import Window
 
 

@@ -12,6 +12,7 @@ import threading
 FILLERS = (
     "lambdaops.demo.metrics_api",  # GetMetricData, PutMetricData, ListMetrics
     "lambdaops.demo.logs_api",  # Logs Insights, FilterLogEvents, PutLogEvents capture
+    "lambdaops.demo.live_tail",  # StartLiveTail: refused (AccessDenied), so clients poll FilterLogEvents
     "lambdaops.demo.log_groups",  # logGroupClass on CreateLogGroup / DescribeLogGroups (moto drops it)
     "lambdaops.demo.xray_api",  # GetTraceSummaries, BatchGetTraces
     "lambdaops.demo.invoke_api",  # Invoke with REPORT lines, the memory model, cold starts

@@ -39,7 +39,7 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws import dlq as _dlq
 from lambdaops.aws.dlq import QueueRef, _ref_from_url, dead_letter_sources, known_queue_url, topic_sqs_subscriptions
 from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-from lambdaops.aws.models import FunctionInfo, RegionError, arn_name
+from lambdaops.models import FunctionInfo, RegionError, arn_name
 from lambdaops.aws.queues import arn_parts, arn_service
 from lambdaops.errors import LambdaopsError, NotFoundError
 

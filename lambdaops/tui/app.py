@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -28,7 +28,11 @@ from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
 from lambdaops.tui.fleet_model import build_fleet_model, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
+from lambdaops.tui.quick_exit import DaemonExecutor
 from lambdaops.tui.screens.fleet import FleetScreen
+
+
+FIRST_FRAME_S = 0.2  # keys are taken this long after mount: the first frame is up by then
 
 
 @dataclass
@@ -48,6 +52,9 @@ class LambdaopsApp(App):
         self.reads = reads or Reads(session)  # every read from AWS goes through it, in a worker
         self.auto_poll = auto_poll  # tests and screenshots: one poll, no timer
         self.exiting = False
+        # Keys that arrive before the first frame were typed at a shell prompt or while the
+        # terminal switched modes (a backspace came through as a literal ``^?`` filter): dropped.
+        self.keys_open = False
         self.account: str | None = None
         self.generation = 0
         self.polling = False
@@ -75,6 +82,17 @@ class LambdaopsApp(App):
         self.exiting = True
         super().exit(*args, **kwargs)
 
+    async def action_quit(self) -> None:
+        """``q`` and ctrl+c: cancel the workers and leave at once; their threads are not waited for
+        (see :mod:`lambdaops.tui.quick_exit`)."""
+        self.workers.cancel_all()
+        self.exit()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not self.keys_open:
+            return
+        await super().on_event(event)
+
     def push_screen(self, screen, *args, **kwargs):
         # Keys typed right after ``q`` ("qu", "q" then enter) are still delivered while the app
         # closes; a screen pushed then is never composed and its on_mount raises (a traceback and
@@ -84,10 +102,34 @@ class LambdaopsApp(App):
         return super().push_screen(screen, *args, **kwargs)
 
     # -- start -----------------------------------------------------------------------------
+    def run(self, *args, **kwargs):
+        # What was typed at the shell while Python started (a backspace, a stray /) sits in the
+        # terminal's input queue: discarded before the app reads it, or it became a filter.
+        import sys
+
+        try:
+            import termios
+
+            if sys.stdin is not None and sys.stdin.isatty():
+                termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+        except (ImportError, OSError, ValueError):
+            pass
+        return super().run(*args, **kwargs)
+
+    def on_load(self) -> None:
+        import asyncio
+
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
+
     def on_mount(self) -> None:
         self.push_screen(self.fleet_screen)
+        # Keys open once the first frame is up (a short timer after mount).
+        self.set_timer(FIRST_FRAME_S, self._open_keys)
         # After the first frame: the demo account's start-up holds the GIL for seconds.
         self.call_after_refresh(self.connect)
+
+    def _open_keys(self) -> None:
+        self.keys_open = True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self) -> None:
@@ -189,6 +231,8 @@ class LambdaopsApp(App):
     def on_fleet_rows(self, msg: FleetRows) -> None:
         if msg.generation != self.generation:
             return  # stale: a newer request is under way
+        if self.closing:
+            return
         self.functions = msg.functions
         if msg.sparks:
             self.sparks = msg.sparks
@@ -202,14 +246,22 @@ class LambdaopsApp(App):
             self.progress = msg.text
             self.refresh_headers()
 
+    @property
+    def closing(self) -> bool:
+        """Quitting, or the screens are being taken down: a poll that answers now draws nothing."""
+        return self.exiting or not self.screen_stack or not self.fleet_screen.ready
+
     def refresh_headers(self) -> None:
         from lambdaops.tui.widgets.status_header import StatusHeader
+
+        if self.closing:
+            return
 
         for header in self.screen.query(StatusHeader):
             header.refresh()
 
     def on_fleet_done(self, msg: FleetDone) -> None:
-        if msg.generation != self.generation:
+        if msg.generation != self.generation or self.closing:
             return
         if msg.ok:
             self.failed_regions = msg.failed_regions
@@ -234,6 +286,27 @@ class LambdaopsApp(App):
         if callable(refresh) and not isinstance(self.screen, ModalScreen):
             refresh(quiet=True)
 
+    def after_write(self, key: str, *, memory_mb: int | None = None, dlq_depth: int | None = None) -> None:
+        """A write changed one function (a memory applied, a DLQ redriven or purged): its row shows
+        what is known now at once, without waiting a refresh period, and a poll starts to confirm
+        it. ``dlq_depth``: the messages left in its DLQs as the write counted them."""
+        import dataclasses
+
+        fn = self.function_by_key(key)
+        if fn is not None and memory_mb is not None:
+            self.functions = [dataclasses.replace(f, memory_mb=memory_mb) if f is fn else f for f in self.functions]
+        if dlq_depth is not None:
+            record = self.record_of(key)
+            if record is not None:
+                record["dlq_depth"] = dlq_depth
+                if dlq_depth == 0:  # the finding it raised no longer holds
+                    record["findings"] = [f for f in record.get("findings") or [] if f.code != "dlq_not_empty"]
+        label = fmt.window_label(self.session.settings.window_s)
+        model = build_fleet_model(self.functions, self.fleet_records, self.sparks, window_label=label)
+        self.fleet_screen.show_rows(FleetRows(self.generation, "snapshot" if self.fleet_records else "inventory",
+                                              model, self.functions))
+        self.poll(relist=memory_mb is not None)
+
     # -- errors ----------------------------------------------------------------------------
     def on_work_failed(self, msg: WorkFailed) -> None:
         if msg.generation is not None and msg.generation != self.generation:
@@ -250,7 +323,8 @@ class LambdaopsApp(App):
 
     def record_error(self, source: str, text: str) -> None:
         self.error_log.append(ErrorEntry(self.session.now(), source, text))
-        self.notify(text, title=source, severity="error", timeout=8)
+        # The toast: one line (an HTML error page reduced to its title); the log keeps it all.
+        self.notify(fmt.error_summary(text), title=source, severity="error", timeout=8)
         if self.fleet_screen.is_mounted:
             self.fleet_screen.update_status()
 
@@ -296,7 +370,15 @@ class LambdaopsApp(App):
         if callable(refresh):
             refresh()
 
-    def set_regions(self, regions: list[str]) -> None:
+    def set_regions(self, regions: list[str]) -> str | None:
+        """Watch ``regions``; a name that is no region of the partition refuses the change (its
+        text, for the caller to show)."""
+        from lambdaops.aws.regions import partition_of, unknown_regions
+
+        current = self.session.regions or ["us-east-1"]
+        bad = unknown_regions(regions, partition_of(current[0]))
+        if bad:
+            return f"no such region: {', '.join(bad)} (regions unchanged)"
         self.session.set_regions(regions)
         self.snapshot = self.fleet_records = None
         self.poll(relist=True)
@@ -324,7 +406,9 @@ class LambdaopsApp(App):
         if where.profile:
             self.switch_profile(where.profile, where.regions or self.session.regions)
         elif where.regions and where.regions != self.session.regions:
-            self.set_regions(where.regions)
+            problem = self.set_regions(where.regions)
+            if problem:
+                self.notify(problem, severity="error")
 
     def known_regions(self) -> list[str]:
         found = {f.region for f in self.functions}

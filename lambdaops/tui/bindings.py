@@ -37,17 +37,29 @@ GLOBAL = (
     Key("window", "t", "window", "Window", "choose the time window (15m .. 7d)"),
     Key("regions", "R", "regions", "Regions", "choose the regions and the AWS profile to watch (credentials checked before anything changes)"),
     Key("errors", "E", "errors", "Errors", "the error log: every failed call and query of this session", show=False),
-    Key("quit", "q", "quit", "Quit", "quit lambdaops"),
+    Key("quit", "q", "quit", "Quit", "quit lambdaops (at once: calls in flight are abandoned)"),
+    # priority: an input's ctrl+c (copy) must not swallow the one key everybody tries first
+    Key("quit_now", "ctrl+c", "quit", "Quit", "quit lambdaops, from anywhere", show=False, priority=True),
 )
 
 FLEET = (
-    Key("filter", "slash", "filter", "Filter", "filter rows: words must all appear (name, region, runtime, tag=value, finding); !word excludes"),
+    Key("filter", "slash", "filter", "Filter", "filter rows: words match whole names or fields (checkout, team=x); err>1, cold>5, p99>800, cost>1, region:eu-west-1, runtime:java*, finding:dlq; !term excludes"),
     Key("open", "enter", "open", "Open", "open the selected function", show=True),
     Key("sort", "s", "sort", "Sort", "sort by the next column (again: the next one; after the last: worst first)"),
     Key("reverse", "S", "reverse", "Reverse", "reverse the sort order", show=False),
-    Key("clear", "escape", "clear_filter", "Clear", "clear the filter", show=False),
+    Key("clear", "escape", "clear_filter", "Clear", "clear the filter (esc in the filter input only leaves it)", show=False),
     Key("dlq", "d", "dlq", "DLQs", "the DLQ screen (the selected function's queues first)"),
     Key("tune", "u", "tune", "Tune", "the power-tuning screen for the selected function"),
+    Key("wide", "w", "wide", "Wide", "all columns, scrolled a column at a time with ←/→ (again: the columns that fit)"),
+    # k9s style: shift+letter sorts by that column (again: reverses)
+    Key("sort_name", "N", "sort_column('name')", "", "sort by name", show=False),
+    Key("sort_err", "X", "sort_column('error_rate')", "", "sort by error % (X: errors)", show=False),
+    Key("sort_cold", "C", "sort_column('cold_start_rate')", "", "sort by cold-start %", show=False),
+    Key("sort_p99", "P", "sort_column('duration_p99_ms')", "", "sort by p99 duration", show=False),
+    Key("sort_dlq", "D", "sort_column('dlq_depth')", "", "sort by DLQ depth", show=False),
+    Key("sort_cost", "dollar_sign", "sort_column('cost_usd')", "", "sort by cost ($)", show=False),
+    Key("sort_count", "I", "sort_column('invocations')", "", "sort by invocations", show=False),
+    Key("sort_finding", "F", "sort_column('finding')", "", "sort by worst finding", show=False),
 )
 
 FUNCTION = (
@@ -57,6 +69,9 @@ FUNCTION = (
     Key("tab_traces", "3", "tab('traces')", "Traces", "the slowest and the cold-start X-Ray traces", show=False),
     Key("tab_dlqs", "4", "tab('dlqs')", "DLQs", "this function's DLQs and failure destinations", show=False),
     Key("tab_tuning", "5", "tab('tuning')", "Tuning", "power tuning for this function", show=False),
+    Key("edit_query", "i", "edit_query", "Query", "Logs tab: edit the query (esc leaves the input, enter runs it)"),
+    Key("follow", "f", "follow", "Follow", "Logs tab: follow the log live (StartLiveTail, else polling); f again stops"),
+    Key("tune", "u", "tune", "Tune", "the power-tuning screen for this function"),
 )
 
 TRACE = (
@@ -74,8 +89,10 @@ DLQ = (
 
 TUNING = (
     Key("back", "escape", "back", "Back", "back to the previous screen"),
-    Key("start", "ctrl+s", "start_tuning", "Start", "start the power-tuning run (write mode, confirmed)"),
-    Key("apply", "ctrl+a", "apply_memory", "Apply", "set the recommended memory (write mode, confirmed)"),
+    # priority: a focused input binds ctrl+a (line start) and would swallow them
+    Key("start", "ctrl+s", "start_tuning", "Start", "start the power-tuning run (write mode, confirmed)", priority=True),
+    Key("apply", "ctrl+a", "apply_memory", "Apply", "set the recommended memory (write mode, confirmed)", priority=True),
+    Key("edit", "i", "edit", "Edit", "edit the form (memory sizes first); esc leaves it"),
 )
 
 MODAL = (
@@ -94,4 +111,4 @@ def bindings(keys: tuple[Key, ...]) -> list[Binding]:
 
 
 def display_key(key: str) -> str:
-    return {"colon": ":", "question_mark": "?", "slash": "/", "escape": "esc"}.get(key, key)
+    return {"colon": ":", "question_mark": "?", "slash": "/", "escape": "esc", "dollar_sign": "$"}.get(key, key)

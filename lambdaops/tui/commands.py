@@ -71,7 +71,7 @@ def _regions(app, arg: str):
     regions = split_regions(arg)
     if not regions:
         return "usage: regions us-east-1,eu-west-1"
-    app.set_regions(regions)
+    return app.set_regions(regions)
 
 
 def _refresh_every(app, arg: str):

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from lambdaops.models import FunctionInfo
 from lambdaops.errors import MISSING_MARK
 from lambdaops.tui import format as fmt
+from lambdaops.tui.filter_expr import words_of
 from lambdaops.tui.table_model import Column, TableModel
 
 PENDING = "…"  # not fetched yet
@@ -23,23 +24,26 @@ SEVERITY_RANK = {"critical": 2, "warning": 1}
 
 
 def fleet_columns(window_label: str = "3h") -> tuple[Column, ...]:
+    # Priorities: at 80 columns the name, error %, cold %, p99, DLQ, cost and the worst finding fit
+    # (22+5+5+6+4+6 and 20 for the finding, with gaps and a scrollbar: 76); wider terminals add the
+    # count and region, then the trend, and so on. The finding (last) takes the width left over.
     return (
-        Column("name", "Function", 22, severity_styled=True),
-        Column("region", "Region", 9),
-        Column("runtime", "Runtime", 12),
-        Column("memory_mb", "Mem MB", 6, "right"),
-        Column("trend", "Invocations", 11, sortable=False),
-        Column("invocations", "Count", 6, "right"),
-        Column("error_rate", "Err%", 5, "right"),
-        Column("throttles", "Thr", 5, "right"),
-        Column("cold_start_rate", "Cold%", 5, "right"),
-        Column("duration_p50_ms", "p50ms", 6, "right"),
-        Column("duration_p99_ms", "p99ms", 6, "right"),
-        Column("max_concurrency", "Conc", 4, "right"),
-        Column("iterator_age_max_ms", "IterAge", 7, "right"),
-        Column("dlq_depth", "DLQ", 4, "right"),
-        Column("cost_usd", f"${window_label}", 6, "right"),
-        Column("finding", "Worst finding", 26, severity_styled=True),
+        Column("name", "Function", 22, severity_styled=True, priority=0),
+        Column("region", "Region", 9, priority=3),
+        Column("runtime", "Runtime", 12, priority=5),
+        Column("memory_mb", "Mem MB", 6, "right", priority=5),
+        Column("trend", "Invocations", 11, sortable=False, priority=4),
+        Column("invocations", "Count", 6, "right", priority=3),
+        Column("error_rate", "Err%", 5, "right", priority=1),
+        Column("throttles", "Thr", 5, "right", priority=4),
+        Column("cold_start_rate", "Cold%", 5, "right", priority=2),
+        Column("duration_p50_ms", "p50ms", 6, "right", priority=5),
+        Column("duration_p99_ms", "p99ms", 6, "right", priority=1),
+        Column("max_concurrency", "Conc", 4, "right", priority=6),
+        Column("iterator_age_max_ms", "IterAge", 7, "right", priority=6),
+        Column("dlq_depth", "DLQ", 4, "right", priority=2),
+        Column("cost_usd", f"${window_label}", 6, "right", priority=1),
+        Column("finding", "Worst finding", 20, severity_styled=True, priority=0),
     )
 
 
@@ -111,5 +115,34 @@ def build_fleet_model(functions: Iterable[FunctionInfo], table_rows: list[dict[s
             sort["finding"] = None
         tags = " ".join(f"{k}={v}" for k, v in fn.tags.items())
         search = f"{fn.name} {fn.region} {cells[2]} {fn.architecture} {tags} {finding_search}"
-        model.add_row(key, cells, sort, severity, search)
+        model.add_row(key, cells, sort, severity, search, fields=_filter_fields(fn, row, cells[2]))
     return model
+
+
+def _filter_fields(fn: FunctionInfo, row: dict[str, Any] | None, runtime: str) -> dict[str, Any]:
+    """What a filter expression can ask of a row, in the units its columns show (err and cold in %,
+    durations in ms, cost in dollars, iterator age in seconds); None where the figure is not known."""
+    row = row or {}
+    num = fmt.number
+
+    def scaled(key: str, factor: float) -> float | None:
+        v = num(row.get(key))
+        return None if v is None else v * factor
+
+    findings = row.get("findings") or []
+    # A plain word matches names and fields, not the findings' prose (``checkout`` must not list
+    # image-resize because its finding mentions a checkout).
+    words = words_of(fn.name, fn.region, runtime, fn.architecture, *(f"{k}={v}" for k, v in fn.tags.items()),
+                     *(f.code for f in findings), *(f.severity for f in findings),
+                     *(["missing"] if row.get("missing") else []))
+    return {
+        "words": words, "name": fn.name, "region": fn.region, "runtime": runtime,
+        "arch": fn.architecture, "tag": [f"{k}={v}" for k, v in fn.tags.items()] + list(fn.tags),
+        "finding": [f.code for f in findings] + [f.severity for f in findings],
+        "severity": findings[0].severity if findings else "ok",
+        "err": scaled("error_rate", 100), "cold": scaled("cold_start_rate", 100), "p99": num(row.get("duration_p99_ms")),
+        "p50": num(row.get("duration_p50_ms")), "dlq": num(row.get("dlq_depth")), "cost": num(row.get("cost_usd")),
+        "mem": float(fn.memory_mb), "count": num(row.get("invocations")), "thr": num(row.get("throttles")),
+        "conc": num(row.get("max_concurrency")), "age": scaled("iterator_age_max_ms", 0.001),
+    }
+

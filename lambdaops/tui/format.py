@@ -6,7 +6,9 @@ Missing stays "-" and is never shown as 0: a figure that could not be fetched is
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -136,3 +138,23 @@ def ellipsize(text: str, width: int) -> str:
     if width <= 0:
         return ""
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+_TAG = re.compile(r"<[^>]*>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_HTML_START = re.compile(r"<(!doctype|html|head|body|title|h1)\b", re.I)
+ERROR_SUMMARY_MAX = 200
+
+
+def error_summary(text: str, limit: int = ERROR_SUMMARY_MAX) -> str:
+    """An error for a one-line toast: a failed HTTP call's HTML page (a proxy's, a made-up host's)
+    becomes its title or its text without tags; whitespace runs become one space; cut to ``limit``.
+    ``ListFunctions failed in x (500): <!doctype html>...`` reads ``... (500): 502 Bad Gateway``."""
+    m = _HTML_START.search(text)
+    if m:
+        head, page = text[:m.start()], text[m.start():]
+        title = _TITLE.search(page)
+        body = title.group(1) if title else _TAG.sub(" ", page)
+        text = f"{head}{html.unescape(body)}".strip() + " (HTML error page; E shows it all)"
+    text = " ".join(text.split())
+    return ellipsize(text, limit)

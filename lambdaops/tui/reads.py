@@ -13,7 +13,7 @@ from lambdaops.tui.fleet_model import row_key
 
 # collect/ imports pandas, boto3 and the AWS layer, slow to import: the worker that first reads does.
 if TYPE_CHECKING:
-    from lambdaops.aws.models import FunctionInfo, Inventory
+    from lambdaops.models import FunctionInfo, Inventory
     from lambdaops.aws.xray import Trace
     from lambdaops.collect.fleet import FleetSnapshot
     from lambdaops.collect.function import ChartData, ColdStartSeries

@@ -20,6 +20,9 @@ class Column:
     align: str = "left"  # left | right
     sortable: bool = True
     severity_styled: bool = False  # takes the row's severity colour (colour is for severity only)
+    # Which columns a narrow terminal keeps: 0 always, then 1, 2, ... while they fit (the table's
+    # wide mode shows them all and scrolls a column at a time).
+    priority: int = 0
 
 
 @dataclass
@@ -31,6 +34,9 @@ class TableModel:
     sort_values: dict[str, list[Any]] = field(default_factory=dict)
     severity: list[str | None] = field(default_factory=list)  # critical | warning | None per row
     search: list[str] = field(default_factory=list)  # lower-case text the filter matches against
+    # Per row, the fields of a filter expression (see filter_expr); a row without them is matched by
+    # substrings of its search text.
+    fields: list[dict[str, Any] | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._index = {k: i for i, k in enumerate(self.keys)}
@@ -45,7 +51,8 @@ class TableModel:
         return next((c for c in self.columns if c.key == key), None)
 
     def add_row(self, key: str, cells: Sequence[str], sort_values: dict[str, Any] | None = None,
-                severity: str | None = None, search: str | None = None) -> None:
+                severity: str | None = None, search: str | None = None,
+                fields: dict[str, Any] | None = None) -> None:
         self._index[key] = len(self.keys)
         self.keys.append(key)
         self.cells.append(tuple(cells))
@@ -54,13 +61,19 @@ class TableModel:
             self.sort_values.setdefault(col.key, []).append(sv.get(col.key, cells[i] if i < len(cells) else None))
         self.severity.append(severity)
         self.search.append((search if search is not None else " ".join(cells)).lower())
+        self.fields.append(fields)
 
     def view(self, filter_text: str = "", sort_key: str | None = None, descending: bool = False) -> list[int]:
         """Row indices to show: rows whose search text holds every word of ``filter_text`` (a word
         starting with ``!`` must be absent), in model order or sorted by ``sort_key``."""
         rows = range(len(self.keys))
         words = filter_text.lower().split()
-        if words:
+        if words and any(f is not None for f in self.fields):
+            from lambdaops.tui.filter_expr import compile_filter
+
+            match = compile_filter(filter_text)
+            rows = [i for i in rows if self.fields[i] is not None and match(self.fields[i])]
+        elif words:
             want = [w for w in words if not w.startswith("!")]
             reject = [w[1:] for w in words if w.startswith("!") and len(w) > 1]
             search = self.search

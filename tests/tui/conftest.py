@@ -7,7 +7,7 @@ reset it under the account. So the TUI tests run after every other test of the r
 and in the order of ``ORDER``: a module runs after none that changed what it reads. Browsing a DLQ
 raises its messages' receive counts (SQS has no peek, and the demo behaves alike), which the DLQ
 golden shows, so the goldens come before test_navigation.py's browsing; test_write_mode.py redrives
-a DLQ and tunes a function, so it comes last."""
+a DLQ and tunes a function, so it comes last, after test_dlq_resume.py's redrive."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def demo():
     account.stop()
 
 
-ORDER = ("test_models.py", "test_snapshots.py", "test_false_green.py", "test_navigation.py", "test_write_mode.py")
+ORDER = ("test_models.py", "test_filter_columns.py", "test_snapshots.py", "test_false_green.py", "test_keys.py",
+         "test_live_logs.py", "test_navigation.py", "test_dlq_resume.py", "test_write_mode.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -96,7 +96,7 @@ async def test_function_tabs_logs_traces_dlqs_tuning(make_app):
         screen = app.screen
 
         await pilot.press("2")  # Logs: run the preselected query file
-        await pilot.press("enter")
+        await pilot.press("i", "enter")  # the query takes focus only when asked (issue 16)
         logs = screen.query_one("LogsPane")
         await settle(pilot, app)
         rows = logs.query_one(VirtualTable)

@@ -139,3 +139,36 @@ async def test_help(steady_app):
         await fleet_ready(pilot, app)
         await pilot.press("question_mark")
         await shoot(app, pilot, "help")
+
+
+# Issue 16: any terminal size. The fleet keeps its most needed columns (name, error %, cold %, p99,
+# DLQ, cost, worst finding) at 80x24; help and modals fit there too.
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_fleet_sizes(steady_app, size):
+    app = steady_app()
+    async with app.run_test(size=size) as pilot:
+        await fleet_ready(pilot, app)
+        await shoot(app, pilot, f"fleet-{size[0]}x{size[1]}")
+
+
+async def test_help_80x24(steady_app):
+    app = steady_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("question_mark")
+        await shoot(app, pilot, "help-80x24")
+
+
+async def test_function_80x24(steady_app):
+    app = steady_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_function(pilot, app, "checkout-api")
+        await shoot(app, pilot, "function-80x24")
+
+
+async def test_fleet_filtered_80x24(steady_app):
+    app = steady_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("slash", *"err>1", "enter")
+        await shoot(app, pilot, "fleet-filtered-80x24")

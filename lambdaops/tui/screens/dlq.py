@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 
 from rich.console import Group
-from rich.pretty import Pretty
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -49,6 +48,7 @@ class DlqLoaded(Message):
 
 
 class DlqScreen(Screen):
+    crumb_title = "DLQs"
     BINDINGS = bindings(DLQ)
     DEFAULT_CSS = """
     DlqScreen #queues { width: 1fr; height: 1fr; border: round $primary-darken-2; }
@@ -87,7 +87,7 @@ class DlqScreen(Screen):
         messages.border_title = "Messages"
         # Fixed widths (the values' own: a timestamp, the longest shape): the table redraws at once
         # and never sits at header widths while it measures its cells (seen under load).
-        for label, width in (("Failed at", 19), ("Error", 16), ("Attempts", 8), ("Function", 24)):
+        for label, width in (("Failed at", 19), ("Error", 20), ("Attempts", 8), ("Function", 20)):
             messages.add_column(label, width=width)
         self.query_one("#detail").border_title = "Message"
         queues.focus()
@@ -327,7 +327,7 @@ def message_detail(m) -> Group:
         parts.append(rich_text(note, "dim"))
     if m.batch is not None:
         parts.append(Text("\nStream batch (records must be read back from the stream)", style="bold"))
-        parts.append(Pretty(m.batch))
+        parts.append(batch_facts(m.batch))
     if m.event is not None:
         parts.append(Text("\nOriginal event", style="bold"))
         parts.append(_json_block(m.event) if not isinstance(m.event, str)
@@ -336,6 +336,22 @@ def message_detail(m) -> Group:
         parts.append(Text("\nMessage attributes", style="bold"))
         parts.append(_json_block(m.attributes))
     return Group(*parts)
+
+
+def batch_facts(batch) -> Table:
+    """A failed stream batch as labelled lines (its dataclass repr, StreamBatch(stream='kinesis', ...),
+    was unreadable): the stream, the shard, the sequence range and the size."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    seq = f"{batch.start_sequence_number} … {batch.end_sequence_number}"
+    for label, value in (("Stream", f"{batch.stream} {batch.stream_arn}"), ("Shard", batch.shard_id),
+                         ("Sequence numbers", seq),
+                         ("Records", None if batch.batch_size is None else str(batch.batch_size)),
+                         ("First arrival", batch.first_arrival), ("Last arrival", batch.last_arrival)):
+        if value not in (None, ""):
+            grid.add_row(label, rich_text(value, limit=2000, single_line=False))
+    return grid
 
 
 def _json_block(value):

@@ -8,16 +8,19 @@ from textual.widgets import Footer, Input, Static
 
 from lambdaops.tui import format as fmt
 from lambdaops.tui.bindings import FLEET, bindings
+from lambdaops.tui.fleet_model import build_fleet_model
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.widgets.findings_strip import FindingsStrip
+from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.virtual_table import VirtualTable
 
 
 class FleetScreen(Screen):
     BINDINGS = bindings(FLEET)
+    crumb_title = "Fleet"
     DEFAULT_CSS = """
-    FleetScreen #filter { dock: bottom; height: 3; display: none; border: round $accent; }
+    FleetScreen #filter { height: 3; display: none; border: round $accent; }
     FleetScreen #filter.shown { display: block; }
     FleetScreen #fleet-status { height: 1; padding: 0 1; color: $text-muted; }
     """
@@ -25,10 +28,12 @@ class FleetScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader("Fleet")
         yield FindingsStrip(id="findings")
-        yield VirtualTable(id="fleet", empty_text="connecting to AWS…")
+        # The columns from the first frame (issue 18): the header is there before any row.
+        yield VirtualTable(build_fleet_model([]), id="fleet", empty_text="connecting to AWS…")
+        # In the flow above the status line, not docked: a docked input hid its border behind the footer.
+        yield KeyInput(placeholder="filter: words, !word, err>1, cold>5, region:eu-west-1, runtime:java*, finding:dlq",
+                       id="filter")
         yield Static("", id="fleet-status")
-        yield Input(placeholder="filter: words that must all appear (!word excludes); enter keeps it, esc clears",
-                    id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -39,28 +44,66 @@ class FleetScreen(Screen):
         return self.query_one("#fleet", VirtualTable)
 
     # -- data ----------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Its widgets are there (not yet composed, or being taken down as the app closes: a poll
+        that answers then has nothing to draw on)."""
+        return bool(self.query("#fleet"))
+
     def show_rows(self, msg: FleetRows) -> None:
-        self.table.empty_text = "no function in these regions" if msg.stage == "snapshot" else "loading…"
+        if not self.ready:
+            return
+        self.rows_stage = msg.stage
         self.table.set_model(msg.model)
-        if msg.snapshot is not None:
-            self.query_one(FindingsStrip).show(self.app.fleet_records)
+        self.show_findings()
         self.update_status()
 
+    def show_findings(self) -> None:
+        """The findings panel lists the rows the filter lets through, like the table."""
+        records = self.app.fleet_records
+        if records is None or not self.ready:
+            return
+        table = self.table
+        if table.filter_text:
+            shown = {table.model.keys[i] for i in table.view}
+            records = [r for r in records if f"{r['region']}/{r['name']}" in shown]
+        self.query_one(FindingsStrip).show(records)
+
+    def update_empty_text(self) -> None:
+        table = self.table
+        if table.filter_text and len(table.model):
+            table.empty_text = f"no function matches the filter '{table.filter_text}' (esc clears it)"
+        elif getattr(self, "rows_stage", None) == "snapshot" or len(table.model):
+            table.empty_text = "no function in these regions" if not len(table.model) else ""
+        elif self.app.connected_once:
+            table.empty_text = "listing functions…"
+
     def update_status(self) -> None:
+        if not self.ready:
+            return
         table, app = self.table, self.app
+        narrow = self.size.width < 120  # the status line is one line: short words at 80 columns
+        self.update_empty_text()
         parts = [f"{len(table.model):,} functions"]
         if table.filter_text:
             parts.append(f"{len(table.view):,} match '{table.filter_text}'")
+            from lambdaops.tui.filter_expr import compile_filter
+
+            parts += compile_filter(table.filter_text).problems
+        if table.hidden_columns:
+            parts.append(f"{table.hidden_columns} cols hidden (w)" if narrow else
+                         f"{table.hidden_columns} columns hidden (w: all)")
         if table.sort_key:
             col = table.model.column(table.sort_key)
             parts.append(f"sorted by {col.label if col else table.sort_key} {'▼' if table.descending else '▲'}")
-        else:
+        elif not narrow:
             parts.append("worst first")
         snap = app.snapshot
         if snap is not None:
-            parts.append(f"figures of {fmt.clock(snap.window.end)} (collected in {snap.elapsed_s:.1f}s)")
+            parts.append(f"figures of {fmt.clock(snap.window.end)}" + ("" if narrow else
+                                                                          f" (collected in {snap.elapsed_s:.1f}s)"))
         elif app.connected_once:
-            parts.append("figures loading (metrics, then Logs Insights)…")
+            parts.append("figures loading…" if narrow else "figures loading (metrics, then Logs Insights)…")
         if app.error_log:
             n = len(app.error_log)
             parts.append(f"{n} error{'' if n == 1 else 's'} (E)")
@@ -70,11 +113,14 @@ class FleetScreen(Screen):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("shown")
-        box.focus()
+        # Focus now, not on the next message (``focus()`` is deferred): keys typed right after
+        # ``/`` while the app is busy must land in the filter, not in the table.
+        self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.table.set_filter(event.value)
+            self.show_findings()
             self.update_status()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -83,12 +129,19 @@ class FleetScreen(Screen):
                 event.input.remove_class("shown")
             self.table.focus()
 
+    def leave_input(self, box: Input) -> None:
+        """esc in the filter: back to the table, the filter kept (esc there clears it)."""
+        if not box.value:
+            box.remove_class("shown")
+        self.set_focus(self.table)
+
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
         box.remove_class("shown")
         self.table.set_filter("")
         self.table.focus()
+        self.show_findings()
         self.update_status()
 
     def set_filter(self, text: str) -> None:
@@ -96,11 +149,27 @@ class FleetScreen(Screen):
         box.value = text  # fires Changed, which filters
         box.set_class(bool(text), "shown")
         self.table.set_filter(text)
+        self.show_findings()
         self.update_status()
 
     # -- sort and drill down ---------------------------------------------------------------
     def action_sort(self) -> None:
         self.table.cycle_sort()
+        self.update_status()
+
+    def action_sort_column(self, key: str) -> None:
+        table = self.table
+        if table.sort_key == key:
+            table.reverse_sort()
+        else:
+            table.sort_by(key)
+        self.update_status()
+
+    def action_wide(self) -> None:
+        self.table.set_wide(not self.table.wide)
+        self.update_status()
+
+    def on_resize(self) -> None:
         self.update_status()
 
     def action_reverse(self) -> None:

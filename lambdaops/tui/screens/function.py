@@ -51,6 +51,7 @@ class FunctionScreen(Screen):
         super().__init__()
         self.fn = fn
         self.initial_tab = tab if tab in TABS else "overview"
+        self.crumb_title = fn.name
         self.request = 0
 
     @property
@@ -150,6 +151,21 @@ class FunctionScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_tune(self) -> None:
+        self.app.open_tuning(self.key)
+
+    def action_edit_query(self) -> None:
+        self.action_tab("logs")
+        self.query_one(LogsPane).edit_query()
+
+    def action_follow(self) -> None:
+        self.action_tab("logs")
+        self.query_one(LogsPane).toggle_follow()
+
+    def leave_input(self, _input) -> None:
+        """esc in the query: back to the rows, the query kept, still on this screen."""
+        self.query_one(LogsPane).activate()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane.id

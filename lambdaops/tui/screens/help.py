@@ -18,7 +18,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = bindings(MODAL)
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 110; max-height: 90%; border: round $accent; background: $surface;
+    HelpScreen > VerticalScroll { width: 100%; max-width: 110; max-height: 100%; border: round $accent;
+                                  background: $surface;
                                   padding: 0 1; }
     """
 

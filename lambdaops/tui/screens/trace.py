@@ -28,6 +28,7 @@ class TraceLoaded(Message):
 
 
 class TraceScreen(Screen):
+    crumb_title = "trace"
     BINDINGS = bindings(TRACE)
     DEFAULT_CSS = """
     TraceScreen #summary { height: auto; padding: 0 1; background: $boost; }

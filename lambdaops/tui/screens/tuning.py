@@ -27,7 +27,7 @@ from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
-from lambdaops.tui.tuning_source import tuning_api
+from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.time_chart import Series, TimeChart
 
@@ -57,6 +57,11 @@ class TuningProgress(Message):
 
 
 @dataclass
+class MemoryApplied(Message):
+    memory_mb: int
+
+
+@dataclass
 class TuningFinished(Message):
     run: int
     outcome: object = None
@@ -67,6 +72,7 @@ class TuningFinished(Message):
 
 class TuningScreen(Screen):
     BINDINGS = bindings(TUNING)
+    AUTO_FOCUS = "#results"  # not the memory input: q, ? and : stay the app's keys until i or a click
     DEFAULT_CSS = """
     TuningScreen #form { height: auto; padding: 0 1; }
     TuningScreen #form Input { width: 30; }
@@ -82,6 +88,7 @@ class TuningScreen(Screen):
     def __init__(self, fn: FunctionInfo) -> None:
         super().__init__()
         self.fn = fn
+        self.crumb_title = f"tuning {fn.name}"
         self.run = 0
         self.sizes: dict[int, str] = {}  # memory -> state text, from the progress events
         self.results: dict[int, object] = {}  # memory -> SizeStats
@@ -93,14 +100,14 @@ class TuningScreen(Screen):
         yield StatusHeader(f"Fleet / {self.fn.name} / tuning")
         with Horizontal(id="form"):
             yield Label("Memory MB")
-            yield Input(DEFAULT_MEMORY, id="memory")
+            yield KeyInput(DEFAULT_MEMORY, id="memory")
             yield Label("Invocations")
-            yield Input("10", id="invocations", type="integer")
+            yield KeyInput("10", id="invocations", type="integer")
             yield Label("Strategy")
             yield Select([("cost", "cost"), ("speed", "speed"), ("balanced", "balanced")], value="cost",
                          allow_blank=False, id="strategy")
             yield Label("Payload")
-            yield Input("{}", id="payload")
+            yield KeyInput("{}", id="payload")
         yield Static("", id="tuning-status")
         with Vertical(id="progress"):
             yield ProgressBar(total=1, show_eta=False, id="bar")
@@ -161,6 +168,21 @@ class TuningScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_edit(self) -> None:
+        self.set_focus(self.query_one("#memory", Input))  # at once: focus() waits for the next message
+
+    def leave_input(self, _input: Input) -> None:
+        self.set_focus(self.query_one("#results", DataTable))
+
+    def on_memory_applied(self, msg: "MemoryApplied") -> None:
+        # The function has the new memory now: the text, the next run's baseline and the fleet
+        # row follow it (they said "now 2048 MB" after 1024 MB was applied).
+        import dataclasses
+
+        self.fn = dataclasses.replace(self.fn, memory_mb=msg.memory_mb)
+        self.app.after_write(f"{self.fn.region}/{self.fn.name}", memory_mb=msg.memory_mb)
+        self.show_status(f"applied: {self.fn.name} now has {msg.memory_mb} MB")
 
     def action_start_tuning(self) -> None:
         if self.running:
@@ -290,6 +312,7 @@ class TuningScreen(Screen):
             self.post_message(TuningFinished(self.run, error=f"apply: {error_text(exc)}"))
             return
         self.app.call_from_thread(self.app.notify, f"{self.fn.name}: memory set to {memory_mb} MB")
+        self.post_message(MemoryApplied(memory_mb))
 
 
 def recommendation_text(result) -> str:

@@ -28,12 +28,15 @@ class QueuesLoaded(Message):
 
 def queue_cells(q) -> tuple[str, ...]:
     depth = fmt.count(q.depth) if q.error is None else "error"
-    return (q.name, depth, fmt.age_s(q.oldest_s), ", ".join(q.serves), q.kind, fmt.count(q.in_flight), q.service)
+    return (q.name, q.region, depth, fmt.age_s(q.oldest_s), q.kind, ", ".join(q.serves), fmt.count(q.in_flight),
+            q.service)
 
 
 # What needs attention first (name, depth, age, whose failures), then what it is: the fleet's DLQ
 # list is half a screen wide, and the columns cut off at its edge must be the least needed.
-QUEUE_COLUMNS = ("Queue / target", "Depth", "Oldest", "Serves", "Kind", "In flight", "Service")
+# Region second: a fleet's queues span regions, and two may share a name. Kind (short) before
+# Serves (long): at 160 columns the half-screen list cut Kind to two letters.
+QUEUE_COLUMNS = ("Queue / target", "Region", "Depth", "Oldest", "Kind", "Serves", "In flight", "Service")
 
 
 class FunctionDlqs(Vertical):

@@ -25,6 +25,28 @@ def _x_labels(index) -> tuple[str, str]:
     return index[0].strftime("%H:%M"), index[-1].strftime("%H:%M")
 
 
+COLD_BIN_S = 300  # the cold-start query's bin(5m)
+
+
+def regrid_cold_starts(frame: pd.DataFrame, period_s: int, origin=None) -> pd.DataFrame:
+    """The 5-minute cold-start bins summed into the metric charts' buckets (``period_s``, a multiple
+    of 5 minutes from the same origin), so an overview has one bucket size: counts add up and the
+    rate is recomputed; INIT p99 cannot be merged, so a bucket shows its worst 5-minute p99."""
+    if frame.empty or period_s <= COLD_BIN_S or period_s % COLD_BIN_S:
+        return frame
+    kw = {"origin": origin} if origin is not None else {}
+    grouped = frame.resample(f"{period_s}s", **kw)
+    out = pd.DataFrame({"invocations": grouped["invocations"].sum(), "cold_starts": grouped["cold_starts"].sum(),
+                        "init_p99": grouped["init_p99"].max()})
+    out["cold_rate"] = (out["cold_starts"] / out["invocations"].where(out["invocations"] > 0) * 100).fillna(0.0)
+    return out
+
+
+def partial_last(index, period_s: int, now) -> bool:
+    """The last bucket of the window is not over: its count is a part, not a drop."""
+    return len(index) > 0 and index[-1] + pd.Timedelta(seconds=period_s) > pd.Timestamp(now)
+
+
 def _values(frame: pd.DataFrame, column: str) -> list[float | None]:
     if column not in frame:
         return []
@@ -109,35 +131,51 @@ class FunctionOverview(VerticalScroll):
 
     def show_charts(self, data: ChartData) -> None:
         f = data.frame
+        self.period_s = data.period_s
+        self.origin = f.index[0] if len(f.index) else None
         xl = _x_labels(f.index)
         every = fmt.window_label(data.period_s)
+        partial = partial_last(f.index, data.period_s, self.app.session.now())
         self.chart("traffic").show([Series("invocations", _values(f, "invocations"), "cyan"),
                                     Series("errors", _values(f, "errors"), "red"),
-                                    Series("throttles", _values(f, "throttles"), "yellow")], xl, note=f"per {every}")
+                                    Series("throttles", _values(f, "throttles"), "yellow")], xl, note=f"per {every}",
+                                   partial_last=partial)
         self.chart("duration").show([Series("p50", _values(f, "p50"), "green"), Series("p90", _values(f, "p90"), "yellow"),
-                                     Series("p99", _values(f, "p99"), "red")], xl)
+                                     Series("p99", _values(f, "p99"), "red")], xl, note=f"per {every}",
+                                    partial_last=partial)
         limit = (float(self.fn.reserved_concurrency), f"reserved {self.fn.reserved_concurrency}") \
             if self.fn.reserved_concurrency is not None else None
         self.chart("concurrency").show([Series("max", _values(f, "concurrency"), "cyan")], xl, limit,
-                                       note="" if limit else "no reserved concurrency: shares the account pool")
+                                       note=f"per {every}" + ("" if limit else " · no reserved concurrency"),
+                                       partial_last=partial)
         if self.fn.is_stream_consumer:
             age_s = [None if v is None else v / 1000 for v in _values(f, "iterator_age")]
-            self.chart("iterator").show([Series("max age s", age_s, "magenta")], xl)
+            self.chart("iterator").show([Series("max age s", age_s, "magenta")], xl, note=f"per {every}",
+                                        partial_last=partial)
         else:
             self.chart("iterator").say("not a stream consumer (no Kinesis/DynamoDB trigger)")
+        if getattr(self, "cold_data", None) is not None:
+            self.show_cold_starts(self.cold_data)
         for series, why in data.failed.items():
             self.chart({"invocations": "traffic", "p50": "duration", "concurrency": "concurrency",
                         "iterator_age": "iterator"}.get(series, "traffic")).border_subtitle = markup_escaped(f"{series}: {why}")
 
     def show_cold_starts(self, data: ColdStartSeries) -> None:
+        self.cold_data = data
         if data.error:
             for key in ("cold", "init"):
                 self.chart(key).say(f"Logs Insights failed: {data.error}")
             return
-        f = data.frame
+        period = getattr(self, "period_s", None) or COLD_BIN_S
+        f = regrid_cold_starts(data.frame, period, getattr(self, "origin", None))
         xl = _x_labels(f.index)
-        self.chart("cold").show([Series("cold %", _values(f, "cold_rate"), "yellow")], xl, note="per 5m")
-        self.chart("init").show([Series("init p99", _values(f, "init_p99"), "magenta")], xl, note="per 5m")
+        every = fmt.window_label(period)
+        partial = partial_last(f.index, period, self.app.session.now())
+        init_label = "init p99" if period == COLD_BIN_S else "init p99 (worst 5m)"
+        self.chart("cold").show([Series("cold %", _values(f, "cold_rate"), "yellow")], xl, note=f"per {every}",
+                                partial_last=partial)
+        self.chart("init").show([Series(init_label, _values(f, "init_p99"), "magenta")], xl, note=f"per {every}",
+                                partial_last=partial)
 
     def say(self, message: str) -> None:
         for key, _ in CHARTS:

@@ -3,18 +3,21 @@ function's log group and the window; rows in a table; enter on a row with a trac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, RichLog, Select, Static
 
 from lambdaops import query_files
 from lambdaops.models import FunctionInfo
 from lambdaops.safe_text import rich_text
 from lambdaops.tui.session import error_text
+from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.tab_result import accept
 from lambdaops.tui.table_model import Column, TableModel
 from lambdaops.tui.widgets.virtual_table import VirtualTable
@@ -23,6 +26,26 @@ TYPED = "(typed query)"
 DEFAULT_QUERY = "slowest"
 MAX_COL = 40
 TRACE_FIELDS = ("@xrayTraceId", "xrayTraceId", "traceId")
+
+
+@dataclass
+class LiveLines(Message):
+    """Followed log lines (rendered rich Text), or a status text; ``follow`` is the follow session."""
+
+    follow: int
+    lines: list = field(default_factory=list)
+    status: str = ""
+    error: str | None = None
+
+
+FOLLOW_BACK_S = 120  # following starts with the last two minutes
+FOLLOW_MAX_LINES = 5000
+
+
+def logs_arn(function_arn: str, group: str) -> str:
+    """The log group's ARN in the function's partition, region and account."""
+    parts = function_arn.split(":")
+    return f"arn:{parts[1]}:logs:{parts[3]}:{parts[4]}:log-group:{group}"
 
 
 @dataclass
@@ -71,6 +94,9 @@ class LogsPane(Vertical):
     LogsPane #query { width: 1fr; }
     LogsPane #run { width: 10; }
     LogsPane #logs-status { height: 1; padding: 0 1; color: $text-muted; }
+    LogsPane #live { display: none; height: 1fr; }
+    LogsPane.following #live { display: block; }
+    LogsPane.following #log-rows { display: none; }
     """
 
     def __init__(self, fn: FunctionInfo) -> None:
@@ -78,6 +104,8 @@ class LogsPane(Vertical):
         self.fn = fn
         self.request = 0
         self.rows: list[dict] = []
+        self.follow = 0  # follow session number; 0: not following
+        self._follow_stop: threading.Event | None = None
         self.queries = {name: query_files.load(name) for name in query_files.available()}
 
     def compose(self) -> ComposeResult:
@@ -85,14 +113,86 @@ class LogsPane(Vertical):
         first = DEFAULT_QUERY if DEFAULT_QUERY in self.queries else (options[0][1] if options else TYPED)
         with Horizontal(id="query-bar"):
             yield Select(options + [(TYPED, TYPED)], value=first, allow_blank=False, id="query-file")
-            yield Input(one_line(self.queries[first].text) if first in self.queries else "",
-                        placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query")
+            # select_on_focus off: i then a key edits the query instead of replacing all of it
+            yield KeyInput(one_line(self.queries[first].text) if first in self.queries else "",
+                           placeholder="Logs Insights query, e.g. fields @timestamp, @message | limit 20", id="query",
+                           select_on_focus=False)
             yield Button("Run", variant="primary", id="run")
-        yield Static(f"runs over {self.fn.log_group} for the window · enter in the query runs it", id="logs-status")
+        yield Static(f"runs over {self.fn.log_group} for the window · i edits the query, enter runs it · "
+                     "f follows the log live", id="logs-status")
         yield VirtualTable(id="log-rows", empty_text="no results yet: choose a query and run it")
+        yield RichLog(id="live", max_lines=FOLLOW_MAX_LINES, markup=False, highlight=False, wrap=False)
 
     def activate(self) -> None:
-        self.query_one("#query", Input).focus()
+        # The table, not the query: 1-5, q, ? and esc stay the app's keys until i or a click.
+        self.screen.set_focus(self.query_one("#live" if self.follow else "#log-rows"))
+
+    # -- follow (f) --------------------------------------------------------------------------
+    def toggle_follow(self) -> None:
+        if self.follow:
+            self.stop_follow()
+            self.query_one("#logs-status", Static).update("stopped following (f follows again)")
+            self.activate()
+            return
+        self.follow = max(self.follow, 0) + 1
+        self._follow_stop = threading.Event()
+        self.add_class("following")
+        live = self.query_one("#live", RichLog)
+        live.clear()
+        self.query_one("#logs-status", Static).update(f"following {self.fn.log_group}… (f stops)")
+        live.focus()
+        self.run_follow(self.follow, self._follow_stop)
+
+    def stop_follow(self) -> None:
+        if self._follow_stop is not None:
+            self._follow_stop.set()
+        self._follow_stop = None
+        self.follow = 0
+        self.remove_class("following")
+
+    def on_unmount(self) -> None:
+        if self._follow_stop is not None:
+            self._follow_stop.set()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="function-follow")
+    def run_follow(self, follow: int, stop: threading.Event) -> None:
+        from lambdaops.aws.live_logs import FollowStatus, LogFollower
+        from lambdaops.log_view import render
+
+        group = self.fn.log_group or f"/aws/lambda/{self.fn.name}"
+        try:
+            follower = LogFollower(self.app.session.ctx, self.fn.region, group, logs_arn(self.fn.arn, group),
+                                   since_ms=int((time.time() - FOLLOW_BACK_S) * 1000), stop=stop)
+            lines: list = []
+            for item in follower:
+                if stop.is_set():
+                    return
+                if isinstance(item, FollowStatus):
+                    if lines or item.text:
+                        self.post_message(LiveLines(follow, lines, item.text))
+                        lines = []
+                else:
+                    lines.append(render(item, color=True))
+        except Exception as exc:  # noqa: BLE001 - shown in the status line and the error log
+            self.post_message(LiveLines(follow, error=error_text(exc)))
+
+    def on_live_lines(self, msg: LiveLines) -> None:
+        if msg.follow != self.follow:
+            return  # a stopped session's last batch
+        status = self.query_one("#logs-status", Static)
+        if msg.error:
+            self.app.record_error(f"{self.fn.name}: follow", msg.error)
+            status.update(rich_text(f"following failed: {msg.error}"))
+            return
+        live = self.query_one("#live", RichLog)
+        for line in msg.lines:
+            live.write(line)
+        if msg.status:
+            status.update(rich_text(f"following {self.fn.log_group}: {msg.status} · f stops"))
+
+    def edit_query(self) -> None:
+        # At once (``focus()`` waits for the next message): "i x esc" typed quickly stays here.
+        self.screen.set_focus(self.query_one("#query", Input))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         q = self.queries.get(event.value)
@@ -112,6 +212,8 @@ class LogsPane(Vertical):
         self.run_query()
 
     def run_query(self) -> None:
+        if self.follow:
+            self.stop_follow()  # the rows of the query replace the followed lines
         text = self.query_one("#query", Input).value.strip()
         if not text:
             self.app.notify("type a query first", severity="warning")

@@ -27,7 +27,7 @@ class StatusHeader(Widget):
         session = app.session
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(" lambdaops ", style="bold reverse")
-        line.append(f" {self.crumb} ", style="bold")
+        line.append(f" {self.path()} ", style="bold")
         account = app.account or ("connecting…" if not session.connected else "account ?")
         line.append(f" {account}", style="bold")
         if session.label:
@@ -52,6 +52,22 @@ class StatusHeader(Widget):
             line.append(" " * pad)
         line.append(right, style="bold")
         return line
+
+    def path(self) -> str:
+        """Where we are, from the screens actually open beneath this one (``:fn x`` then ``:dlq``
+        is Fleet / x / DLQs, not Fleet / DLQs). A screen names itself with ``crumb_title``."""
+        try:
+            mine = self.screen
+        except Exception:  # noqa: BLE001 - not mounted yet
+            return self.crumb
+        titles = []
+        for screen in self.app.screen_stack:
+            title = getattr(screen, "crumb_title", None)
+            if title:
+                titles.append(title)
+            if screen is mine:
+                break
+        return " / ".join(titles) if titles and getattr(mine, "crumb_title", None) else self.crumb
 
     def _refresh_state(self) -> Text:
         app = self.app

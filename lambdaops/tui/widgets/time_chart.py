@@ -52,6 +52,12 @@ class Canvas:
         for i in range(steps + 1):
             self.dot(round(x0 + (x1 - x0) * i / steps), round(y0 + (y1 - y0) * i / steps), color)
 
+    def dotted(self, x0: int, y0: int, x1: int, y1: int, color: str) -> None:
+        """Every third dot of the line: a stretch that is not a measurement yet."""
+        steps = max(abs(x1 - x0), abs(y1 - y0), 1)
+        for i in range(0, steps + 1, 3):
+            self.dot(round(x0 + (x1 - x0) * i / steps), round(y0 + (y1 - y0) * i / steps), color)
+
     def rows(self) -> list[Text]:
         out = []
         for bits_row, color_row in zip(self.bits, self.color):
@@ -88,10 +94,14 @@ class TimeChart(Widget):
         self.x_labels = ("", "")
         self.limit: tuple[float, str] | None = None
         self.message = "loading…"
+        self.partial_last = False  # the last point's bucket is not over yet: drawn dotted, not as a drop
 
     def show(self, series: list[Series], x_labels: tuple[str, str] = ("", ""),
-             limit: tuple[float, str] | None = None, note: str = "") -> None:
+             limit: tuple[float, str] | None = None, note: str = "", partial_last: bool = False) -> None:
         self.series, self.x_labels, self.limit = series, x_labels, limit
+        self.partial_last = partial_last
+        if partial_last:
+            note = f"{note} · last bucket partial (dotted)" if note else "last bucket partial (dotted)"
         has_data = any(_finite(v) for s in series for v in s.values)
         self.message = "" if has_data else "no data in the window"
         legend = " · ".join(f"[{s.color}]{s.label}[/]" for s in series)
@@ -132,6 +142,8 @@ class TimeChart(Widget):
                 y = round(max(0.0, float(v)) / top * dots_y)
                 if prev is None:
                     canvas.dot(x, y, s.color)
+                elif self.partial_last and i == n - 1:
+                    canvas.dotted(prev[0], prev[1], x, y, s.color)
                 else:
                     canvas.line(prev[0], prev[1], x, y, s.color)
                 prev = (x, y)

@@ -34,6 +34,24 @@ def fit(text: str, width: int, align: str) -> str:
     return pad + text if align == "right" else text + pad
 
 
+def visible_columns(columns: tuple[Column, ...] | list[Column], width: int, wide: bool = False) -> list[int]:
+    """Indices of the columns to show in ``width`` cells: all of them in wide mode, else by priority
+    (0 always, then 1, 2, ...; the first one that does not fit ends the list, so a column is never
+    shown while a more important one is hidden), in their own order."""
+    if wide or not columns:
+        return list(range(len(columns)))
+    order = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
+    chosen: list[int] = []
+    used = -GAP
+    for i in order:
+        need = columns[i].width + GAP
+        if columns[i].priority > 0 and used + need > width:
+            break
+        chosen.append(i)
+        used += need
+    return sorted(chosen)
+
+
 class VirtualTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"virtual-table--header", "virtual-table--cursor", "virtual-table--critical",
                          "virtual-table--warning", "virtual-table--muted", "virtual-table--sorted"}
@@ -55,6 +73,8 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end,G", "jump(-1)", "Last", show=False),
         Binding("enter", "select", "Open", show=False),
+        Binding("right,l", "column(1)", "Next column", show=False),
+        Binding("left,h", "column(-1)", "Previous column", show=False),
     ]
 
     class Selected(Message):
@@ -75,7 +95,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def __init__(self, model: TableModel | None = None, *, empty_text: str = "", id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.model = model or TableModel(())
+        self.model = model if model is not None else TableModel(())  # an empty model still has its columns
         self.empty_text = empty_text
         self.filter_text = ""
         self.sort_key: str | None = None
@@ -83,7 +103,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self.view: list[int] = list(range(len(self.model)))
         self.cursor = 0
         self.user_moved = False  # until the user moves, the cursor stays on the first row across refreshes
-        self._widths: list[int] = []
+        self.wide = False  # every column (scrolled a column at a time), else those that fit by priority
+        self._cols: list[int] = []  # indices of the columns shown
+        self._widths: list[int] = []  # their widths
 
     # -- data ------------------------------------------------------------------------------
     def set_model(self, model: TableModel) -> None:
@@ -142,16 +164,31 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
 
     # -- geometry --------------------------------------------------------------------------
+    def set_wide(self, wide: bool) -> None:
+        self.wide = wide
+        self._layout()
+        self.scroll_to(x=0, animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def hidden_columns(self) -> int:
+        return len(self.model.columns) - len(self._cols)
+
     def _layout(self) -> None:
         cols = self.model.columns
-        widths = [c.width for c in cols]
+        avail = self.scrollable_content_region.width or self.size.width
+        self._cols = visible_columns(cols, avail, self.wide)
+        widths = [cols[i].width for i in self._cols]
         if widths:
             # The last column (free text) takes whatever width is left.
             used = sum(widths) + GAP * (len(widths) - 1)
-            widths[-1] = max(widths[-1], widths[-1] + self.size.width - used)
+            widths[-1] = max(widths[-1], widths[-1] + avail - used)
         self._widths = widths
         total = sum(widths) + GAP * max(0, len(widths) - 1)
         self.virtual_size = Size(total, len(self.view) + 1)
+
+    def on_mount(self) -> None:
+        self._layout()  # a model given at construction (the fleet's header before any row)
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
@@ -192,6 +229,20 @@ class VirtualTable(ScrollView, can_focus=True):
         self.user_moved = True
         self._move(0 if where == 0 else len(self.view) - 1)
 
+    def action_column(self, step: int) -> None:
+        """Scroll sideways by one whole column (the first column stays in place)."""
+        edges, edge = [0], 0
+        for w in self._widths[1:-1]:
+            edge += w + GAP
+            edges.append(edge)
+        x = self.scroll_offset.x
+        if step > 0:
+            target = next((e for e in edges if e > x), x)
+        else:
+            target = max((e for e in edges if e < x), default=0)
+        self.scroll_to(x=target, animate=False, immediate=True)
+        self.refresh()
+
     def action_select(self) -> None:
         if self.selected_key is not None:
             self.post_message(self.Selected(self, self.selected_key))
@@ -215,17 +266,25 @@ class VirtualTable(ScrollView, can_focus=True):
         first = self._widths[0] + GAP if self._widths else 0
         pos = x if x < first else x + self.scroll_offset.x
         edge = 0
-        for col, w in zip(self.model.columns, self._widths):
+        for col, w in zip(self.shown_columns, self._widths):
             edge += w + GAP
             if pos < edge:
                 return col
         return None
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        return [self.model.columns[i] for i in self._cols]
 
     # -- drawing ---------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
         if not self.model.columns:
+            return Strip.blank(width, base)
+        if len(self._cols) == 0 or len(self._widths) != len(self._cols):
+            self._layout()
+        if not self._cols:
             return Strip.blank(width, base)
         if y == 0:
             return self._strip(self._header_segments(), width)
@@ -250,7 +309,7 @@ class VirtualTable(ScrollView, can_focus=True):
         head = self.rich_style + self.get_component_rich_style("virtual-table--header")
         sorted_style = self.rich_style + self.get_component_rich_style("virtual-table--sorted")
         out = []
-        for col, w in zip(self.model.columns, self._widths):
+        for col, w in zip(self.shown_columns, self._widths):
             label = col.label
             if col.key == self.sort_key:
                 label += "▼" if self.descending else "▲"
@@ -265,7 +324,9 @@ class VirtualTable(ScrollView, can_focus=True):
         muted = self.get_component_rich_style("virtual-table--muted")
         cursor = self.get_component_rich_style("virtual-table--cursor") if is_cursor else None
         out = []
-        for col, w, text in zip(self.model.columns, self._widths, self.model.cells[row]):
+        cells = self.model.cells[row]
+        for i, col, w in zip(self._cols, self.shown_columns, self._widths):
+            text = cells[i] if i < len(cells) else ""
             style = base
             if col.severity_styled and severity:
                 style = style + sev_style

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typer.testing import CliRunner
 
 from lambdaops.aws.insights import InsightsOutcome
-from lambdaops.aws.models import FunctionInfo, Inventory
+from lambdaops.models import FunctionInfo, Inventory
 from lambdaops.collect import fleet, query
 from lambdaops.collect.meter import Meter
 from lambdaops.errors import ErrorTally

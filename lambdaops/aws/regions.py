@@ -69,7 +69,7 @@ def regions_with_function(ctx, name: str, regions: list[str]) -> list[str]:
     return [r for r, ok in zip(regions, found) if ok]
 
 
-def unknown_regions(regions: list[str], partition: str | None = None) -> list[str]:
-    """The names in ``regions`` that are no region name botocore would accept (of ``partition`` when
-    given): the TUI's region switcher refuses them as the CLI does."""
-    return [r for r in regions if (partition_of(r) is None) or (partition is not None and partition_of(r) != partition)]
+def unknown_regions(regions: list[str], partition: str | None = "aws") -> list[str]:
+    """The names in ``regions`` that are no region of ``partition`` (None: of any partition botocore
+    knows): the TUI's region switcher refuses them as the CLI does."""
+    return [r for r in regions if partition_of(r) is None or (partition is not None and partition_of(r) != partition)]

@@ -2,8 +2,7 @@
 
 Three ways, chosen by the command:
 
-- ``move-task``: SQS's own StartMessageMoveTask (only for DLQs of SQS queues, whole queue, no
-  filter): AWS moves the messages, this follows its progress;
+- ``move-task``: SQS's StartMessageMoveTask (DLQs of SQS queues, whole queue): AWS moves them;
 - ``by-hand``: ReceiveMessage -> SendMessageBatch keeping the body, every message attribute and
   AWSTraceHeader (FIFO: the group id, and a new deterministic deduplication id) -> DeleteMessageBatch
   of exactly the entries SQS confirmed; per-entry failures are retried, then left in the DLQ;
@@ -14,10 +13,9 @@ Never delete first: a message leaves the DLQ only after its copy is confirmed. E
 to the journal (:mod:`lambdaops.dlq.journal`) before the next one, so a run killed at any
 moment resumes without losing a message, and sends again only what may not have arrived.
 
-Every message received is accounted for at the end: moved (its copy confirmed, then deleted),
-refused (the target would not take it: left in the DLQ), or returned (made visible again: filter,
-``--max``, interrupted, failed); only a message SQS would not let us return stays in flight until its
-visibility timeout ends, and the result says how many. A first Ctrl-C (SIGINT) stops receiving,
+Every message received is accounted for at the end: moved (copy confirmed, then deleted), refused
+(left in the DLQ), or returned (made visible again); one SQS would not let us return stays in flight
+until its visibility timeout ends, and the result says how many. A first Ctrl-C (SIGINT) stops receiving,
 lets the batches in hand finish (a batch not yet sent is returned instead), and ends with the
 journal resumable; a second one leaves at once (:class:`RedriveInterrupted`): what was not deleted
 is still in the DLQ.
@@ -90,6 +88,7 @@ class Redriver(SendMixin):
         self._single_source: str | None | bool = False  # False: not looked up yet
         self._reserved = 0
         self._busy = 0  # workers between a receive and the end of its batch
+        self._receiving = 0  # receives whose answer is not yet journaled (a hard exit waits for them)
         # Messages an earlier (killed) run of this journal received but did not finish.
         self._carryover = {mid for mid, st in (journal.state.items() if journal else ()) if st in (INTENT, SENT)}
         killed_visibility = int((journal.plan.get("visibility_s") if journal else None) or opts.visibility_s)
@@ -151,6 +150,7 @@ class Redriver(SendMixin):
                 self._abort.set()
                 self._halt.set()
                 self._stop.set()
+                self._settle_receives()
                 with self._lock:
                     self.result.interrupted = True
                     self.result.stopped = "interrupted twice"
@@ -162,9 +162,8 @@ class Redriver(SendMixin):
     def _run_loops(self) -> RedriveResult:
         if self.journal and not self.opts.dry_run:
             self._release_killed_run()
-        # Workers always run in threads, so the main thread is free to take Ctrl-C at any moment.
-        # Under --rate, more workers than batches per second would only hold messages while they
-        # wait for their turn.
+        # Workers always run in threads (the main thread takes Ctrl-C); under --rate, more workers than
+        # batches per second would only hold messages while they wait.
         n = max(1, self.opts.workers)
         if self.opts.rate:
             n = max(1, min(n, math.ceil(self.opts.rate / 10)))
@@ -279,7 +278,7 @@ class Redriver(SendMixin):
             with self._lock:
                 self._busy += 1
             try:
-                msgs = self._call(dlqapi.receive, sqs, self.dlq.url, want, self.opts.visibility_s)
+                msgs = self._receive(sqs, want)
                 if msgs:
                     idle = 0.0
                     self._process(sqs, msgs)
@@ -287,18 +286,15 @@ class Redriver(SendMixin):
             finally:
                 with self._lock:
                     self._busy -= 1
-            # An empty answer while another worker holds a batch proves nothing: on a FIFO queue its
-            # message groups stay locked until it deletes them. Once nobody is busy, one more
-            # (long-polling) receive decides: short polls only sample some of SQS's servers.
+            # Empty while another worker holds a batch proves nothing (FIFO groups stay locked); once
+            # nobody is busy, one long-polling receive decides (short polls sample some servers).
             with self._lock:
                 others = self._busy
-            if others:
-                # Back off: on a FIFO queue whose few groups another worker holds, polling hard only
-                # makes SQS scan for nothing.
+            if others:  # back off: polling a FIFO queue whose groups are held only makes SQS scan
                 idle = min(0.25, idle * 2 or 0.01)
                 time.sleep(idle)
                 continue
-            msgs = self._call(dlqapi.receive, sqs, self.dlq.url, want, self.opts.visibility_s, self.opts.empty_wait_s)
+            msgs = self._receive(sqs, want, self.opts.empty_wait_s)
             if not msgs:
                 if self._awaiting_killed_run():
                     time.sleep(0.5)
@@ -313,19 +309,39 @@ class Redriver(SendMixin):
                 with self._lock:
                     self._busy -= 1
 
-    def _call(self, fn, *args):
-        """One SQS call of this run's; :mod:`lambdaops.aws.dlq` translates botocore failures."""
+    def _call(self, fn, *args):  # one SQS call; lambdaops.aws.dlq translates botocore failures
         return fn(*args, profile=self.ctx.profile)
+
+    def _receive(self, sqs, want: int, *wait) -> list[dict]:
+        """ReceiveMessage, its handles recorded at once in memory and in the journal (a resume returns
+        them); a second Ctrl-C waits for this, so no answer's handles are lost."""
+        with self._lock:
+            self._receiving += 1
+        try:
+            msgs = self._call(dlqapi.receive, sqs, self.dlq.url, want, self.opts.visibility_s, *wait)
+            if msgs:
+                with self._lock:
+                    for m in msgs:
+                        self._handles[m["MessageId"]] = m["ReceiptHandle"]
+                if self.journal and not self.opts.dry_run:
+                    self.journal.received([(m["MessageId"], m["ReceiptHandle"]) for m in msgs])
+            return msgs
+        finally:
+            with self._lock:
+                self._receiving -= 1
+
+    def _settle_receives(self, limit_s: float = 1.0) -> None:  # before leaving at once (bounded)
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._receiving:
+                    return
+            time.sleep(0.01)
 
     def _process(self, sqs, msgs: list[dict]) -> None:
         take: list[tuple[dict, DecodedMessage]] = []
         resume_delete: list[dict] = []
         fresh = False
-        with self._lock:  # whatever happens next, the end of the run knows how to return these
-            for m in msgs:
-                self._handles[m["MessageId"]] = m["ReceiptHandle"]
-        if self.journal and not self.opts.dry_run:  # ... and so does a resume, if this process is killed
-            self.journal.received([(m["MessageId"], m["ReceiptHandle"]) for m in msgs])
         if self._halt.is_set():
             return  # received as the run was stopped: returned to the DLQ at the end, untouched
         for m in msgs:

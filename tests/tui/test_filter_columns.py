@@ -116,7 +116,7 @@ def test_cold_start_bins_join_the_metric_buckets_and_the_last_bucket_is_partial(
 def test_a_stream_batch_reads_as_labelled_lines_not_a_repr():
     from rich.console import Console
 
-    from lambdaops.aws.dlq_decode import StreamBatch
+    from lambdaops.dlq.decode import StreamBatch
     from lambdaops.tui.screens.dlq import batch_facts
 
     batch = StreamBatch("kinesis", "arn:aws:kinesis:us-east-1:1:stream/orders", "shardId-000000000001",

@@ -156,13 +156,14 @@ class LogsPane(Vertical):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-follow")
     def run_follow(self, follow: int, stop: threading.Event) -> None:
-        from lambdaops.aws.live_logs import FollowStatus, LogFollower
         from lambdaops.log_view import render
+        from lambdaops.tui.live_source import follow_status, follower as make_follower
 
         group = self.fn.log_group or f"/aws/lambda/{self.fn.name}"
         try:
-            follower = LogFollower(self.app.session.ctx, self.fn.region, group, logs_arn(self.fn.arn, group),
-                                   since_ms=int((time.time() - FOLLOW_BACK_S) * 1000), stop=stop)
+            FollowStatus = follow_status()
+            follower = make_follower(self.app.session.ctx, self.fn.region, group, logs_arn(self.fn.arn, group),
+                                 since_ms=int((time.time() - FOLLOW_BACK_S) * 1000), stop=stop)
             lines: list = []
             for item in follower:
                 if stop.is_set():

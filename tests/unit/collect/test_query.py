@@ -79,4 +79,4 @@ def test_lambdaops_query_uses_the_same_range(monkeypatch):
                                    "--end", "2026-11-22T09:00:00Z", "--limit", "50"])
     assert res.exit_code == 0, res.output
     assert RecordingRunner.calls == [("us-east-1", ("/aws/lambda/a",), START, END - timedelta(seconds=1), 50)]
-    assert json.loads(res.stdout) == [{"region": "us-east-1", "@log": "/aws/lambda/a", "invocations": "3"}]
+    assert json.loads(res.stdout) == [{"function": "a", "region": "us-east-1", "@log": "/aws/lambda/a", "invocations": 3}]

@@ -27,6 +27,7 @@ from lambdaops.safe_text import markup_escaped, rich_text
 from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
+from lambdaops.tui.tuning_source import tuning_api
 from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.time_chart import Series, TimeChart

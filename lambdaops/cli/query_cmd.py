@@ -11,7 +11,7 @@ from lambdaops.cli import query_rows as qr
 from lambdaops.cli.output import Column, emit, make_console
 from lambdaops.cli.query_view import emit_rows, list_or_require, query_help, select_refs
 from lambdaops.safe_text import safe_text
-from lambdaops.errors import EXIT_SERVICE, LambdaopsError, NotFoundError, UsageError
+from lambdaops.errors import EXIT_SERVICE, LambdaopsError, UsageError
 
 
 def _functions(state, globs: list[str]):

@@ -64,13 +64,17 @@ async def test_a_redrive_stopped_in_the_tui_is_resumed_by_the_cli(demo, make_app
         screen = app.screen
         screen.query_one("#queues").move_cursor(row=list(screen.queues).index(dlq_arn))
         await settle(pilot, app)
+        earlier = sqs.list_message_move_tasks(SourceArn=dlq_arn).get("Results", [])  # the newest, if any
+        before = earlier[0].get("StartedTimestamp") if earlier else None
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         await pilot.press("y")
 
         def moving() -> bool:
+            # this run's task (an earlier test on the shared account may have left a finished one)
             tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn).get("Results", [])
-            return bool(tasks) and int(tasks[0].get("ApproximateNumberOfMessagesMoved", 0)) > 0
+            return (bool(tasks) and tasks[0].get("StartedTimestamp") != before and tasks[0].get("Status") == "RUNNING"
+                    and int(tasks[0].get("ApproximateNumberOfMessagesMoved", 0)) > 0)
 
         await wait_until(pilot, moving, timeout=60, what="the move task's first messages")
         await pilot.press("s")  # stop part-way

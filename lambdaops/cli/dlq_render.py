@@ -200,11 +200,23 @@ def _interrupted_summary(result, resume_cmd: str, *, hard: bool) -> None:
         _err(f"to finish: {resume_cmd}")
 
 
+def held_behind_groups(result) -> int:
+    """Messages of a FIFO DLQ a by-hand dry run could not look at (0 when none, or not a FIFO queue)."""
+    if result.mode == "move-task" or not str(result.dlq).endswith(".fifo") or result.left_visible is None:
+        return 0
+    return max(0, result.left_visible - len(result.plan))
+
+
 def _report_redrive(result, fmt: str, dry_run: bool, resume_cmd: str = "") -> None:
     doc = result.to_dict()
     if dry_run:
         _err("dry run: nothing was sent, deleted or started"
              + ("; the messages looked at were made visible again (receive counts rose by 1)" if result.received else ""))
+        hidden = held_behind_groups(result)
+        if hidden:
+            _err(f"note: {len(result.plan):,} of the {len(result.plan) + hidden:,} messages in {result.dlq} are "
+                 "planned: a FIFO queue hands out the next message of a group only after the one before it is "
+                 f"deleted, so a dry run cannot see the {hidden:,} held behind them (a real run moves them too)")
         if fmt == "json":
             sys.stdout.write(to_json(doc))
         else:

@@ -403,3 +403,21 @@ def test_move_tasks_follow_aws_rules(demo, baseline):
     assert status == "CANCELLED"
     moved = sqs.list_message_move_tasks(SourceArn=arn + "slow-dlq")["Results"][0]["ApproximateNumberOfMessagesMoved"]
     assert moved < 10
+
+
+def test_a_fifo_dry_run_says_how_many_messages_held_groups_hide(demo, baseline, cli):
+    # A FIFO queue hands out a group's next message only once the one before it is deleted: a dry run,
+    # which deletes nothing, sees at most one batch (10) per group and must say that the rest exist.
+    sqs = demo.client("sqs")
+    url = sqs.create_queue(QueueName="dry-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sqs.create_queue(QueueName="dry-out.fifo", Attributes={"FifoQueue": "true"})
+    for group in ("a", "b"):
+        for start in range(0, 15, 5):
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "MessageBody": f"{group}{i}", "MessageGroupId": group, "MessageDeduplicationId": f"{group}{i}"}
+                for i in range(start, start + 5)])
+    res = cli("dlq", "redrive", "dry-dlq.fifo", "--to", "dry-out.fifo", "--by-hand", "--dry-run", "-o", "json")
+    assert res.exit_code == 0, res.stderr
+    planned = len(json.loads(res.stdout)["plan"])
+    assert planned < 30
+    assert f"{planned:,} of the 30 messages" in res.stderr and "held behind them" in res.stderr

@@ -67,19 +67,21 @@ def start_served_demo(tmp: Path, *extra: str, truth: bool = True) -> ServedDemo:
         cmd += ["--truth", str(truth_path)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_",))}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    deadline = time.time() + 120
-    endpoint = None
+    return ServedDemo(proc, announced_endpoint(proc), truth_path)
+
+
+def announced_endpoint(proc: subprocess.Popen, timeout_s: float = 120) -> str:
+    """The endpoint a starting ``demo serve`` announces ("listening on URL"); the process is killed
+    and RuntimeError raised (with its stderr) when it does not start."""
+    deadline = time.time() + timeout_s
     while time.time() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         if "listening on" in line:
-            endpoint = line.rsplit(" ", 1)[-1].strip()
-            break
-    if endpoint is None:
-        proc.kill()
-        raise RuntimeError(f"demo serve did not start: {proc.stderr.read()[-2000:]}")
-    return ServedDemo(proc, endpoint, truth_path)
+            return line.rsplit(" ", 1)[-1].strip()
+    proc.kill()
+    raise RuntimeError(f"demo serve did not start: {proc.stderr.read()[-2000:]}")
 
 
 def stop_served_demo(demo: ServedDemo) -> int:

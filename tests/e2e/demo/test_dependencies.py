@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import ROOT, ServedDemo, stop_served_demo
+from tests.conftest import ROOT, ServedDemo, announced_endpoint, stop_served_demo
 
 # What moto[server] / moto[all] add beyond moto's core and Flask (moto 5.2's extras).
 BLOCKED = ("cfn_lint", "docker", "aws_xray_sdk", "openapi_spec_validator", "graphql", "antlr4", "joserfc",
@@ -38,18 +38,10 @@ def test_pyproject_does_not_pull_moto_server_extra():
 def test_demo_serves_every_service_without_the_server_extras():
     proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=ROOT)
-    endpoint = None
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "listening on" in line:
-            endpoint = line.rsplit(" ", 1)[-1].strip()
-            break
-    if endpoint is None:
-        proc.kill()
-        pytest.fail(f"demo serve did not start with the extras blocked: {proc.stderr.read()[-2000:]}")
+    try:
+        endpoint = announced_endpoint(proc)
+    except RuntimeError as exc:
+        pytest.fail(f"with the extras blocked: {exc}")
     # Its own account: a start with the extras blocked is what this test checks.
     demo = ServedDemo(proc, endpoint, None)
     try:

@@ -17,6 +17,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+TUI_DIR = ROOT / "tests" / "tui"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Work units for pytest-xdist (the README's command runs ``-n 2 --dist loadgroup``): a module's
+    tests stay on one worker, so a module-scoped demo account starts once; the TUI modules form one
+    unit, run in their ``ORDER`` (tests/tui/conftest.py) on one worker, because their in-process
+    account lives in moto's process-global state, which a ``mock_aws`` test run between two of them
+    would reset. Without xdist the marks do nothing."""
+    for item in items:
+        path = Path(str(item.fspath))
+        group = "tui" if TUI_DIR in path.parents else str(path.relative_to(ROOT))
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")

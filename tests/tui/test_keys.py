@@ -77,6 +77,8 @@ async def test_ctrl_c_quits_even_from_an_input(make_app):
 async def test_keys_before_the_first_frame_are_not_replayed_into_the_filter(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        # past the timer that opens the keys (on a loaded machine it fired between the presses)
+        await wait_until(pilot, lambda: app.keys_open, timeout=10, what="the first frame")
         app.keys_open = False  # as before the first frame
         await pilot.press("slash", "backspace", "x")
         assert app.fleet_screen.table.filter_text == ""

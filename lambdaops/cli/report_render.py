@@ -142,6 +142,7 @@ def envelope(snapshot, top: int | None = None) -> dict[str, Any]:
         "notes": snapshot.notes,
         "api_calls": snapshot.api_calls,
         "api_retries": getattr(snapshot, "api_retries", {}),
+        "cost": getattr(snapshot, "cost", {}),  # this run: calls, Insights bytes paid and saved by the store
     }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import typer
 
 from lambdaops.cli.output import Column, emit
+from lambdaops.collect.meter import bytes_label
 from lambdaops.durations import age
 from lambdaops.plural import plural
 
@@ -27,14 +28,6 @@ def _iso(epoch: float | int | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover
 
 
 def describe(directory) -> dict:
@@ -68,10 +61,10 @@ def _rows(doc: dict) -> list[dict]:
         where = f"{scope.get('endpoint') or 'aws'} {scope.get('profile') or 'default'} {scope.get('account', '?')}"
         holds = (f"{plural(b['bins'], 'Insights bin')} of {plural(b['log_groups'], 'log group')}"
                  + (f", {b['oldest']} .. {b['newest']}" if b["bins"] else "") + f" ({where})")
-        rows.append({"file": s["path"], "kind": "store", "size": _size(s["size_bytes"]),
+        rows.append({"file": s["path"], "kind": "store", "size": bytes_label(s["size_bytes"]),
                      "age": "-" if s["age_s"] is None else age(s["age_s"]), "holds": holds})
     for o in doc["other_files"]:
-        rows.append({"file": o["path"], "kind": "cache", "size": _size(o["size_bytes"]), "age": age(o["age_s"]),
+        rows.append({"file": o["path"], "kind": "cache", "size": bytes_label(o["size_bytes"]), "age": age(o["age_s"]),
                      "holds": "-"})
     return rows
 

@@ -140,7 +140,8 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
             batch = members[i:i + MAX_GROUPS_PER_QUERY]
             step = max(1, ROWS_PER_QUERY // len(batch)) * BIN_S
             for a, b in spans:
-                cuts = [a] + [t for t in range(a - a % step + step, b, step)] + [b]
+                first_edge = -(-a // BIN_S) * BIN_S  # cuts at bin edges only: a stored bin is queried whole
+                cuts = [a] + list(range(first_edge + step, b, step)) + [b]
                 tasks.extend(_Task(batch, x, y) for x, y in zip(cuts, cuts[1:]))
     closed_set = set(closed)
     new_bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}

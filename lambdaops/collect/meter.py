@@ -52,6 +52,15 @@ def insights_usd(nbytes: float) -> float:
     return nbytes / GB * INSIGHTS_USD_PER_GB
 
 
+def bytes_label(n: float) -> str:
+    """``512 B``, ``6.6 MB``, ``1.2 GB`` (powers of 1000, as the price is per 10^9 bytes)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
 def run_cost(calls: int, meter: Meter) -> dict:
     """The report's "what this run cost" block: paid now, and saved by the local store."""
     _, scanned = meter.read()

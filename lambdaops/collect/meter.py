@@ -61,6 +61,11 @@ def bytes_label(n: float) -> str:
     return f"{n:.1f} GB"  # pragma: no cover
 
 
+def store_label(meter: Meter) -> str:
+    """The TUI header's part for the store: "Insights 6.6 MB scanned, 125.3 MB saved" (so far)."""
+    return f"Insights {bytes_label(meter.read()[1])} scanned, {bytes_label(meter.saved())} saved"
+
+
 def run_cost(calls: int, meter: Meter) -> dict:
     """The report's "what this run cost" block: paid now, and saved by the local store."""
     _, scanned = meter.read()

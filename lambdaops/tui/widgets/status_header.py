@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from lambdaops.collect.meter import bytes_label
+from lambdaops.collect.meter import store_label
 from lambdaops.tui import format as fmt
 
 
@@ -48,8 +48,7 @@ class StatusHeader(Widget):
             line.append("  WRITE", style="bold reverse red")
         line.append(f"   {session.usage().label()}", style="dim")
         if session.cache_dir is not None:  # the local store is in use: what it saved beside what was paid
-            line.append(f" (Insights {bytes_label(session.meter.read()[1])} scanned, "
-                        f"{bytes_label(session.meter.saved())} saved)", style="dim")
+            line.append(f" ({store_label(session.meter)})", style="dim")
         right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:

@@ -36,7 +36,7 @@ from lambdaops.collect import log_bins, query as insights
 from lambdaops.collect.meter import Meter, add, run_cost
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
 from lambdaops.query_files import load as load_query
-from lambdaops.store import Store, open_store
+from lambdaops.store import Store
 from lambdaops.window import Window, fit_period, periods
 
 LAMBDA = "AWS/Lambda"
@@ -181,7 +181,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     notes: list[str] = []
     missing: dict[tuple[str, str], set[str]] = {}  # figures that could not be fetched, per function
     broken: set[str] = set()  # regions whose collection failed part-way
-    store = _open_store(ctx, opts, chosen)
+    store = log_bins.store_for(ctx, chosen, opts.cache_dir) if opts.insights else None  # not for --raw-logs
 
     def one_region(region: str) -> None:
         """A region whose collection fails part-way (e.g. an endpoint that stops answering) keeps
@@ -358,16 +358,6 @@ class LogResult:
         notes.append(f"{when}{fn.region} {fn.name}: log figures unknown: no REPORT line of {fn.name} in {group} "
                      f"although CloudWatch counted {counted} invocations")
         return _unknown_logs()
-
-
-def _open_store(ctx: AwsContext, opts: CollectOptions, chosen: list[FunctionInfo]) -> Store | None:
-    """The local store of this endpoint, profile and account (the account read from the functions'
-    ARNs: no extra call); None without a cache directory (``--no-cache``, the in-process demo) or
-    Logs Insights (``--raw-logs``)."""
-    if not opts.insights:
-        return None
-    account = next((f.arn.split(":")[4] for f in chosen if f.arn.count(":") >= 5), None)
-    return open_store(opts.cache_dir, ctx.endpoint_url, ctx.profile, account)
 
 
 def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Window, opts: CollectOptions,

@@ -36,7 +36,7 @@ from lambdaops.aws.insights import MAX_GROUPS_PER_QUERY, InsightsRunner
 from lambdaops.collect.meter import Meter, add
 from lambdaops.query_files import load as load_query
 from lambdaops.store.cells import R, Cell, parse_bucket
-from lambdaops.store.db import Store, StoreUnavailable
+from lambdaops.store.db import Store, StoreUnavailable, open_store
 from lambdaops.window import Window
 
 BIN_S = 300
@@ -63,6 +63,13 @@ def binned_query() -> tuple[str, str]:
         raise ValueError("queries/cold-starts has no stats command to bin")
     text = base[:cut].rstrip() + "\n" + _STATS
     return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def store_for(ctx, functions, cache_dir) -> Store | None:
+    """The store of this endpoint, profile and account (read from the functions' ARNs: no extra
+    call); None without a cache directory (``--no-cache``, the in-process demo)."""
+    account = next((f.arn.split(":")[4] for f in functions if f.arn.count(":") >= 5), None)
+    return open_store(cache_dir, ctx.endpoint_url, ctx.profile, account)
 
 
 def seconds_of(window: Window) -> tuple[int, int]:

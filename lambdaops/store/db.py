@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -160,6 +161,23 @@ class Store:
                     raise StoreUnavailable(f"{src}: {why}, and it cannot be moved aside: {exc}") from None
         self.rebuilt.append(why)
 
+    @contextmanager
+    def _session(self):
+        """A connection; a lock held past the timeout or an unwritable file is StoreUnavailable, a
+        file found damaged while reading (SQLite checks pages as it reads them) is moved aside."""
+        con = self._open()
+        try:
+            yield con
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from None
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+            with self._lock:
+                self._ready = False
+                self._move_aside(f"damaged ({type(exc).__name__}: {exc})")
+            raise StoreUnavailable(f"{self.path} was damaged and is rebuilt on the next write") from None
+        finally:
+            con.close()
+
     # -- log bins ----------------------------------------------------------------------------------
     def get_log_bins(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
                      ) -> dict[tuple[str, int], tuple[float, dict[str, Cell]]]:
@@ -168,8 +186,7 @@ class Store:
         if not groups or not starts:
             return {}
         out: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
-        con = self._open()
-        try:
+        with self._session() as con:
             wanted = set(starts)
             for i in range(0, len(groups), 500):  # SQLite's default limit of bound parameters is 999+
                 chunk = groups[i:i + 500]
@@ -180,8 +197,6 @@ class Store:
                 for group, start, nbytes, cells in rows:
                     if start in wanted:
                         out[(group, start)] = (nbytes, {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
-        finally:
-            con.close()
         return out
 
     def put_log_bins(self, region: str, query: str, bin_s: int,
@@ -193,33 +208,26 @@ class Store:
         rows = [(region, g, query, start, bin_s, nbytes, now,
                  json.dumps({fn: c.to_json() for fn, c in cells.items()}, separators=(",", ":")))
                 for (g, start), (nbytes, cells) in bins.items()]
-        con = self._open()
-        try:
+        with self._session() as con:
             con.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for another writer
             try:
                 con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from None
-        finally:
-            con.close()
 
     # -- what it holds -------------------------------------------------------------------------------
     def info(self) -> dict:
         """Path, size, age and what the file holds (counts per kind, oldest and newest bin)."""
-        con = self._open()
-        try:
+        with self._session() as con:
             scope = dict(con.execute("SELECT key, value FROM scope").fetchall())
             n, groups, oldest, newest, nbytes = con.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT region || ' ' || log_group), MIN(bin_start), MAX(bin_start + bin_s), "
                 "COALESCE(SUM(bytes), 0) FROM log_bins").fetchone()
             last = con.execute("SELECT MAX(stored_at) FROM log_bins").fetchone()[0]
-        finally:
-            con.close()
         size = sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal"))
                    if p.exists())
         created = float(scope.pop("created", 0) or 0) or None

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 from lambdaops.store import Cell, Store, clear, open_store, store_files
-from lambdaops.store.db import SCHEMA_VERSION
+from lambdaops.store.db import SCHEMA_VERSION, StoreUnavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -109,3 +109,20 @@ def test_two_processes_write_at_once_and_a_reader_never_sees_half_a_write(tmp_pa
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     final = reader.get_log_bins("r", "q", groups, starts)
     assert len(final) == 2 * 15 * 50
+
+
+def test_a_row_found_damaged_while_reading_moves_the_file_aside(tmp_path):
+    store = open_store(tmp_path, None, None, "1")
+    store.put_log_bins("r", "q", 300, bins([0]))
+    con = sqlite3.connect(store.path)
+    con.execute("UPDATE log_bins SET cells = 'not json'")
+    con.commit()
+    con.close()
+    try:
+        store.get_log_bins("r", "q", ["/aws/lambda/a"], [0])
+    except StoreUnavailable as exc:
+        assert "damaged" in str(exc)
+    else:
+        raise AssertionError("a damaged row was read as data")
+    assert store.rebuilt and list(tmp_path.glob(f"{store.path.name}.bad-*"))
+    assert store.get_log_bins("r", "q", ["/aws/lambda/a"], [0]) == {}  # rebuilt, empty

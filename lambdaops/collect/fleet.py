@@ -153,6 +153,7 @@ def _figures_from_metrics(results, failed, fn: FunctionInfo, period_start: datet
 def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     t0 = time.perf_counter()
     opts = dataclasses.replace(opts, meter=Meter(parent=opts.meter))  # this run's cost, added to the caller's meter
+    calls_before = ctx.calls.total  # the TUI's context counts every refresh
     say = opts.progress or (lambda msg: None)
     win = opts.window
     try:
@@ -254,7 +255,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                          errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
                          elapsed_s=time.perf_counter() - t0, api_retries=ctx.calls.retries(),
                          failed_regions=sorted({e.region for e in inv.errors} | broken),
-                         cost=run_cost(ctx.calls.total, opts.meter))
+                         cost=run_cost(ctx.calls.total - calls_before, opts.meter))
 
 
 def _tally_metric_failures(tally: ErrorTally, region: str, metrics) -> None:

@@ -35,6 +35,7 @@ def test_a_moving_window_scans_what_is_new_and_equals_no_cache(served_demo):
     second = report(served_demo, start + moved, end + moved)
     plain = report(served_demo, start + moved, end + moved, "--no-cache")
     assert first["cost"]["saved_bytes"] == 0 and plain["cost"]["saved_bytes"] == 0
+    assert first["cost"]["calls"] == sum(first["api_calls"].values())
     assert second["cost"]["insights_bytes_scanned"] <= 0.10 * first["cost"]["insights_bytes_scanned"]
     assert second["cost"]["saved_bytes"] > 0.8 * plain["cost"]["insights_bytes_scanned"]
     assert second["cost"]["insights_usd"] < plain["cost"]["insights_usd"]

@@ -189,3 +189,4 @@ def test_planning():
                                       datetime.fromtimestamp(20.5, timezone.utc))) == (10, 20)
     text, qid = log_bins.binned_query()
     assert "bin(5m)" in text and "log(1.01)" in text and len(qid) == 16
+    assert len(text) <= 10_000  # StartQuery's limit on queryString

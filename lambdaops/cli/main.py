@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - older Typer on real Click
     from click import exceptions as click_exc
 
 GLOBAL_WITH_VALUE = ("--profile", "--region", "--endpoint-url", "--output", "-o")
-GLOBAL_FLAGS = ("--demo", "--debug", "--write", "--read-only")
+GLOBAL_FLAGS = ("--demo", "--debug", "--write", "--read-only", "--no-cache")
 
 
 def hoist_globals(args: list[str]) -> list[str]:
@@ -154,6 +154,7 @@ def root(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="table | json | csv | markdown (report: also html)."),
     debug: bool = typer.Option(False, "--debug", help="Log every AWS call and show full tracebacks."),
     write: Optional[bool] = typer.Option(None, "--write/--read-only", help="Allow actions that change AWS (TUI). Read-only by default."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the local store and cache: fetch everything again."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
     from lambdaops.cli.validate import check_globals
@@ -164,7 +165,7 @@ def root(
     logging.getLogger("botocore").setLevel(logging.WARNING if debug else logging.CRITICAL)
 
     ctx.obj = CliState(profile=profile, regions=split_regions(region), endpoint_url=endpoint_url,
-                       demo=demo, output=output, debug=debug, write=write)
+                       demo=demo, output=output, debug=debug, write=write, no_cache=no_cache)
     if ctx.invoked_subcommand is None:
         from lambdaops.tui.launch import run_tui
 
@@ -172,7 +173,7 @@ def root(
 
 
 def _register() -> None:
-    from lambdaops.cli import config_cmd, demo_cmd, dlq_cmd, functions_cmd, logs_cmd, query_cmd, report_cmd, tune_cmd
+    from lambdaops.cli import cache_cmd, config_cmd, demo_cmd, dlq_cmd, functions_cmd, logs_cmd, query_cmd, report_cmd, tune_cmd
 
     functions_cmd.register(app)
     report_cmd.register(app)
@@ -180,6 +181,7 @@ def _register() -> None:
     tune_cmd.register(app)
     logs_cmd.register(app)
     config_cmd.register(app)
+    cache_cmd.register(app)
     app.add_typer(demo_cmd.demo_app, name="demo")
     app.add_typer(dlq_cmd.dlq_app, name="dlq")
 

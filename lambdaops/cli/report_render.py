@@ -2,7 +2,7 @@
 
 JSON (documented in the README): ``{"generated_at", "window": {"start", "end"}, "regions",
 "functions": [{name, region, runtime, architecture, memory_mb, timeout_s, <every figure>, findings, missing}],
-"errors", "notes", "api_calls", "api_retries"}``; keys in a stable order so reports diff cleanly. ``missing``
+"errors", "notes", "api_calls", "api_retries", "cost"}``; keys in a stable order so reports diff cleanly. ``missing``
 names the figures that could not be fetched (null in JSON, ``?`` in the human formats), apart from
 those that are null because they do not apply.
 """
@@ -142,6 +142,7 @@ def envelope(snapshot, top: int | None = None) -> dict[str, Any]:
         "notes": snapshot.notes,
         "api_calls": snapshot.api_calls,
         "api_retries": getattr(snapshot, "api_retries", {}),
+        "cost": getattr(snapshot, "cost", {}),  # this run: calls, Insights bytes paid and saved by the store
     }
 
 

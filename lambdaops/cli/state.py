@@ -24,6 +24,7 @@ class CliState:
     output: str | None = None
     debug: bool = False
     write: bool | None = None
+    no_cache: bool = False  # --no-cache: every read goes to AWS, nothing is stored
     _settings: Settings | None = None
     _ctx: Any = None
     _demo: Any = None
@@ -80,8 +81,9 @@ class CliState:
         return self._ctx
 
     def cache_dir(self):
-        """On-disk cache, except in demo mode (which writes nothing outside a temp dir)."""
-        if self.demo:
+        """On-disk cache and store, except in demo mode (which writes nothing outside a temp dir) and
+        with --no-cache."""
+        if self.demo or self.no_cache:
             return None
         from lambdaops.aws.inventory import default_cache_dir
 

@@ -12,6 +12,7 @@ retries too.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,10 +32,11 @@ from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
 from lambdaops.aws.errors import call_translated
-from lambdaops.collect import query as insights
-from lambdaops.collect.meter import Meter, add
+from lambdaops.collect import log_bins, query as insights
+from lambdaops.collect.meter import Meter, add, run_cost
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
 from lambdaops.query_files import load as load_query
+from lambdaops.store import Store
 from lambdaops.window import Window, fit_period, periods
 
 LAMBDA = "AWS/Lambda"
@@ -91,6 +93,7 @@ class FleetSnapshot:
     elapsed_s: float = 0.0
     api_retries: dict[str, int] = field(default_factory=dict)  # of api_calls, the retried attempts
     failed_regions: list[str] = field(default_factory=list)  # regions whose inventory or collection failed
+    cost: dict[str, Any] = field(default_factory=dict)  # this run: calls, Insights bytes paid and saved (meter.run_cost)
 
     def missing_count(self) -> int:
         """Figures that could not be fetched (the table's ``missing`` column, summed)."""
@@ -149,6 +152,8 @@ def _figures_from_metrics(results, failed, fn: FunctionInfo, period_start: datet
 
 def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     t0 = time.perf_counter()
+    opts = dataclasses.replace(opts, meter=Meter(parent=opts.meter))  # this run's cost, added to the caller's meter
+    calls_before = ctx.calls.total  # the TUI's context counts every refresh
     say = opts.progress or (lambda msg: None)
     win = opts.window
     try:
@@ -177,6 +182,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     notes: list[str] = []
     missing: dict[tuple[str, str], set[str]] = {}  # figures that could not be fetched, per function
     broken: set[str] = set()  # regions whose collection failed part-way
+    store = log_bins.store_for(ctx, chosen, opts.cache_dir) if opts.insights else None  # not for --raw-logs
 
     def one_region(region: str) -> None:
         """A region whose collection fails part-way (e.g. an endpoint that stops answering) keeps
@@ -205,7 +211,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         dlq = _dlq_depths(ctx, region, fns, tally, notes)
         say(f"{region}: Logs Insights over {len(fns)} log groups")
         failed_groups: set[str] = set()
-        logs, logs_prev = _log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups)
+        logs, logs_prev = _log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups, store)
         sharing = _group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
@@ -248,7 +254,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     return FleetSnapshot(window=win, regions=inv.regions, functions=chosen, table=table, previous=prev_table,
                          errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
                          elapsed_s=time.perf_counter() - t0, api_retries=ctx.calls.retries(),
-                         failed_regions=sorted({e.region for e in inv.errors} | broken))
+                         failed_regions=sorted({e.region for e in inv.errors} | broken),
+                         cost=run_cost(ctx.calls.total - calls_before, opts.meter))
 
 
 def _tally_metric_failures(tally: ErrorTally, region: str, metrics) -> None:
@@ -355,7 +362,8 @@ class LogResult:
 
 
 def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Window, opts: CollectOptions,
-                 errors: ErrorTally, notes: list, failed: set[str]) -> tuple[LogResult, LogResult]:
+                 errors: ErrorTally, notes: list, failed: set[str],
+                 store: Store | None = None) -> tuple[LogResult, LogResult]:
     """Per function: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs. The groups
     whose figures could not be fetched (or only in part) are added to ``failed``."""
     groups = sorted({f.log_group for f in fns})
@@ -365,23 +373,31 @@ def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Win
     for i, w in enumerate(windows):
         gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
         if opts.insights:
-            results.append(_insights_figures(runner, region, groups, w, errors, gaps, opts.meter))
+            results.append(_insights_figures(runner, region, groups, w, errors, gaps, opts.meter, store=store,
+                                             concurrency=opts.insights_concurrency, notes=notes))
         else:
             results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
     return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
 
 
 def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: ErrorTally,
-                      failed: set[str], meter: Meter | None) -> LogResult:
+                      failed: set[str], meter: Meter | None, *, store: Store | None = None,
+                      concurrency: int = 10, notes: list | None = None) -> LogResult:
+    """With a store: closed bins from it, the rest per bin from Insights (log_bins); without: one
+    query over the window."""
+    if store is not None:
+        binned = log_bins.collect(runner, region, groups, w, store, meter=meter, concurrency=concurrency)
+        if notes is not None:
+            notes.extend(binned.notes)
+        _tally_insights_failures(errors, region, binned.failed)
+        failed.update(binned.failed)
+        res = LogResult(missing=dict(binned.missing), failed=dict(binned.failed), region=region)
+        res.figures = {k: c.figures() for k, c in binned.cells.items()}
+        return res
     query = load_query("cold-starts")
     outcome = insights.run(runner, region, query.text, groups, w, source=str(query.path), meter=meter)
     failed.update(outcome.failed_groups)
-    by_why: dict[str, int] = {}
-    for why in outcome.failed_groups.values():
-        by_why[why] = by_why.get(why, 0) + 1
-    for why, n in sorted(by_why.items()):  # a query covers up to 50 groups
-        errors.add(region, "StartQuery", f"Logs Insights: {why} ({n} log groups missing)", code=why,
-                   count=-(-n // 50))
+    _tally_insights_failures(errors, region, outcome.failed_groups)
     res = LogResult(missing=dict(outcome.missing_groups), failed=dict(outcome.failed_groups), region=region)
     for row in outcome.rows:
         group = row.get("@log", "").split(":", 1)[-1]
@@ -397,6 +413,15 @@ def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors:
             "out_of_memory": _num(row.get("outOfMemory")) or 0.0,
         }
     return res
+
+
+def _tally_insights_failures(errors: ErrorTally, region: str, failed_groups: dict[str, str]) -> None:
+    by_why: dict[str, int] = {}
+    for why in failed_groups.values():
+        by_why[why] = by_why.get(why, 0) + 1
+    for why, n in sorted(by_why.items()):  # a query covers up to 50 groups
+        errors.add(region, "StartQuery", f"Logs Insights: {why} ({n} log groups missing)", code=why,
+                   count=-(-n // 50))
 
 
 def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: ErrorTally, notes: list,

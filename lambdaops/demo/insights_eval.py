@@ -578,4 +578,13 @@ FUNCTIONS = {
     "tomillis": lambda f, c: time_ms(_arg(f, c, 0)),
     "greatest": lambda f, c: _minmax(f, c, np.fmax),
     "least": lambda f, c: _minmax(f, c, np.fmin),
+    "log": lambda f, c: _unary(np.log, as_num(_arg(f, c, 0))),
+    "sqrt": lambda f, c: _unary(np.sqrt, as_num(_arg(f, c, 0))),
 }
+
+
+def _unary(fn, x: np.ndarray) -> np.ndarray:
+    """A numeric function of one argument; null stays null. The demo answers -Infinity for log(0)
+    and null (NaN) for a negative argument: AWS does not document either case."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return fn(x)

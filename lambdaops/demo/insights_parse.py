@@ -25,6 +25,8 @@ SCALAR_FUNCS = {
     "ispresent": (1, 1), "isempty": (1, 1), "isblank": (1, 1), "coalesce": (1, None),
     "datefloor": (2, 2), "bin": (1, 1), "frommillis": (1, 1), "tomillis": (1, 1),
     "greatest": (1, None), "least": (1, None),
+    # natural log and square root ("Numeric operators", CloudWatch Logs Insights query syntax)
+    "log": (1, 1), "sqrt": (1, 1),
 }
 AGG_FUNCS = {
     "count": (0, 1), "count_distinct": (1, 1), "sum": (1, 1), "avg": (1, 1), "min": (1, 1), "max": (1, 1),

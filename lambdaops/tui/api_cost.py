@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lambdaops.collect.meter import INSIGHTS_USD_PER_GB
+
 PRICE_PER_METRIC = 0.01 / 1000  # GetMetricData, per metric requested
-PRICE_PER_INSIGHTS_GB = 0.005  # Logs Insights, per GB scanned
+PRICE_PER_INSIGHTS_GB = INSIGHTS_USD_PER_GB  # Logs Insights, per GB scanned
 PRICE_PER_REQUEST = {  # per API request, by service
     "sqs": 0.40 / 1e6,
     "xray": 0.50 / 1e6,  # traces retrieved: bounded by one per request here (5 per BatchGetTraces)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from lambdaops.collect.meter import store_label
 from lambdaops.tui import format as fmt
 
 
@@ -46,6 +47,8 @@ class StatusHeader(Widget):
         if app.settings_write:
             line.append("  WRITE", style="bold reverse red")
         line.append(f"   {session.usage().label()}", style="dim")
+        if session.cache_dir is not None:  # the local store is in use: what it saved beside what was paid
+            line.append(f" ({store_label(session.meter)})", style="dim")
         right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:

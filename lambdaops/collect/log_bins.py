@@ -1,0 +1,278 @@
+"""The fleet's log figures per closed time bin: a moving window pays Logs Insights only for what is new.
+
+The query is ``queries/cold-starts`` (the same filter, parsing and billed-time rules) with its last
+``stats`` replaced by one grouped by log group, stream function, 5-minute bin, INIT bucket and the
+timeout / out-of-memory request id (``lambdaops.store.cells`` explains the bucket and why the ids).
+Each row is then an exact part of a window's figures; ``Cell`` adds them up.
+
+A window [S, E) (whole seconds, as StartQuery reads them: see ``collect.query``) is cut into its
+closed bins (aligned to the epoch, wholly inside the window, ended at least ``INGEST_DELAY_S`` ago)
+and the pieces that are not (an unaligned head, the recent tail). Closed bins found in the store are
+merged as they are; everything else is queried, in as few contiguous spans as possible, and the
+closed bins among them are stored for the next run.
+
+Closed: CloudWatch Logs accepts events whose timestamp is up to 14 days old (PutLogEvents, Amazon
+CloudWatch Logs API Reference), so no bin is final by rule; Lambda delivers its lines as it runs,
+within seconds as measured ("Visualize CloudWatch Logs ingestion lag with Logs Insights", dev.to,
+2023), but an extension or a throttled PutLogEvents can hold them back. 15 minutes leaves room for
+that; a line arriving later still is missed by the store until the bin is dropped (``store.db.KEEP_S``)
+or the store is cleared.
+
+Limits: at most 50 log groups a query (collect.query's runner batches) and 10,000 rows a result
+(GetQueryResults): a span is planned at ``ROWS_PER_QUERY`` (group x bin) cells at most, and a
+result that comes back full is split in two (its time range, else its groups) and asked again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from lambdaops.aws.insights import MAX_GROUPS_PER_QUERY, InsightsRunner
+from lambdaops.collect.meter import Meter, add
+from lambdaops.query_files import load as load_query
+from lambdaops.store.cells import R, Cell, parse_bucket
+from lambdaops.store.db import Store, StoreUnavailable, open_store
+from lambdaops.window import Window
+
+BIN_S = 300
+INGEST_DELAY_S = 15 * 60
+MAX_ROWS = 10_000  # GetQueryResults returns at most this many rows
+ROWS_PER_QUERY = 2_000  # (group, bin) cells a query is planned for: each is at least one row
+TOO_MANY_ROWS = f"more than {MAX_ROWS:,} Logs Insights result rows in one 5-minute bin of one log group"
+
+BIN_FIELD = f"bin({BIN_S // 60}m)"
+_STATS = f"""| fields floor(log(coldMs) / log({1 + R})) as initBucket
+| stats count(durationMs) as invocations,
+        count(coldMs) as coldStarts,
+        sum(billedMs) as billedMs,
+        max(memoryMB) as maxMemoryUsedMB
+  by @log, streamFunction, {BIN_FIELD}, initBucket, timeoutId, oomId"""
+
+
+def binned_query() -> tuple[str, str]:
+    """(query text, its id in the store): cold-starts' pipeline up to its stats, then ours. The id
+    changes with either, so a new lambdaops never merges bins an older query computed."""
+    base = load_query("cold-starts").text
+    cut = base.rfind("| stats")
+    if cut < 0:  # pragma: no cover - the shipped query ends in stats
+        raise ValueError("queries/cold-starts has no stats command to bin")
+    text = base[:cut].rstrip() + "\n" + _STATS
+    return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def store_for(ctx, functions, cache_dir) -> Store | None:
+    """The store of this endpoint, profile and account (read from the functions' ARNs: no extra
+    call); None without a cache directory (``--no-cache``, the in-process demo)."""
+    account = next((f.arn.split(":")[4] for f in functions if f.arn.count(":") >= 5), None)
+    return open_store(cache_dir, ctx.endpoint_url, ctx.profile, account)
+
+
+def seconds_of(window: Window) -> tuple[int, int]:
+    """[S, E) in whole seconds: exactly what ``collect.query.time_range`` makes StartQuery read."""
+    return int(window.start.timestamp()), int((window.end.timestamp()) - 1) + 1
+
+
+def closed_bins(start: int, end: int, now: float) -> list[int]:
+    """Starts of the bins wholly inside [start, end) that ended ``INGEST_DELAY_S`` before ``now``."""
+    first = -(-start // BIN_S) * BIN_S
+    last = min(end // BIN_S * BIN_S, int(now - INGEST_DELAY_S) // BIN_S * BIN_S)
+    return list(range(first, last, BIN_S))
+
+
+def needed_spans(start: int, end: int, closed: list[int], stored: set[int]) -> list[tuple[int, int]]:
+    """The contiguous parts of [start, end) not covered by ``stored`` closed bins."""
+    spans: list[tuple[int, int]] = []
+    t = start
+    for b in closed:
+        if b in stored:
+            if t < b:
+                spans.append((t, b))
+            t = b + BIN_S
+    if t < end:
+        spans.append((t, end))
+    return spans
+
+
+@dataclass
+class BinnedLogs:
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)  # (log group, stream function)
+    failed: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    bytes_scanned: float = 0.0
+    bytes_saved: float = 0.0  # what the stored bins used here cost when they were scanned
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Task:
+    groups: list[str]
+    start: int
+    end: int
+
+
+def collect(runner: InsightsRunner, region: str, groups: list[str], window: Window, store: Store | None, *,
+            meter: Meter | None = None, concurrency: int = 10, now: float | None = None) -> BinnedLogs:
+    """The log cells of ``groups`` over ``window``: stored closed bins merged, the rest queried."""
+    text, qid = binned_query()
+    now = datetime.now(timezone.utc).timestamp() if now is None else now
+    start, end = seconds_of(window)
+    closed = closed_bins(start, end, now) if store is not None else []
+    out = BinnedLogs()
+    stored: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
+    if closed:
+        try:
+            stored = store.get_log_bins(region, qid, groups, closed)
+        except StoreUnavailable as exc:
+            out.notes.append(f"{region}: local store not read ({exc}): Logs Insights scanned the whole window")
+        while store.rebuilt:
+            out.notes.append(f"local store {store.path} was moved aside and rebuilt: {store.rebuilt.pop(0)}")
+    for (g, _), (nbytes, cells) in stored.items():
+        out.bytes_saved += nbytes
+        for fn, cell in cells.items():
+            _merge(out.cells, (g, fn), cell)
+    add(meter, saved_bytes=out.bytes_saved)
+    # Groups with the same stored bins share queries (after a moving window: all of them).
+    by_spans: dict[tuple, list[str]] = {}
+    for g in groups:
+        have = {b for b in closed if (g, b) in stored}
+        by_spans.setdefault(tuple(needed_spans(start, end, closed, have)), []).append(g)
+    tasks: list[_Task] = []
+    for spans, members in by_spans.items():
+        for i in range(0, len(members), MAX_GROUPS_PER_QUERY):
+            batch = members[i:i + MAX_GROUPS_PER_QUERY]
+            step = max(1, ROWS_PER_QUERY // len(batch)) * BIN_S
+            for a, b in spans:
+                first_edge = -(-a // BIN_S) * BIN_S  # cuts at bin edges only: a stored bin is queried whole
+                cuts = [a] + list(range(first_edge + step, b, step)) + [b]
+                tasks.extend(_Task(batch, x, y) for x, y in zip(cuts, cuts[1:]))
+    closed_set = set(closed)
+    new_bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
+    lock = threading.Lock()
+
+    def run(task: _Task) -> None:
+        pending = [task]
+        while pending:
+            t = pending.pop()
+            res = runner.run(region, text, t.groups, _dt(t.start), _dt(t.end - 1), limit=MAX_ROWS)
+            add(meter, insights_bytes=res.bytes_scanned)
+            with lock:
+                out.bytes_scanned += res.bytes_scanned
+                out.missing.update(res.missing_groups)
+                out.failed.update(res.failed_groups)
+            if len(res.rows) >= MAX_ROWS:
+                split = _split(t)
+                if split is None:
+                    with lock:
+                        out.failed.update({g: TOO_MANY_ROWS for g in t.groups})
+                else:
+                    pending.extend(split)
+                continue
+            ok = [g for g in t.groups if g not in res.failed_groups and g not in res.missing_groups]
+            _take(res.rows, res.bytes_scanned, t, ok, closed_set, out, new_bins, lock)
+
+    if len(tasks) == 1:
+        run(tasks[0])
+    elif tasks:
+        with ThreadPoolExecutor(max_workers=min(max(1, concurrency), len(tasks)), thread_name_prefix="bins") as pool:
+            list(pool.map(run, tasks))
+    keep = {k: v for k, v in new_bins.items() if k[0] not in out.failed and k[0] not in out.missing}
+    if store is not None and keep:
+        try:
+            store.put_log_bins(region, qid, BIN_S, keep)
+        except StoreUnavailable as exc:
+            out.notes.append(f"{region}: local store not written ({exc}): the next run scans these bins again")
+    return out
+
+
+def _dt(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def _split(t: _Task) -> list[_Task] | None:
+    """Two halves of a task whose result was full: by time at a bin edge (a stored bin is never
+    assembled from parts), else by log group; None for one group in one bin."""
+    edges = range(t.start - t.start % BIN_S + BIN_S, t.end, BIN_S)
+    if edges:
+        mid = min(edges, key=lambda e: abs(2 * e - t.start - t.end))
+        return [_Task(t.groups, t.start, mid), _Task(t.groups, mid, t.end)]
+    if len(t.groups) > 1:
+        half = len(t.groups) // 2
+        return [_Task(t.groups[:half], t.start, t.end), _Task(t.groups[half:], t.start, t.end)]
+    return None
+
+
+def _merge(cells: dict, key, cell: Cell) -> None:
+    if key in cells:
+        cells[key].merge(cell)
+    else:
+        cells[key] = Cell().merge(cell)
+
+
+def _bin_start(text: str | None) -> int | None:
+    """A ``bin(5m)`` value ("2026-12-02 00:25:00.000", UTC) as epoch seconds."""
+    if not text:
+        return None
+    try:
+        ts = datetime.strptime(text.replace("T", " ")[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return int(ts.replace(tzinfo=timezone.utc).timestamp())
+
+
+def _num(value: str | None) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except ValueError:
+        return None
+
+
+def row_cell(row: dict[str, str]) -> Cell:
+    """One result row as a cell (its request ids, its cold starts in its bucket)."""
+    cell = Cell(invocations=_num(row.get("invocations")) or 0.0, cold_starts=_num(row.get("coldStarts")) or 0.0,
+                billed_ms=_num(row.get("billedMs")), max_memory_mb=_num(row.get("maxMemoryUsedMB")))
+    bucket = parse_bucket(row.get("initBucket"))
+    if bucket is not None and cell.cold_starts:
+        cell.hist[bucket] = int(cell.cold_starts)
+    if row.get("timeoutId"):
+        cell.timeout_ids.add(row["timeoutId"])
+    if row.get("oomId"):
+        cell.oom_ids.add(row["oomId"])
+    return cell
+
+
+def _take(rows, nbytes: float, t: _Task, ok: list[str], closed: set[int], out: BinnedLogs, new_bins: dict,
+          lock) -> None:
+    """Fold a task's rows into the window's cells and, for its closed bins, into bins to store;
+    each stored bin carries a share of the task's bytes by its REPORT lines (StartQuery reports one
+    byte count per query), the estimate of what reading it from the store saves next time."""
+    ok_set = set(ok)
+    bins = [b for b in range(t.start - t.start % BIN_S, t.end, BIN_S)
+            if b in closed and t.start <= b and b + BIN_S <= t.end]
+    fresh: dict[tuple[str, int], dict[str, Cell]] = {(g, b): {} for g in ok for b in bins}
+    weight: dict[tuple[str, int], float] = {}
+    window_cells: dict[tuple[str, str], Cell] = {}
+    for row in rows:
+        group = (row.get("@log") or "").split(":", 1)[-1]
+        if group not in ok_set:
+            continue
+        fn = row.get("streamFunction") or ""
+        cell = row_cell(row)
+        _merge(window_cells, (group, fn), cell)
+        b = _bin_start(row.get(BIN_FIELD))
+        key = (group, b)
+        weight[key] = weight.get(key, 0.0) + cell.invocations
+        if key in fresh:
+            _merge(fresh[key], fn, cell)
+    total = sum(weight.values())
+    cells_in_task = max(1, len(ok) * math.ceil((t.end - t.start) / BIN_S))
+    with lock:
+        for k, c in window_cells.items():
+            _merge(out.cells, k, c)
+        for key, cells in fresh.items():
+            share = nbytes * (weight.get(key, 0.0) / total if total else 1.0 / cells_in_task)
+            new_bins[key] = (share, cells)

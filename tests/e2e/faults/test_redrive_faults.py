@@ -254,7 +254,7 @@ def test_resume_skips_what_the_target_refused_unless_asked(aws, tmp_path):
     sent = fill(aws, dlq, 60, body=_big_or_small)
     killer = KillAt(aws.client("sqs", REGION), "delete", "after", at_call=3)
     clients = lambda service, region: killer if service == "sqs" else aws.client(service, region)  # noqa: E731
-    o = opts(target=target, workers=1, visibility_s=30)
+    o = opts(target=target, workers=1, visibility_s=8)  # how long the refused ones it held stay hidden before the final drain
     journal = open_journal(tmp_path, dlq, o, resume=False)
     with pytest.raises(SimulatedKill):
         Redriver(aws, dlq, o, journal=journal, clients=clients).run()

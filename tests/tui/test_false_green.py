@@ -19,8 +19,8 @@ class GapReads(ReplayReads):
     """The demo's snapshot, as if the GetMetricData call for checkout-api's throttles and the
     Insights query for its log group had failed: nulls, named in ``missing``."""
 
-    def collect(self, window, progress=None):
-        snap = super().collect(window, progress)
+    def collect(self, window, progress=None, on_metrics=None):
+        snap = super().collect(window, progress, on_metrics)
         table = snap.table.copy()
         i = table.index[table["name"] == "checkout-api"][0]
         for fig in ("throttles", "throttle_rate", "cold_starts", "cold_start_rate"):

@@ -156,3 +156,22 @@ def test_message_row_names_the_function_its_queue_serves_when_the_message_does_n
     assert message_fields(m, ["a", "b"])[3] == ""  # a shared queue: which one failed is unknown
     named = NS(**{**vars(m), "function": "image-resize", "error_type": "Error"})
     assert message_fields(named, ["other"]) == ("2026-11-30 06:04:00", "Error", "4", "image-resize")
+
+
+def test_metric_rows_fill_metric_cells_and_mark_what_waits_for_insights():
+    from lambdaops.tui.fleet_model import FAILED, metric_rows
+
+    records = [{"name": "a", "region": "us-east-1", "invocations": 200.0, "errors": 4.0, "throttles": 0.0,
+                "duration_p50_ms": 40.0, "duration_p99_ms": 900.0, "max_concurrency": 3.0, "dlq_depth": 0,
+                "missing": []},
+               {"name": "b", "region": "us-east-1", "invocations": None, "errors": None, "throttles": 0.0,
+                "duration_p50_ms": None, "duration_p99_ms": None, "max_concurrency": None, "dlq_depth": None,
+                "missing": ["cost_usd", "error_rate", "errors", "invocations"]}]
+    model = build_fleet_model([fn("a"), fn("b")], metric_rows(records))
+    col = {c.key: i for i, c in enumerate(model.columns)}
+    a, b = model.cells
+    assert (a[col["error_rate"]], a[col["duration_p99_ms"]], a[col["dlq_depth"]]) == ("2.0", "900", "0")
+    assert a[col["cold_start_rate"]] == a[col["cost_usd"]] == a[col["finding"]] == PENDING
+    assert b[col["error_rate"]] == b[col["invocations"]] == b[col["cost_usd"]] == FAILED  # could not be fetched
+    assert b[col["cold_start_rate"]] == PENDING and model.severity == [None, None]
+    assert model.sort_values["finding"] == [None, None]

@@ -84,6 +84,11 @@ async def test_a_tuning_run_is_watched_live_and_recommends(make_app):
         fn = next(f for f in app.functions if f.name == "image-resize")
         cfg = app.session.ctx.call("lambda", fn.region, "get_function_configuration", FunctionName=fn.name)
         assert cfg["MemorySize"] == fn.memory_mb
+        # Its invocations were counted as they answered: the fleet row's findings leave them out.
+        key, window = f"{fn.region}/{fn.name}", app.snapshot.window
+        share = app.tuning_traffic.share(key, window.start, window.end)
+        assert share.invocations == 5 * len(screen.sizes)
+        assert app.record_of(key)["tuning"] == share
 
 
 async def test_redrive_is_confirmed_then_moves_the_messages_back(make_app):
@@ -130,3 +135,27 @@ async def test_a_failed_run_says_whether_the_function_is_back_and_never_parses_t
         screen.on_tuning_finished(TuningFinished(screen.run, error="denied", restored=None))
         await settle(pilot, app)
         assert "nothing was changed" in str(screen.query_one("#tuning-status").render())
+
+
+async def test_an_empty_dlq_is_not_confirmed_only_noticed(make_app):
+    import dataclasses
+
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+        await pilot.press("d")
+        await settle(pilot, app)
+        dlq = app.screen
+        row = dlq.selected_queue
+        # An empty queue of the account, in the selected row's place.
+        sqs = app.session.ctx.client("sqs", row.region)
+        url = sqs.create_queue(QueueName="empty-test-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq.queues[row.arn] = dlq_source.QueueRow(dataclasses.replace(
+            row.info, name="empty-test-dlq", arn=arn, url=url, visible=0, in_flight=0, delayed=0))
+        await pilot.press("ctrl+x")  # purge: was a confirmation of "0 messages"
+        assert app.screen is dlq and any("nothing to purge" in n.message for n in app._notifications)
+        await pilot.press("ctrl+r")  # redrive: its plan (read from the queue) counts nothing visible
+        await wait_until(pilot, lambda: any("no visible message to redrive" in n.message for n in app._notifications),
+                         what="the redrive notice")
+        assert app.screen is dlq

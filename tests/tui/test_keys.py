@@ -150,7 +150,9 @@ async def test_metric_columns_fill_before_logs_insights_answers(make_app):
         await fleet_ready(pilot, app)
     stages = [m.stage for m in shown]
     assert "metrics" in stages and stages.index("metrics") < stages.index("snapshot")
-    metrics, snapshot = shown[stages.index("metrics")].model, shown[stages.index("snapshot")].model
+    # the regions' metric stages (one a region, the rows of those before kept), then the snapshot
+    metrics = shown[stages.index("snapshot") - 1].model
+    snapshot = shown[stages.index("snapshot")].model
     col = {c.key: i for i, c in enumerate(metrics.columns)}
     row = metrics.cells[metrics.row_of("us-east-1/checkout-api")]
     assert row[col["error_rate"]] not in ("…", "?", "-") and row[col["duration_p99_ms"]] not in ("…", "?", "-")

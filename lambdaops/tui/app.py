@@ -28,7 +28,7 @@ from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
 from lambdaops.tui.fleet_model import build_fleet_model, metrics_stage, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
-from lambdaops.tui.quick_exit import DaemonExecutor
+from lambdaops.tui.quick_exit import DaemonExecutor, quick_driver
 from lambdaops.tui.screens.fleet import FleetScreen
 from lambdaops.tui.tuning_traffic import TuningTraffic
 
@@ -89,6 +89,9 @@ class LambdaopsApp(App):
         (see :mod:`lambdaops.tui.quick_exit`)."""
         self.workers.cancel_all()
         self.exit()
+
+    def get_driver_class(self):
+        return quick_driver(super().get_driver_class())  # q does not wait for the input thread
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not self.keys_open:

@@ -175,3 +175,31 @@ def test_metric_rows_fill_metric_cells_and_mark_what_waits_for_insights():
     assert b[col["error_rate"]] == b[col["invocations"]] == b[col["cost_usd"]] == FAILED  # could not be fetched
     assert b[col["cold_start_rate"]] == PENDING and model.severity == [None, None]
     assert model.sort_values["finding"] == [None, None]
+
+
+def test_quitting_does_not_wait_for_the_terminal_input_thread():
+    """Textual's input thread selects for 0.1 s, then once more before it ends: joining it held q
+    for 0.2 s. Once the app is quitting it is told to stop and not waited for."""
+    import os
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from textual.drivers.headless_driver import HeadlessDriver
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from lambdaops.tui.quick_exit import quick_driver
+
+    assert quick_driver(HeadlessDriver) is HeadlessDriver  # tests, and any driver but the terminal's
+    cls = quick_driver(LinuxDriver)
+    drv = cls.__new__(cls)  # no terminal here: only what disable_input touches
+    drv._app, drv._mouse, drv.exit_event = SimpleNamespace(exiting=True), False, threading.Event()
+    drv.fileno = os.open(os.devnull, os.O_RDONLY)
+    drv._key_thread = threading.Thread(target=lambda: drv.exit_event.wait() and time.sleep(0.5), daemon=True)
+    drv._key_thread.start()
+    try:
+        began = time.perf_counter()
+        drv.disable_input()
+        assert time.perf_counter() - began < 0.1 and drv.exit_event.is_set()
+    finally:
+        os.close(drv.fileno)

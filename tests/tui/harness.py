@@ -107,3 +107,11 @@ async def open_function(pilot, app, name: str, tab: str | None = None) -> None:
     fn = next(f for f in app.functions if f.name == name)
     app.open_function(f"{fn.region}/{fn.name}", tab=tab)
     await settle(pilot, app)
+
+
+async def open_dlqs(pilot, app):
+    """The DLQ screen from the fleet, its queues read."""
+    await fleet_ready(pilot, app)
+    await pilot.press("d")
+    await settle(pilot, app)
+    return app.screen

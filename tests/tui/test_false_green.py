@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -27,14 +28,13 @@ class GapReads(ReplayReads):
             table.at[i, fig] = None
         table["missing"] = [["cold_start_rate", "cold_starts", "throttle_rate", "throttles"] if j == i else []
                             for j in table.index]
-        snap.table = table
-        return snap
+        return dataclasses.replace(snap, table=table)  # the shared replayed snapshot stays as it was
 
 
-def test_failed_figures_are_marked_and_counted_in_the_header(demo):
+def test_failed_figures_are_marked_and_counted_in_the_header(demo, replay_cache):
     async def scenario():
         session = demo_tui_session(demo, ctx=demo_context(demo))
-        app = LambdaopsApp(session, reads=GapReads(session), auto_poll=False)
+        app = LambdaopsApp(session, reads=GapReads(session, cache=replay_cache), auto_poll=False)
         async with app.run_test(size=(160, 45)) as pilot:
             await fleet_ready(pilot, app)
             table = app.screen.query_one("#fleet", VirtualTable)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from lambdaops.analysis.fleet import figures_frame, findings_for
+from lambdaops.analysis.fleet import SEVERITY_RANK, figures_frame, findings_for
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.tui.format import number
 
@@ -94,14 +94,18 @@ class TuningTraffic:
               thresholds: Thresholds) -> list[dict[str, Any]]:
         """``records`` (the fleet snapshot's rows) with the findings of each function that tuning
         invocations touched worked out without them, and ``tuning`` set to its :class:`Share`. The
-        figures are left as collected; calling it again on its own output gives the same rows."""
-        out = []
+        figures are left as collected; calling it again on its own output gives the same rows. Worst
+        first again, as the analysis orders them (a row whose only finding was the tuning's moves down)."""
+        out, changed = [], False
         for rec in records:
             share = self.share(f"{rec['region']}/{rec['name']}", start, end)
             if share is None:
                 out.append(rec)
                 continue
+            changed = True
             out.append({**rec, "findings": production_findings(rec, share, thresholds), "tuning": share})
+        if changed:  # stable: within a severity the analysis's order (region, name) stays
+            out.sort(key=lambda r: -max((SEVERITY_RANK[f.severity] for f in r.get("findings") or ()), default=0))
         return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from lambdaops.analysis.fleet import analyze
+from lambdaops.analysis.fleet import Finding, analyze
 from lambdaops.aws.tuning import InvokeResult
 from lambdaops.models import FunctionInfo
 from lambdaops.report_line import Report
@@ -59,6 +59,15 @@ def test_a_tuning_runs_out_of_memory_deaths_are_not_a_finding():
     cell, severity = finding_cell(out)
     assert cell == "⚙ includes 10 tuning invocations (5 out of memory)" and severity is None
     assert traffic.apply(out, START, NOW, Thresholds())[0]["findings"] == []  # the same rows again
+
+
+def test_a_row_whose_only_finding_was_the_tunings_moves_down():
+    traffic = TuningTraffic()
+    tuning_run(traffic)
+    other = {**collected(oom=0, errors=0), "name": "thumbnail", "findings": []}
+    warned = {**other, "name": "zeta", "findings": [Finding("warning", "timeouts", "1 invocation timed out")]}
+    rows = [collected(oom=5, errors=7), warned, other]  # worst first, as collected
+    assert [r["name"] for r in traffic.apply(rows, START, NOW, Thresholds())] == ["zeta", "image-resize", "thumbnail"]
 
 
 def test_production_deaths_beyond_the_tunings_stay_a_finding():

@@ -58,12 +58,13 @@ class Share:
     max_duration_ms: float | None = None
     max_memory_mb: float | None = None
 
-    def note(self) -> str:
+    def count_text(self) -> str:
         n = self.invocations
-        text = f"includes {n} tuning invocation{'' if n == 1 else 's'}"
-        if self.out_of_memory:
-            text += f" ({self.out_of_memory} out of memory)"
-        return text
+        text = f"{n} tuning invocation{'' if n == 1 else 's'}"
+        return text + (f" ({self.out_of_memory} out of memory)" if self.out_of_memory else "")
+
+    def note(self) -> str:
+        return f"includes {self.count_text()}"
 
 
 class TuningTraffic:

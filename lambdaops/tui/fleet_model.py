@@ -114,10 +114,13 @@ def metrics_stage(functions: list[FunctionInfo], sparks: dict[str, list[float]] 
     lock = threading.Lock()
 
     def metrics_in(region: str, records: list[dict[str, Any]]) -> None:
-        with lock:
-            rows.update({row_key(r["region"], r["name"]): r for r in metric_rows(records)})
-            ordered = [rows[k] for k in sorted(rows)]
-        show(build_fleet_model(functions, ordered, sparks, window_label=window_label))
+        try:
+            with lock:
+                rows.update({row_key(r["region"], r["name"]): r for r in metric_rows(records)})
+                ordered = [rows[k] for k in sorted(rows)]
+            show(build_fleet_model(functions, ordered, sparks, window_label=window_label))
+        except Exception:  # noqa: BLE001 - it runs inside the collection: an early view never costs the figures
+            return
 
     return metrics_in
 

@@ -203,3 +203,14 @@ def test_quitting_does_not_wait_for_the_terminal_input_thread():
         assert time.perf_counter() - began < 0.1 and drv.exit_event.is_set()
     finally:
         os.close(drv.fileno)
+
+
+def test_a_failing_early_view_never_stops_the_collection():
+    from lambdaops.tui.fleet_model import metrics_stage
+
+    shown = []
+    stage = metrics_stage([fn("a")], None, "3h", shown.append)
+    stage("us-east-1", [{"name": "a"}])  # no region: the row cannot be keyed
+    assert shown == []
+    stage("us-east-1", [{"name": "a", "region": "us-east-1", "invocations": 10.0, "errors": 1.0}])
+    assert len(shown) == 1 and len(shown[0]) == 1

@@ -91,6 +91,28 @@ async def shot_fleet_filter_expr(pilot, app):
     await settle(pilot, app)
 
 
+class HeldReads(ReplayReads):
+    """Each region's metrics arrive, Logs Insights never answers: the fleet as it looks meanwhile."""
+
+    def collect(self, window, progress=None, on_metrics=None):
+        import threading
+
+        super().collect(window, progress, on_metrics)
+        threading.Event().wait()  # a daemon worker thread: it ends with the script
+
+
+async def shot_fleet_loading(pilot, app):
+    await wait_until(pilot, lambda: getattr(app.fleet_screen, "rows_stage", None) == "metrics",
+                     what="the metric columns")
+    await pilot.pause(0.5)  # every region's (they are replayed one after the other)
+
+
+async def shot_export(pilot, app):
+    await shot_dlq(pilot, app)
+    await pilot.press("x")
+    await pilot.pause(0.3)
+
+
 async def shot_help(pilot, app):
     await fleet_ready(pilot, app)
     await pilot.press("question_mark")
@@ -113,13 +135,17 @@ SHOTS = {
     "fleet-filter-80x24": (shot_fleet_filter_expr, False, (80, 24)),
     "function-80x24": (shot_function, False, (80, 24)),
     "help-80x24": (shot_help, False, (80, 24)),
+    # issue 18: metric columns before Logs Insights answers; issue 16: export asks where
+    "fleet-loading-80x24": (shot_fleet_loading, False, (80, 24)),
+    "export": (shot_export, False),
 }
+READS = {"fleet-loading-80x24": HeldReads}
 
 
 async def take(name: str, demo, ctx, cache: dict, out: Path) -> Path:
     drive, write, *size = SHOTS[name]
     session = demo_tui_session(demo, write=write, ctx=ctx)
-    app = LambdaopsApp(session, reads=ReplayReads(session, cache), auto_poll=False)
+    app = LambdaopsApp(session, reads=READS.get(name, ReplayReads)(session, cache), auto_poll=False)
     async with app.run_test(size=size[0] if size else SIZE) as pilot:
         await drive(pilot, app)
         for inp in app.screen.query("Input"):

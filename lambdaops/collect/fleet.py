@@ -77,6 +77,10 @@ class CollectOptions:
     cache_dir: Any = None
     progress: Callable[[str], None] | None = None
     meter: Meter | None = None  # metrics requested and bytes Insights scanned (the TUI's cost header)
+    # Per region, once its metrics and DLQ depths are in and before Logs Insights runs (the TUI fills
+    # its metric columns then): (region, one record per function: identity, metric figures,
+    # dlq_depth, and ``missing``: the figures that could not be fetched). Called from worker threads.
+    on_metrics: Callable[[str, list[dict[str, Any]]], None] | None = None
 
 
 @dataclass
@@ -209,6 +213,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         add(opts.meter, metrics=len(queries))
         _tally_metric_failures(tally, region, metrics)
         dlq = _dlq_depths(ctx, region, fns, tally, notes)
+        if opts.on_metrics is not None:
+            opts.on_metrics(region, [_metrics_record(fn, metrics, start, dlq) for fn in fns])
         say(f"{region}: Logs Insights over {len(fns)} log groups")
         failed_groups: set[str] = set()
         logs, logs_prev = _log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups, store)
@@ -286,6 +292,19 @@ def _missing_figures(fn: FunctionInfo, rec: dict[str, Any], metrics, failed_grou
     if fn.log_group in failed_groups:
         out.update(_LOG_FIGURES)
     return out
+
+
+def _metrics_record(fn: FunctionInfo, metrics, start: datetime, dlq: dict) -> dict[str, Any]:
+    """``fn``'s figures known before Logs Insights answers, for ``CollectOptions.on_metrics``."""
+    rec = {**_identity(fn), **_figures_from_metrics(metrics.results, metrics.failed, fn, start)}
+    missing = _missing_figures(fn, rec, metrics, set())
+    depth = dlq.get(fn.name)
+    rec["dlq_depth"] = depth.depth if depth is not None else None
+    if fn.details_error or (depth is not None and depth.unread):  # unknown, as in the snapshot
+        rec["dlq_depth"] = None
+        missing.add("dlq_depth")
+    rec["missing"] = sorted(f for f in _with_derived(missing) if f in FIGURES)
+    return rec
 
 
 def _with_derived(figures: set[str]) -> set[str]:

@@ -26,10 +26,11 @@ from lambdaops.tui.reads import Reads
 from lambdaops.tui.session import Session, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import COMMANDS, run_command
-from lambdaops.tui.fleet_model import build_fleet_model, missing_figures
+from lambdaops.tui.fleet_model import build_fleet_model, metrics_stage, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
-from lambdaops.tui.quick_exit import DaemonExecutor
+from lambdaops.tui.quick_exit import DaemonExecutor, quick_driver
 from lambdaops.tui.screens.fleet import FleetScreen
+from lambdaops.tui.tuning_traffic import TuningTraffic
 
 
 FIRST_FRAME_S = 0.2  # keys are taken this long after mount: the first frame is up by then
@@ -70,6 +71,7 @@ class LambdaopsApp(App):
         self.fleet_records: list[dict] | None = None
         self.sparks: dict[str, list[float]] = {}
         self.error_log: list[ErrorEntry] = []
+        self.tuning_traffic = TuningTraffic()  # this session's tuning invocations: not the fleet's findings
         self._timer: Timer | None = None
         self.fleet_screen = FleetScreen()
 
@@ -87,6 +89,9 @@ class LambdaopsApp(App):
         (see :mod:`lambdaops.tui.quick_exit`)."""
         self.workers.cancel_all()
         self.exit()
+
+    def get_driver_class(self):
+        return quick_driver(super().get_driver_class())  # q does not wait for the input thread
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not self.keys_open:
@@ -213,13 +218,17 @@ class LambdaopsApp(App):
                         functions, sparks=sparks, window_label=label), functions, sparks=sparks))
             if worker.is_cancelled:
                 return
-            snap = reads.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)))
+            # A first paint shows each region's metric columns as soon as GetMetricData answers.
+            metrics_in = metrics_stage(functions, sparks, label, lambda model: self.post_message(
+                FleetRows(generation, "metrics", model, functions, sparks=sparks))) if first_paint else None
+            snap = reads.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)),
+                                 on_metrics=metrics_in)
             for err in snap.errors:
                 # ✖ in the header is a region that failed; a partial gap shows as ? cells and a count
                 if err.get("region") in snap.failed_regions:
                     failed.setdefault(err["region"], err["message"])
                 self.post_message(WorkFailed(f"collect {err.get('region') or ''}".strip(), error_line(err), generation))
-            records = snap.table.to_dict("records")
+            records = self.without_tuning(snap.table.to_dict("records"), snap.window)
             model = build_fleet_model(snap.functions, records, sparks, window_label=label)
             self.post_message(FleetRows(generation, "snapshot", model, snap.functions, snapshot=(snap, records),
                                         sparks=sparks))
@@ -287,9 +296,9 @@ class LambdaopsApp(App):
             refresh(quiet=True)
 
     def after_write(self, key: str, *, memory_mb: int | None = None, dlq_depth: int | None = None) -> None:
-        """A write changed one function (a memory applied, a DLQ redriven or purged): its row shows
-        what is known now at once, without waiting a refresh period, and a poll starts to confirm
-        it. ``dlq_depth``: the messages left in its DLQs as the write counted them."""
+        """A write changed one function (a memory applied, a DLQ redriven or purged, a tuning run
+        ended): its row shows what is known now at once, without waiting a refresh period, and a poll
+        starts to confirm it. ``dlq_depth``: the messages left in its DLQs as the write counted them."""
         import dataclasses
 
         fn = self.function_by_key(key)
@@ -301,11 +310,18 @@ class LambdaopsApp(App):
                 record["dlq_depth"] = dlq_depth
                 if dlq_depth == 0:  # the finding it raised no longer holds
                     record["findings"] = [f for f in record.get("findings") or [] if f.code != "dlq_not_empty"]
+        if self.fleet_records is not None and self.snapshot is not None:
+            self.fleet_records = self.without_tuning(self.fleet_records, self.snapshot.window)
         label = fmt.window_label(self.session.settings.window_s)
         model = build_fleet_model(self.functions, self.fleet_records, self.sparks, window_label=label)
         self.fleet_screen.show_rows(FleetRows(self.generation, "snapshot" if self.fleet_records else "inventory",
                                               model, self.functions))
         self.poll(relist=memory_mb is not None)
+
+    def without_tuning(self, records: list[dict], window) -> list[dict]:
+        """The rows with the findings of functions this session tuned worked out without its own
+        test invocations (:mod:`lambdaops.tui.tuning_traffic`)."""
+        return self.tuning_traffic.apply(records, window.start, window.end, self.session.settings.thresholds)
 
     # -- errors ----------------------------------------------------------------------------
     def on_work_failed(self, msg: WorkFailed) -> None:

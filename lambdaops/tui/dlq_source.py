@@ -124,6 +124,14 @@ def journal_dir(session) -> Path:
     return jdir
 
 
+def default_export_file(queue: QueueRow) -> Path:
+    """The file an export of ``queue`` is offered: ``QUEUE-STAMP.jsonl`` in the user's data directory
+    (created only when the export goes there)."""
+    from lambdaops.dlq.export import default_export_dir
+
+    return default_export_dir() / f"{queue.name}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.jsonl"
+
+
 def export(ctx, queue: QueueRow, jdir: Path, path: Path | None = None) -> str:
     """Every message of the queue to a new JSON Lines file, with ``dlq export``'s checks: never over an
     existing file, written privately under a temporary name, read back before it gets its name, one

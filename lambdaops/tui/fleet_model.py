@@ -7,7 +7,8 @@ UI thread only swaps the model in.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import threading
+from typing import Any, Callable, Iterable
 
 from lambdaops.models import FunctionInfo
 from lambdaops.errors import MISSING_MARK
@@ -21,6 +22,7 @@ FAILED = MISSING_MARK  # could not be fetched (a call failed); "-" is no data / 
 FIGURE_KEYS = ("invocations", "error_rate", "throttles", "cold_start_rate", "duration_p50_ms", "duration_p99_ms",
                "max_concurrency", "iterator_age_max_ms", "dlq_depth", "cost_usd")
 SEVERITY_RANK = {"critical": 2, "warning": 1}
+TUNING_MARK = "⚙"  # a row whose figures include this session's tuning invocations
 
 
 def fleet_columns(window_label: str = "3h") -> tuple[Column, ...]:
@@ -75,14 +77,52 @@ def _figure_cells(row: dict[str, Any] | None) -> tuple[list[str], dict[str, Any]
     failed = set(row.get("missing") or ())
     cells = [FAILED if key in failed else cell for key, cell in zip(FIGURE_KEYS, cells)]
     sort = {k: num(row.get(k)) for k in FIGURE_KEYS}
+    if row.get("stage") == "metrics":  # Logs Insights has not answered: its figures and the findings wait
+        cells = [PENDING if key not in row and key not in failed else cell for key, cell in zip(FIGURE_KEYS, cells)]
+        return cells, {**sort, "finding": None}, None, PENDING, "missing" if failed else ""
     severity = worst.severity if worst else None
     sort["finding"] = float(SEVERITY_RANK.get(severity, 0)) + min(len(findings), 9) / 10
     text = f"{fmt.SEVERITY_ICON[worst.severity]} {worst.message}" if worst else ""
     if len(findings) > 1:
         text += f" (+{len(findings) - 1})"
+    tuning = row.get("tuning")  # this session's tuning invocations, left out of the findings
+    if tuning is not None and not worst:
+        text = f"{TUNING_MARK} {tuning.note()}"
     search = " ".join([severity or ""] + [f"{f.code} {f.message}" for f in findings]
                       + (["missing"] if failed else []))
     return cells, sort, severity, text, search
+
+
+def metric_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``collect_fleet``'s ``on_metrics`` records as rows of the metrics stage: the error rate worked
+    out as the analysis does (Errors / Invocations, 0 without invocations); the figures that come
+    from Logs Insights (cold %, cost) and the findings are still to come."""
+    out = []
+    for rec in records:
+        inv, err = fmt.number(rec.get("invocations")), fmt.number(rec.get("errors"))
+        rate = None if inv is None or err is None else (err / inv if inv else 0.0)
+        out.append({**rec, "error_rate": rate, "stage": "metrics"})
+    return out
+
+
+def metrics_stage(functions: list[FunctionInfo], sparks: dict[str, list[float]] | None, window_label: str,
+                  show: Callable[[TableModel], None]) -> Callable[[str, list[dict[str, Any]]], None]:
+    """An ``on_metrics`` callback for ``collect_fleet``: each region's metric records join the rows
+    that arrived before, and ``show`` gets the table (cold %, cost and the findings waiting for Logs
+    Insights). Regions answer on threads of their own."""
+    rows: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def metrics_in(region: str, records: list[dict[str, Any]]) -> None:
+        try:
+            with lock:
+                rows.update({row_key(r["region"], r["name"]): r for r in metric_rows(records)})
+                ordered = [rows[k] for k in sorted(rows)]
+            show(build_fleet_model(functions, ordered, sparks, window_label=window_label))
+        except Exception:  # noqa: BLE001 - it runs inside the collection: an early view never costs the figures
+            return
+
+    return metrics_in
 
 
 def missing_figures(table_rows: list[dict[str, Any]] | None) -> int:
@@ -134,7 +174,7 @@ def _filter_fields(fn: FunctionInfo, row: dict[str, Any] | None, runtime: str) -
     # image-resize because its finding mentions a checkout).
     words = words_of(fn.name, fn.region, runtime, fn.architecture, *(f"{k}={v}" for k, v in fn.tags.items()),
                      *(f.code for f in findings), *(f.severity for f in findings),
-                     *(["missing"] if row.get("missing") else []))
+                     *(["missing"] if row.get("missing") else []), *(["tuning"] if row.get("tuning") else []))
     return {
         "words": words, "name": fn.name, "region": fn.region, "runtime": runtime,
         "arch": fn.architecture, "tag": [f"{k}={v}" for k, v in fn.tags.items()] + list(fn.tags),

@@ -33,13 +33,16 @@ class Reads:
 
         return fleet.functions(self.session.ctx, self.session.cache_dir)
 
-    def collect(self, window: "Window", progress: Callable[[str], None] | None = None) -> "FleetSnapshot":
+    def collect(self, window: "Window", progress: Callable[[str], None] | None = None,
+                on_metrics: Callable[[str, list[dict]], None] | None = None) -> "FleetSnapshot":
+        """The fleet snapshot; ``on_metrics(region, records)`` as each region's metrics arrive,
+        before its Logs Insights query (see ``CollectOptions.on_metrics``)."""
         from lambdaops.collect import fleet
 
         s = self.session
         return fleet.collect_fleet(s.ctx, fleet.CollectOptions(
             window=window, thresholds=s.settings.thresholds, insights_concurrency=s.settings.insights_concurrency,
-            cache_dir=s.cache_dir, progress=progress, meter=s.meter))
+            cache_dir=s.cache_dir, progress=progress, meter=s.meter, on_metrics=on_metrics))
 
     def sparklines(self, functions: list["FunctionInfo"], window: "Window") -> dict[str, list[float]]:
         """Invocations per function (by row key) in a few periods."""

@@ -1,6 +1,7 @@
 """TUI tests: one in-process demo account for all of them, the clock frozen at the demo's "now", and
-the fleet snapshot fetched once per module and replayed to every app of the module (a collection
-takes seconds).
+the fleet snapshot fetched once per run and replayed to every app (a collection takes seconds, half
+a minute on a loaded machine). Tests that need the account's own answers after a change read it live
+(the DLQ screen, the tuning screen) or pass a cache of their own.
 
 The account lives in this process, and moto's state is process-global: a ``mock_aws`` test would
 reset it under the account. So the TUI tests run after every other test of the run (the hook below),
@@ -53,7 +54,7 @@ def module_ctx(demo):
     return demo_context(demo)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def replay_cache():
     return {}
 

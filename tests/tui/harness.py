@@ -62,9 +62,17 @@ class ReplayReads(Reads):
     def inventory(self):
         return self._once(("inventory", tuple(self.regions)), super().inventory)
 
-    def collect(self, window, progress=None):
-        return self._once(("collect", tuple(self.regions), window.start, window.end),
-                          lambda: super(ReplayReads, self).collect(window, progress))
+    def collect(self, window, progress=None, on_metrics=None):
+        """The snapshot, and each region's metric records replayed to ``on_metrics`` first."""
+        def fetch():
+            heard: list = []
+            snap = super(ReplayReads, self).collect(window, progress, lambda r, recs: heard.append((r, recs)))
+            return snap, heard
+
+        snap, heard = self._once(("collect", tuple(self.regions), window.start, window.end), fetch)
+        for region, records in heard if on_metrics is not None else ():
+            on_metrics(region, [dict(r) for r in records])
+        return snap
 
     def sparklines(self, functions, window):
         return self._once(("sparklines", tuple(self.regions), window.start, window.end),
@@ -99,3 +107,11 @@ async def open_function(pilot, app, name: str, tab: str | None = None) -> None:
     fn = next(f for f in app.functions if f.name == name)
     app.open_function(f"{fn.region}/{fn.name}", tab=tab)
     await settle(pilot, app)
+
+
+async def open_dlqs(pilot, app):
+    """The DLQ screen from the fleet, its queues read."""
+    await fleet_ready(pilot, app)
+    await pilot.press("d")
+    await settle(pilot, app)
+    return app.screen

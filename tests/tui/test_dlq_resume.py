@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from lambdaops.cli.main import app as cli_app
 from lambdaops.dlq.journal import Journal
 from lambdaops.tui import dlq_source
-from tests.tui.harness import fleet_ready, settle, wait_until
+from tests.tui.harness import open_dlqs, settle, wait_until
 from lambdaops.tui.screens.confirm import ConfirmScreen
 from tests.tui.conftest import SIZE
 
@@ -64,10 +64,7 @@ async def test_a_redrive_stopped_in_the_tui_is_resumed_by_the_cli(demo, make_app
     monkeypatch.setattr(plan_module, "new_plan", lambda *a, **kw: real_plan(*a, **{**kw, "rate": 100}))
     app = make_app(write=True)
     async with app.run_test(size=SIZE) as pilot:
-        await fleet_ready(pilot, app)
-        await pilot.press("d")
-        await settle(pilot, app)
-        screen = app.screen
+        screen = await open_dlqs(pilot, app)
         screen.query_one("#queues").move_cursor(row=list(screen.queues).index(dlq_arn))
         await settle(pilot, app)
         total = int(sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])

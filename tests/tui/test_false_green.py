@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -19,22 +20,21 @@ class GapReads(ReplayReads):
     """The demo's snapshot, as if the GetMetricData call for checkout-api's throttles and the
     Insights query for its log group had failed: nulls, named in ``missing``."""
 
-    def collect(self, window, progress=None):
-        snap = super().collect(window, progress)
+    def collect(self, window, progress=None, on_metrics=None):
+        snap = super().collect(window, progress, on_metrics)
         table = snap.table.copy()
         i = table.index[table["name"] == "checkout-api"][0]
         for fig in ("throttles", "throttle_rate", "cold_starts", "cold_start_rate"):
             table.at[i, fig] = None
         table["missing"] = [["cold_start_rate", "cold_starts", "throttle_rate", "throttles"] if j == i else []
                             for j in table.index]
-        snap.table = table
-        return snap
+        return dataclasses.replace(snap, table=table)  # the shared replayed snapshot stays as it was
 
 
-def test_failed_figures_are_marked_and_counted_in_the_header(demo):
+def test_failed_figures_are_marked_and_counted_in_the_header(demo, replay_cache):
     async def scenario():
         session = demo_tui_session(demo, ctx=demo_context(demo))
-        app = LambdaopsApp(session, reads=GapReads(session), auto_poll=False)
+        app = LambdaopsApp(session, reads=GapReads(session, cache=replay_cache), auto_poll=False)
         async with app.run_test(size=(160, 45)) as pilot:
             await fleet_ready(pilot, app)
             table = app.screen.query_one("#fleet", VirtualTable)

@@ -139,6 +139,31 @@ async def test_the_fleet_header_is_on_the_first_frame(make_app):
         assert "Function" in app.export_screenshot()
 
 
+async def test_metric_columns_fill_before_logs_insights_answers(make_app):
+    app = make_app()
+    shown, show = [], app.fleet_screen.show_rows
+
+    def record(msg):
+        shown.append(msg)
+        show(msg)
+
+    app.fleet_screen.show_rows = record
+    async with app.run_test(size=SIZE) as pilot:
+        await fleet_ready(pilot, app)
+    stages = [m.stage for m in shown]
+    assert "metrics" in stages and stages.index("metrics") < stages.index("snapshot")
+    # the regions' metric stages (one a region, the rows of those before kept), then the snapshot
+    metrics = shown[stages.index("snapshot") - 1].model
+    snapshot = shown[stages.index("snapshot")].model
+    col = {c.key: i for i, c in enumerate(metrics.columns)}
+    row = metrics.cells[metrics.row_of("us-east-1/checkout-api")]
+    assert row[col["error_rate"]] not in ("…", "?", "-") and row[col["duration_p99_ms"]] not in ("…", "?", "-")
+    assert row[col["cold_start_rate"]] == row[col["cost_usd"]] == row[col["finding"]] == "…"  # Insights: waiting
+    done = snapshot.cells[snapshot.row_of("us-east-1/checkout-api")]
+    assert "…" not in (done[col["cold_start_rate"]], done[col["cost_usd"]])
+    assert done[col["error_rate"]] == row[col["error_rate"]]
+
+
 async def test_breadcrumbs_follow_the_screens_open_and_error_rows_open_whole(make_app):
     from lambdaops.tui.screens.error_log import ErrorDetailScreen, ErrorLogScreen
     from lambdaops.tui.widgets.status_header import StatusHeader

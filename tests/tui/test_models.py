@@ -156,3 +156,61 @@ def test_message_row_names_the_function_its_queue_serves_when_the_message_does_n
     assert message_fields(m, ["a", "b"])[3] == ""  # a shared queue: which one failed is unknown
     named = NS(**{**vars(m), "function": "image-resize", "error_type": "Error"})
     assert message_fields(named, ["other"]) == ("2026-11-30 06:04:00", "Error", "4", "image-resize")
+
+
+def test_metric_rows_fill_metric_cells_and_mark_what_waits_for_insights():
+    from lambdaops.tui.fleet_model import FAILED, metric_rows
+
+    records = [{"name": "a", "region": "us-east-1", "invocations": 200.0, "errors": 4.0, "throttles": 0.0,
+                "duration_p50_ms": 40.0, "duration_p99_ms": 900.0, "max_concurrency": 3.0, "dlq_depth": 0,
+                "missing": []},
+               {"name": "b", "region": "us-east-1", "invocations": None, "errors": None, "throttles": 0.0,
+                "duration_p50_ms": None, "duration_p99_ms": None, "max_concurrency": None, "dlq_depth": None,
+                "missing": ["cost_usd", "error_rate", "errors", "invocations"]}]
+    model = build_fleet_model([fn("a"), fn("b")], metric_rows(records))
+    col = {c.key: i for i, c in enumerate(model.columns)}
+    a, b = model.cells
+    assert (a[col["error_rate"]], a[col["duration_p99_ms"]], a[col["dlq_depth"]]) == ("2.0", "900", "0")
+    assert a[col["cold_start_rate"]] == a[col["cost_usd"]] == a[col["finding"]] == PENDING
+    assert b[col["error_rate"]] == b[col["invocations"]] == b[col["cost_usd"]] == FAILED  # could not be fetched
+    assert b[col["cold_start_rate"]] == PENDING and model.severity == [None, None]
+    assert model.sort_values["finding"] == [None, None]
+
+
+def test_quitting_does_not_wait_for_the_terminal_input_thread():
+    """Textual's input thread selects for 0.1 s, then once more before it ends: joining it held q
+    for 0.2 s. Once the app is quitting it is told to stop and not waited for."""
+    import os
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from textual.drivers.headless_driver import HeadlessDriver
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from lambdaops.tui.quick_exit import quick_driver
+
+    assert quick_driver(HeadlessDriver) is HeadlessDriver  # tests, and any driver but the terminal's
+    cls = quick_driver(LinuxDriver)
+    drv = cls.__new__(cls)  # no terminal here: only what disable_input touches
+    drv._app, drv._mouse, drv.exit_event = SimpleNamespace(exiting=True), False, threading.Event()
+    drv.fileno = os.open(os.devnull, os.O_RDONLY)
+    drv._key_thread = threading.Thread(target=lambda: drv.exit_event.wait() and time.sleep(0.5), daemon=True)
+    drv._key_thread.start()
+    try:
+        began = time.perf_counter()
+        drv.disable_input()
+        assert time.perf_counter() - began < 0.1 and drv.exit_event.is_set()
+    finally:
+        os.close(drv.fileno)
+
+
+def test_a_failing_early_view_never_stops_the_collection():
+    from lambdaops.tui.fleet_model import metrics_stage
+
+    shown = []
+    stage = metrics_stage([fn("a")], None, "3h", shown.append)
+    stage("us-east-1", [{"name": "a"}])  # no region: the row cannot be keyed
+    assert shown == []
+    stage("us-east-1", [{"name": "a", "region": "us-east-1", "invocations": 10.0, "errors": 1.0}])
+    assert len(shown) == 1 and len(shown[0]) == 1

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import threading
 
 import pytest
 from rich.console import Console
 from textual import events
+from textual.widgets import Input
 
 from lambdaops.demo.fleet import build_fleet
 from tests.tui.harness import ReplayReads, fleet_ready, open_function, settle
+from lambdaops.tui import dlq_source
 from lambdaops.tui.messages import FleetRows
 from lambdaops.tui.screens.command_line import CommandLineScreen
 from lambdaops.tui.screens.dlq import DlqScreen, message_detail
 from lambdaops.tui.screens.error_log import ErrorLogScreen
+from lambdaops.tui.screens.export_path import ExportPathScreen
 from lambdaops.tui.screens.fleet import FleetScreen
 from lambdaops.tui.screens.function import FunctionScreen
 from lambdaops.tui.screens.help import HelpScreen
@@ -172,13 +176,34 @@ async def test_dlq_screen_decodes_messages_and_exports(make_app, tmp_path, monke
         await settle(pilot, app)
         m = dlq.messages[0]
         assert m.shape == "lambda-dlq" and m.request_id and m.error_message
-        await pilot.press("x")
+        await pilot.press("x")  # asks where first (was: wrote without asking)
+        ask = app.screen
+        assert isinstance(ask, ExportPathScreen)
+        default = ask.query_one("#export-path", Input).value
+        assert default.startswith(str(tmp_path / "data" / "lambdaops" / "exports" / "payments-async-dlq-"))
+        await pilot.press("enter")
         await settle(pilot, app)
         # dlq export's file (verified, never over another file) in the user's data directory, not the cwd
         assert not list(tmp_path.glob("*.jsonl"))
         files = list((tmp_path / "data" / "lambdaops" / "exports").glob("payments-async-dlq-*.jsonl"))
         assert len(files) == 1 and len(files[0].read_text().splitlines()) == lambda_dlq.depth
         assert oct(files[0].stat().st_mode & 0o777) == oct(0o600)
+        # Another file: an existing one is refused in the modal, which stays open; then a new one.
+        await pilot.press("x")
+        box = app.screen.query_one("#export-path", Input)
+        box.value = str(files[0])
+        await pilot.press("enter")
+        assert isinstance(app.screen, ExportPathScreen)
+        assert "already exists" in str(app.screen.query_one("#export-problem").render())
+        box.value = str(tmp_path / "mine.jsonl")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.screen is dlq and len((tmp_path / "mine.jsonl").read_text().splitlines()) == lambda_dlq.depth
+        # An empty queue: a notice, no modal.
+        dlq.queues[lambda_dlq.arn] = dlq_source.QueueRow(dataclasses.replace(
+            lambda_dlq.info, visible=0, in_flight=0, delayed=0))
+        await pilot.press("x")
+        assert app.screen is dlq and any("nothing to export" in n.message for n in app._notifications)
 
 
 async def test_global_keys_help_window_regions_errors_pause_refresh(make_app):

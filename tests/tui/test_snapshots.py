@@ -45,8 +45,8 @@ class SteadySession(Session):
 class SteadyReads(ReplayReads):
     """The collection's elapsed time, which depends on timing, held still."""
 
-    def collect(self, window, progress=None):
-        snap = super().collect(window, progress)
+    def collect(self, window, progress=None, on_metrics=None):
+        snap = super().collect(window, progress, on_metrics)
         snap.elapsed_s = 5.0
         return snap
 

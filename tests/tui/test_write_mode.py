@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.tui.harness import fleet_ready, settle, wait_until
+from tests.tui.harness import fleet_ready, open_dlqs, settle, wait_until
 from lambdaops.tui import dlq_source
 from lambdaops.tui.screens.confirm import ConfirmScreen
 from lambdaops.tui.screens.dlq import DlqScreen
@@ -84,30 +84,33 @@ async def test_a_tuning_run_is_watched_live_and_recommends(make_app):
         fn = next(f for f in app.functions if f.name == "image-resize")
         cfg = app.session.ctx.call("lambda", fn.region, "get_function_configuration", FunctionName=fn.name)
         assert cfg["MemorySize"] == fn.memory_mb
+        # Its invocations were counted as they answered: the fleet row's findings leave them out.
+        key, window = f"{fn.region}/{fn.name}", app.snapshot.window
+        share = app.tuning_traffic.share(key, window.start, window.end)
+        assert share.invocations == 5 * len(screen.sizes)
+        assert app.record_of(key)["tuning"] == share
 
 
 async def test_redrive_is_confirmed_then_moves_the_messages_back(make_app):
     app = make_app(write=True)
     async with app.run_test(size=SIZE) as pilot:
-        await fleet_ready(pilot, app)
-        await pilot.press("d")
-        await settle(pilot, app)
-        dlq = app.screen
-        orders = next(q for q in dlq.queues.values() if q.name == "orders-dlq")
+        dlq = await open_dlqs(pilot, app)
+        # a standard SQS DLQ with messages (test_dlq_resume.py emptied orders-dlq; an empty one gets a notice)
+        orders = next(q for q in dlq.queues.values() if q.kind == "source-dlq" and q.depth and not q.info.fifo)
         dlq.query_one("#queues").move_cursor(row=list(dlq.queues).index(orders.arn))
         await settle(pilot, app)
         depth = orders.depth
         await pilot.press("ctrl+r")  # the plan (mode, depth, checks) is made first, as `dlq redrive` makes it
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
         confirm = app.screen
-        assert confirm.change.count == f"{depth:,.0f} messages" and "orders-dlq" in confirm.change.target
+        assert confirm.change.count == f"{depth:,.0f} messages" and orders.name in confirm.change.target
         assert "message move task" in confirm.change.detail
         assert app.focused.id == "cancel"
         await pilot.press("y")
         await settle(pilot, app, rounds=5)
         await wait_until(pilot, lambda: dlq.redrive_run is None, what="the redrive")
         await settle(pilot, app, rounds=5)
-        assert any(n.message.startswith("redrive orders-dlq: moved") for n in app._notifications)
+        assert any(n.message.startswith(f"redrive {orders.name}: moved") for n in app._notifications)
         assert dlq.queues[orders.arn].depth == 0
         # the CLI's audit log: the move task's start and end
         audit = (dlq_source.journal_dir(app.session) / "audit.jsonl").read_text().splitlines()
@@ -130,3 +133,49 @@ async def test_a_failed_run_says_whether_the_function_is_back_and_never_parses_t
         screen.on_tuning_finished(TuningFinished(screen.run, error="denied", restored=None))
         await settle(pilot, app)
         assert "nothing was changed" in str(screen.query_one("#tuning-status").render())
+
+
+async def test_an_empty_dlq_is_not_confirmed_only_noticed(make_app):
+    import dataclasses
+
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        dlq = await open_dlqs(pilot, app)
+        row = dlq.selected_queue
+        # An empty queue of the account, in the selected row's place.
+        sqs = app.session.ctx.client("sqs", row.region)
+        url = sqs.create_queue(QueueName="empty-test-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq.queues[row.arn] = dlq_source.QueueRow(dataclasses.replace(
+            row.info, name="empty-test-dlq", arn=arn, url=url, visible=0, in_flight=0, delayed=0))
+        await pilot.press("ctrl+x")  # purge: was a confirmation of "0 messages"
+        assert app.screen is dlq and any("nothing to purge" in n.message for n in app._notifications)
+        await pilot.press("ctrl+r")  # redrive: its plan (read from the queue) counts nothing visible
+        await wait_until(pilot, lambda: any("no visible message to redrive" in n.message for n in app._notifications),
+                         what="the redrive notice")
+        assert app.screen is dlq
+
+
+async def test_ctrl_a_applies_from_the_form_and_the_text_follows_the_new_memory(make_app):
+    from types import SimpleNamespace
+
+    from textual.widgets import Input
+
+    app = make_app(write=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tuning(pilot, app, "email-sender")
+        before, after = screen.fn.memory_mb, screen.fn.memory_mb + 64
+        screen.outcome = SimpleNamespace(primary=SimpleNamespace(recommendation=SimpleNamespace(memory_mb=after)))
+        screen.refresh_bindings()
+        await pilot.press("i")
+        assert isinstance(app.focused, Input)
+        await pilot.press("ctrl+a")  # was: the input's "line start" until tab moved the focus away
+        assert isinstance(app.screen, ConfirmScreen) and f"{before} MB → {after} MB" in app.screen.change.count
+        await pilot.press("y")
+        try:
+            await wait_until(pilot, lambda: screen.fn.memory_mb == after, what="the applied memory")
+            status = str(screen.query_one("#tuning-status").render())
+            assert f"now {after} MB" in status and f"now {before} MB" not in status  # was: the old size
+        finally:
+            app.session.ctx.call("lambda", screen.fn.region, "update_function_configuration",
+                                 FunctionName="email-sender", MemorySize=before)

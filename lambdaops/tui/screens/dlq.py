@@ -221,10 +221,22 @@ class DlqScreen(Screen):
         self.app.pop_screen()
 
     def action_export(self) -> None:
+        """Asks for the file first (default: the user's data directory, not the working directory)."""
+        from lambdaops.tui.screens.export_path import ExportPathScreen
+
         q = self.selected_queue
-        if q is not None and q.readable:
-            self.app.notify(f"exporting {q.name}…")
-            self.run_engine("export", q)
+        if q is None or not q.readable:
+            return
+        if q.depth == 0:
+            self.app.notify(f"{q.name} is empty: nothing to export")
+            return
+        count = "an unknown number of messages" if q.depth is None else f"{q.depth:,.0f} messages"
+        self.app.push_screen(ExportPathScreen(q.name, count, dlq_source.default_export_file(q)),
+                             lambda path: path and self.start_export(q, path))
+
+    def start_export(self, queue, path) -> None:
+        self.app.notify(f"exporting {queue.name} to {path}…")
+        self.run_engine("export", queue, path)
 
     def action_redrive(self) -> None:
         q = self.selected_queue
@@ -247,8 +259,11 @@ class DlqScreen(Screen):
         q = self.selected_queue
         if q is None or not q.readable:
             return
-        change = Change("Purge", self.app.account or "?", q.region, f"{q.name} ({q.kind}) → deleted for good",
-                        f"{q.depth or 0:,.0f} messages")
+        if q.depth == 0:  # nothing to confirm: a notice, not a modal
+            self.app.notify(f"{q.name} is empty: nothing to purge")
+            return
+        count = "an unknown number of messages" if q.depth is None else f"{q.depth:,.0f} messages"
+        change = Change("Purge", self.app.account or "?", q.region, f"{q.name} ({q.kind}) → deleted for good", count)
         self.app.push_screen(ConfirmScreen(change), lambda yes: yes and self.run_engine("purge", q))
 
     def on_unmount(self) -> None:
@@ -265,6 +280,10 @@ class DlqScreen(Screen):
         self.app.call_from_thread(self.confirm_redrive, queue, plan)
 
     def confirm_redrive(self, queue, plan) -> None:
+        if plan.count == 0:  # nothing would move: a notice, not a confirmation of zero messages
+            held = f" ({plan.in_flight:,} in flight: a consumer or a redrive holds them)" if plan.in_flight else ""
+            self.app.notify(f"{queue.name} has no visible message to redrive{held}")
+            return
         change = Change("Redrive", self.app.account or "?", queue.region,
                         f"{queue.name} ({queue.kind}) → {plan.target_text}", f"{plan.count:,} messages",
                         detail=f"via {plan.via}; journal in {plan.journal_dir}")
@@ -298,9 +317,10 @@ class DlqScreen(Screen):
                                     f"redrive {queue.name}: {dlq_source.redrive_summary(result, resume)}"))
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="dlq-action")
-    def run_engine(self, op: str, queue) -> None:
+    def run_engine(self, op: str, queue, *args) -> None:
         try:
-            result = getattr(dlq_source, op)(self.app.session.ctx, queue, dlq_source.journal_dir(self.app.session))
+            result = getattr(dlq_source, op)(self.app.session.ctx, queue, dlq_source.journal_dir(self.app.session),
+                                             *args)
         except Exception as exc:  # noqa: BLE001
             self.post_message(DlqLoaded(self.request, "action", error=f"{op}: {error_text(exc)}"))
             return

@@ -102,6 +102,8 @@ class FleetScreen(Screen):
         if snap is not None:
             parts.append(f"figures of {fmt.clock(snap.window.end)}" + ("" if narrow else
                                                                           f" (collected in {snap.elapsed_s:.1f}s)"))
+        elif getattr(self, "rows_stage", None) == "metrics":  # … cells: Logs Insights has not answered yet
+            parts.append("logs loading…" if narrow else "metrics in; Logs Insights (cold %, cost, findings) loading…")
         elif app.connected_once:
             parts.append("figures loading…" if narrow else "figures loading (metrics, then Logs Insights)…")
         if app.error_log:

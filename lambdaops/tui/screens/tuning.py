@@ -28,6 +28,7 @@ from lambdaops.tui.session import error_text
 from lambdaops.tui.bindings import TUNING, WRITE_ACTIONS, bindings
 from lambdaops.tui.screens.confirm import Change, ConfirmScreen
 from lambdaops.tui.tuning_source import tuning_api
+from lambdaops.tui.tuning_traffic import CountingApi
 from lambdaops.tui.widgets.key_input import KeyInput
 from lambdaops.tui.widgets.status_header import StatusHeader
 from lambdaops.tui.widgets.time_chart import Series, TimeChart
@@ -220,7 +221,9 @@ class TuningScreen(Screen):
         mod = engine()
         tuning = None
         try:
-            api = tuning_api(self.app.session, self.fn.region)
+            # Its invocations are counted as they answer: the fleet's findings leave them out.
+            api = CountingApi(tuning_api(self.app.session, self.fn.region), self.app.tuning_traffic,
+                              f"{self.fn.region}/{self.fn.name}", self.app.session.now)
             tuning = mod.TuningRun(api, self.fn.name, plan, cancel=cancel,
                                    on_event=lambda ev: self.post_message(TuningProgress(run, ev)))
             result = tuning.run()
@@ -252,6 +255,8 @@ class TuningScreen(Screen):
         if msg.run != self.run:
             return
         self.running = False
+        # The run's own invocations (out-of-memory deaths at small sizes) leave the row's findings now.
+        self.app.after_write(f"{self.fn.region}/{self.fn.name}")
         if msg.error:
             self.app.record_error(f"tuning {self.fn.name}", msg.error)
             if msg.restored is False:

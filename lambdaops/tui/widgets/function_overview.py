@@ -122,6 +122,9 @@ class FunctionOverview(VerticalScroll):
             out.append(f"{f.message}\n")
         if not findings:
             out.append("✓ no findings over the window\n", style="green")
+        if record.get("tuning") is not None:
+            out.append(f"⚙ the figures include {record['tuning'].count_text()} (this session's power tuning; "
+                       "left out of the findings)\n", style="dim")
         out.append(f"invocations {fmt.count(record.get('invocations'))} · errors {fmt.pct(record.get('error_rate'))}% · "
                    f"cold starts {fmt.pct(record.get('cold_start_rate'))}% · init p99 {fmt.ms(record.get('init_p99_ms'))} ms · "
                    f"peak memory {fmt.count(record.get('memory_used_max_mb'))} MB · cost ${fmt.usd(record.get('cost_usd'))}",

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import Button, Static
 
 from lambdaops.models import FunctionInfo
+from lambdaops.safe_text import markup_escaped
 
 
 class TuningLauncher(Vertical):
@@ -21,7 +22,7 @@ class TuningLauncher(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            f"Power tuning invokes [b]{self.fn.name}[/b] at several memory sizes (now {self.fn.memory_mb} MB), "
+            f"Power tuning invokes [b]{markup_escaped(self.fn.name)}[/b] at several memory sizes (now {self.fn.memory_mb} MB), "
             "reads the billed duration of each invocation, and recommends the memory that is cheapest, fastest "
             "or balanced, with percentiles and the request charge. It publishes versions and aliases while it "
             "runs and puts the function back as it was whatever happens.\n\n"

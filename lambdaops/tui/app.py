@@ -25,7 +25,7 @@ from lambdaops.tui import format as fmt
 from lambdaops.tui.reads import Reads
 from lambdaops.tui.session import Session, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
-from lambdaops.tui.commands import COMMANDS, run_command
+from lambdaops.tui.commands import palette_commands, run_command, suggestions
 from lambdaops.tui.fleet_model import build_fleet_model, metrics_stage, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
 from lambdaops.tui.quick_exit import DaemonExecutor, quick_driver
@@ -455,19 +455,10 @@ class LambdaopsApp(App):
             self.notify(problem, severity="warning")
 
     def command_suggestions(self) -> list[str]:
-        names = [c.usage for c in COMMANDS]
-        names += [f"fn {f.name}" for f in self.functions]
-        return names
+        return suggestions(self)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # The palette offers what ":" offers.
-        for c in COMMANDS:
-            if not c.needs_argument:
-                yield SystemCommand(f":{c.name}", c.help, lambda c=c: self.run_command(c.name))
-        for f in self.functions:
-            yield SystemCommand(f":fn {f.name}", f"open {f.name} ({f.region})",
-                                lambda f=f: self.run_command(f"fn {f.region}/{f.name}"), discover=False)
-        yield SystemCommand("Theme", "Change the current theme", self.action_change_theme)
+        return palette_commands(self)  # the palette offers what ":" offers
 
     # -- navigation ------------------------------------------------------------------------
     def function_by_key(self, key: str | None):

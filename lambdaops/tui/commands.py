@@ -124,3 +124,21 @@ def run_command(app, text: str) -> str | None:
     if cmd.needs_argument and not arg.strip():
         return f"usage: {cmd.usage}"
     return cmd.run(app, arg.strip())
+
+
+def suggestions(app) -> list[str]:
+    """What ``:`` completes: every command, and ``fn NAME`` for each function."""
+    return [c.usage for c in COMMANDS] + [f"fn {f.name}" for f in app.functions]
+
+
+def palette_commands(app):
+    """The command palette's entries: what ``:`` offers."""
+    from textual.app import SystemCommand
+
+    for c in COMMANDS:
+        if not c.needs_argument:
+            yield SystemCommand(f":{c.name}", c.help, lambda c=c: app.run_command(c.name))
+    for f in app.functions:
+        yield SystemCommand(f":fn {f.name}", f"open {f.name} ({f.region})",
+                            lambda f=f: app.run_command(f"fn {f.region}/{f.name}"), discover=False)
+    yield SystemCommand("Theme", "Change the current theme", app.action_change_theme)

@@ -25,13 +25,13 @@ from lambdaops.analysis.fleet import FIGURES, analyze, iterator_age_growth
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.insights import InsightsRunner
-from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
+from lambdaops.aws.inventory import DESTINATIONS, InventoryOptions, details_cache, fleet_inventory
 from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
 from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
 from lambdaops.aws.report_logs import fetch_reports
 from lambdaops.aws.errors import call_translated
-from lambdaops.collect import query as insights
+from lambdaops.collect import details as on_need, query as insights
 from lambdaops.collect.meter import Meter, add
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
 from lambdaops.query_files import load as load_query
@@ -158,7 +158,9 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     except ValueError as exc:
         raise UsageError(f"window starts too long ago: {exc}") from None
     say("listing functions")
-    inv = fleet_inventory(ctx, opts=InventoryOptions(details=True, cache_dir=opts.cache_dir))
+    # Bulk calls only: per-function details come after the metrics, for the chosen functions that need them.
+    inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir))
+    cache = details_cache(ctx, opts.cache_dir)
     errors = [e.to_dict() for e in inv.errors] + list(inv.detail_errors)
     tally = ErrorTally()  # this collection's failures, per region and operation
     chosen = select(inv.functions, opts.globs, opts.tags)
@@ -198,14 +200,20 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     def collect_region(region: str) -> None:
         fns = by_region[region]
         say(f"{region}: metrics for {len(fns)} functions")
-        queries = [q for fn in fns for q in _metric_queries(fn, period, age_period)]
+        queries = [q for fn in fns for q in (*_metric_queries(fn, period, age_period),
+                                             *on_need.metric_queries(fn, period))]
         metrics = get_metric_data(ctx, region, queries, query_start, query_end)
         add(opts.meter, metrics=len(queries))
         _tally_metric_failures(tally, region, metrics)
-        dlq = _dlq_depths(ctx, region, fns, tally, notes)
+        details = on_need.DetailsJob(ctx, region, fns, metrics.results, metrics.failed, cache, tally)
         say(f"{region}: Logs Insights over {len(fns)} log groups")
         failed_groups: set[str] = set()
         logs, logs_prev = _log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups)
+        done = details.wait()  # the destinations the DLQ depths need
+        notes.extend(done.notes)
+        if done.error is not None:
+            raise done.error
+        dlq = _dlq_depths(ctx, region, fns, tally, notes)
         sharing = _group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
@@ -222,7 +230,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                 rec["iterator_age_max_ms"] = None
             depth = dlq.get(fn.name)
             rec["dlq_depth"], rec["dlq_in_flight"] = (depth.depth, depth.in_flight) if depth else (None, None)
-            if fn.details_error or (depth is not None and depth.unread):
+            if DESTINATIONS in fn.details_failed or (depth is not None and depth.unread):
                 # its on-failure destination is unknown, or a queue could not be read: a gap, not "no DLQ"
                 rec["dlq_depth"] = rec["dlq_in_flight"] = None
                 missing[key].add("dlq_depth")
@@ -240,6 +248,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
 
     with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect") as pool:
         list(pool.map(one_region, regions))
+    cache.save()
     order = [(f.region, f.name) for f in chosen]
     table = analyze([records[k] for k in order], opts.thresholds)
     table["missing"] = [sorted(f for f in _with_derived(missing.get((r, n), set())) if f in FIGURES)

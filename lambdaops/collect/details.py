@@ -14,10 +14,11 @@ figure needs:
   every function is known unreserved. A function that nears its own reservation without throttling
   is not read; it says so (``details_unread``), it never reads as "unreserved".
 - **Async destinations** (GetFunctionEventInvokeConfig) matter for the DLQ depth of a function that
-  was invoked asynchronously: read when ``AsyncEventsReceived`` ("Asynchronous invocation metrics",
-  "Types of metrics for Lambda functions", AWS Lambda Developer Guide:
-  https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html) is above 0 in the
-  window. A function WITHOUT async traffic can have put nothing in an on-failure destination during
+  was invoked asynchronously: read when ``AsyncEventsReceived`` (the events Lambda enqueued for
+  async processing, dimension FunctionName: "Asynchronous invocation metrics" in "Types of metrics
+  for Lambda functions", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html;
+  AWS Compute Blog, "Introducing new asynchronous invocation metrics for AWS Lambda") is above 0 in
+  the window. A function WITHOUT async traffic can have put nothing in an on-failure destination during
   the window, but that queue may still hold older messages: its destination is taken from the
   details cache when a recent run read it (within the cache's 15-minute TTL), otherwise it is not
   read, its DLQ depth counts the queues we do know (DeadLetterConfig from ListFunctions, event-source

@@ -201,6 +201,9 @@ def read_details(ctx: AwsContext, region: str, wants: dict[str, dict[str, str | 
     lock = threading.Lock()
     todo: list[tuple[FunctionInfo, str]] = []
     for fn in functions:
+        for detail in (RESERVED, DESTINATIONS):
+            if detail not in wants.get(fn.arn, {}):
+                fn.details_unread.pop(detail, None)  # known without a call (e.g. no reservation in the region)
         for detail, unless_cached in wants.get(fn.arn, {}).items():
             hit = cache.get(cache_key(fn), detail)
             if hit is not _MISS:
@@ -219,6 +222,7 @@ def read_details(ctx: AwsContext, region: str, wants: dict[str, dict[str, str | 
             with lock:
                 fn.details_error = err.one_line()
                 fn.details_failed.append(detail)
+                fn.details_unread.pop(detail, None)  # not a choice: an error, reported as one
             tally.add_error(err, region=region, operation=getattr(exc, "operation_name", None))
             return
         finally:
@@ -263,9 +267,15 @@ def _strip_qualifier(arn: str) -> str:
     return ":".join(parts[:7]) if len(parts) > 7 else arn
 
 
+NOT_LISTED = "not read (listing only)"
+
+
 def region_functions(ctx: AwsContext, region: str, limiter: RateLimiter | None = None) -> list[FunctionInfo]:
-    """The functions of one region from bulk calls only (no per-function call), sorted by name."""
+    """The functions of one region from bulk calls only (no per-function call), sorted by name; both
+    per-function details are marked unread until :func:`read_details` fills them."""
     functions = {cfg["FunctionArn"]: _function_from(cfg, region) for cfg in list_functions(ctx, region, limiter)}
+    for fn in functions.values():
+        fn.details_unread = {RESERVED: NOT_LISTED, DESTINATIONS: NOT_LISTED}
     for esm in list_event_source_mappings(ctx, region, limiter):
         fn = functions.get(_strip_qualifier(esm.get("FunctionArn", "")))
         if fn is None:
@@ -298,7 +308,7 @@ def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache
     tally = tally if tally is not None else ErrorTally()
     functions = region_functions(ctx, region, limiter)
     if opts.details:
-        wanted = {DESTINATIONS: None, **({RESERVED: None} if opts.concurrency else {})}
+        wanted = {DESTINATIONS: None, RESERVED: None if opts.concurrency else "not read (not asked for)"}
         read_details(ctx, region, {fn.arn: wanted for fn in functions}, functions, cache, limiter, tally,
                      workers=opts.workers)
     return functions

@@ -97,16 +97,16 @@ def plan(fn: FunctionInfo, use: Usage, pool: AccountPool | None) -> dict[str, st
         wants[RESERVED] = None
     elif pool is None:
         # The pool is unknown: any function that ran might be near it.
-        wants[RESERVED] = None if use.peak_concurrency > 0 else "not read: no invocation in the window"
+        wants[RESERVED] = None if use.peak_concurrency > 0 else "not read (no invocation in the window)"
     elif use.peak_concurrency >= APPROACH * pool.unreserved:
         wants[RESERVED] = None
     else:
-        wants[RESERVED] = (f"not read: no throttles, and peak concurrency {use.peak_concurrency:,.0f} is below "
-                           f"{APPROACH:.0%} of the region's unreserved pool ({pool.unreserved:,})")
+        # short: the TUI shows it in its Concurrency cell
+        wants[RESERVED] = f"not read (no throttles; peak {use.peak_concurrency:,.0f}, unreserved pool {pool.unreserved:,})"
     if use.async_events is None or use.async_events > 0:
         wants[DESTINATIONS] = None
     else:
-        wants[DESTINATIONS] = "not read: no async invocation in the window (AsyncEventsReceived 0)"
+        wants[DESTINATIONS] = "not read (no async invocation in the window)"
     return wants
 
 

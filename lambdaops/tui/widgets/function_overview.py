@@ -75,6 +75,8 @@ def config_table(fn: FunctionInfo, aliases: list[tuple[str, str]] | None) -> Tab
     reserved = "unreserved" if fn.reserved_concurrency is None else str(fn.reserved_concurrency)
     if "reserved_concurrency" in fn.details_unread:  # read only on need (collect/details.py)
         reserved = fn.details_unread["reserved_concurrency"]
+    elif "reserved_concurrency" in fn.details_failed:
+        reserved = "unknown"
     if fn.details_error:
         reserved += f" ({fn.details_error})"
     # Table cells given a str are read as markup; these name AWS resources and errors: Text cells.
@@ -148,7 +150,8 @@ class FunctionOverview(VerticalScroll):
         limit = (float(self.fn.reserved_concurrency), f"reserved {self.fn.reserved_concurrency}") \
             if self.fn.reserved_concurrency is not None else None
         self.chart("concurrency").show([Series("max", _values(f, "concurrency"), "cyan")], xl, limit,
-                                       note=f"per {every}" + ("" if limit or "reserved_concurrency" in self.fn.details_unread
+                                       note=f"per {every}" + ("" if limit or "reserved_concurrency" in
+                                                              (*self.fn.details_unread, *self.fn.details_failed)
                                                               else " · no reserved concurrency"),
                                        partial_last=partial)
         if self.fn.is_stream_consumer:

@@ -34,10 +34,10 @@ def fn(name: str) -> FunctionInfo:
 
 def test_throttles_and_async_traffic_are_read_quiet_functions_are_not():
     assert plan(fn("t"), Usage(throttles=3, peak_concurrency=10, async_events=0), POOL) == {
-        RESERVED: None, DESTINATIONS: "not read: no async invocation in the window (AsyncEventsReceived 0)"}
+        RESERVED: None, DESTINATIONS: "not read (no async invocation in the window)"}
     assert plan(fn("a"), Usage(throttles=0, peak_concurrency=10, async_events=5), POOL)[DESTINATIONS] is None
     quiet = plan(fn("q"), Usage(throttles=0, peak_concurrency=10, async_events=0), POOL)
-    assert quiet[RESERVED].startswith("not read: no throttles") and "(900)" in quiet[RESERVED]
+    assert quiet[RESERVED] == "not read (no throttles; peak 10, unreserved pool 900)"
     assert quiet[DESTINATIONS].startswith("not read")
 
 
@@ -196,3 +196,9 @@ def test_a_failed_call_is_counted_and_leaves_only_that_detail_unknown(ctx, monke
     assert by["throttled"].details_failed == [RESERVED] and by["throttled"].details_error
     assert by["async"].details_failed == [] and by["async"].on_failure_destination
     assert [(e["operation"], e["count"]) for e in tally.entries()] == [("GetFunctionConcurrency", 1)]
+
+
+def test_a_listing_or_dlq_discovery_never_reads_as_unreserved(ctx):
+    assert all(set(f.details_unread) == {RESERVED, DESTINATIONS} for f in region_functions(ctx, R))
+    inv = inventory.fleet_inventory(ctx, [R], inventory.InventoryOptions(concurrency=False, control_plane_rps=10_000))
+    assert all(RESERVED in f.details_unread and DESTINATIONS not in f.details_unread for f in inv.functions)

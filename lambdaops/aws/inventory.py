@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,7 @@ class DetailsCache:
         self._lock = threading.Lock()
         self._path = None
         self._data: dict[str, dict[str, Any]] = {}
+        self._dirty = False
         if directory is not None:
             digest = hashlib.sha256(scope.encode()).hexdigest()[:16]
             self._path = directory / f"details-v{self.VERSION}-{digest}.json"
@@ -76,10 +78,11 @@ class DetailsCache:
     def put(self, key: str, detail: str, value: Any) -> None:
         with self._lock:
             self._data.setdefault(key, {})[detail] = {"at": time.time(), "value": value}
+            self._dirty = True
 
     def save(self) -> None:
-        if self._path is None:
-            return
+        if self._path is None or not self._dirty:
+            return  # nothing new: the file on disk (maybe written by another run since) stays
         with self._lock:
             now = time.time()
             data = {}
@@ -89,7 +92,7 @@ class DetailsCache:
                     data[key] = fresh
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp = self._path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # a cron run and the TUI at once
             tmp.write_text(json.dumps(data))
             tmp.replace(self._path)
         except OSError:

@@ -74,6 +74,7 @@ def report(endpoint: str, regions: list[str], cache: Path) -> dict:
     calls = data.get("api_calls", {})
     return {"seconds": round(wall, 2), "calls": sum(calls.values()), "rss_mb": round(rss), "exit": code,
             "functions": len(data.get("functions", [])), "by_operation": calls,
+            "retries": sum(data.get("api_retries", {}).values()), "retried": data.get("api_retries", {}),
             "with_missing": sum(1 for f in data.get("functions", []) if f.get("missing"))}
 
 
@@ -104,7 +105,8 @@ def main() -> None:
                 for kind in ("cold", "warm"):
                     r = {"size": n, "run": kind, "demo_ready_s": round(ready, 1), **report(endpoint, regions, Path(cache))}
                     runs.append(r)
-                    print(f"{n:>6} {kind:<5} {r['seconds']:>8.1f} s {r['calls']:>6} calls {r['rss_mb']:>5} MB RSS "
+                    print(f"{n:>6} {kind:<5} {r['seconds']:>8.1f} s {r['calls']:>6} calls ({r['retries']} retried) "
+                          f"{r['rss_mb']:>5} MB RSS "
                           f"{r['functions']:>5} rows ({r['with_missing']} with missing figures) exit {r['exit']}",
                           flush=True)
             if n in naive_sizes:

@@ -1,12 +1,13 @@
 """Benchmark: `lambdaops report` against a served demo account, cold and warm, next to the naive
 per-function boto3 script (bench/naive_script.py) on the same server.
 
-    python bench/report_calls.py [--functions 100,1000,5000] [--latency 20] [--quotas aws] [--naive 500]
+    python bench/report_calls.py [--functions 100,1000,5000] [--latency 20] [--quotas aws] [--naive 500] [--tui]
 
 Each size gets its own `lambdaops demo serve --functions N` process; the report runs as its own
 process too, so its peak RSS (getrusage of the child) is lambdaops' alone, not the demo server's.
 Cold: an empty cache directory. Warm: the same directory, right after (details cache warm). For each
-size in --naive the naive script runs after the two reports. Prints one line per run and, with
+size in --naive the naive script runs after the two reports; with --tui the TUI's first fleet
+collection runs too (headless, its own process: rows and peak RSS). Prints one line per run and, with
 --json FILE, writes them all.
 """
 
@@ -87,12 +88,49 @@ def naive(endpoint: str, regions: list[str]) -> dict:
             "functions": data.get("functions")}
 
 
+def tui(endpoint: str, regions: list[str]) -> dict:
+    """The TUI's first fleet collection, headless, in a child process (its own peak RSS)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--tui-child", endpoint, ",".join(regions)]
+    out, wall, rss, code = timed(cmd, _env())
+    data = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    return {"seconds": data.get("seconds", round(wall, 2)), "rss_mb": round(rss), "exit": code, **data}
+
+
+def tui_child(endpoint: str, regions: str) -> None:
+    """Run in the child: the app under Textual's headless pilot until its fleet snapshot is shown."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT))
+    from lambdaops.aws.context import AwsContext, StaticCredentials
+    from lambdaops.tui.app import LambdaopsApp
+    from lambdaops.tui.reads import Reads
+    from lambdaops.tui.session import Session
+
+    ctx = AwsContext(regions=regions.split(","), endpoint_url=endpoint, credentials=StaticCredentials("demo", "demo"))
+    session = Session(lambda: ctx, label="bench")
+    app = LambdaopsApp(session, reads=Reads(session), auto_poll=False)
+
+    async def run() -> dict:
+        t0 = time.perf_counter()
+        async with app.run_test(size=(160, 45)) as pilot:
+            while app.snapshot is None or app.polling:
+                await pilot.pause(0.5)
+            snap = app.snapshot
+            return {"seconds": round(time.perf_counter() - t0, 2), "functions": len(app.functions),
+                    "rows": len(snap.table), "with_missing": snap.missing_count(), "errors": len(snap.errors)}
+
+    print(json.dumps(asyncio.run(run())))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--tui-child"]:
+        return tui_child(sys.argv[2], sys.argv[3])
     ap = argparse.ArgumentParser()
     ap.add_argument("--functions", default="100,1000,5000")
     ap.add_argument("--latency", type=float, default=20.0)
     ap.add_argument("--quotas", default="aws")
     ap.add_argument("--naive", default="500", help="sizes at which the naive script also runs ('' for none)")
+    ap.add_argument("--tui", action="store_true", help="also the TUI's first fleet collection, headless")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     naive_sizes = {int(x) for x in args.naive.split(",") if x}
@@ -109,6 +147,11 @@ def main() -> None:
                           f"{r['rss_mb']:>5} MB RSS "
                           f"{r['functions']:>5} rows ({r['with_missing']} with missing figures) exit {r['exit']}",
                           flush=True)
+            if args.tui:
+                r = {"size": n, "run": "tui", **tui(endpoint, regions)}
+                runs.append(r)
+                print(f"{n:>6} tui   {r['seconds']:>8.1f} s {'':>19} {r['rss_mb']:>5} MB RSS {r.get('rows', 0):>5} rows "
+                      f"({r.get('with_missing')} with missing figures) exit {r['exit']}", flush=True)
             if n in naive_sizes:
                 r = {"size": n, "run": "naive", **naive(endpoint, regions)}
                 runs.append(r)

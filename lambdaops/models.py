@@ -67,6 +67,11 @@ class FunctionInfo:
     tags: dict[str, str] = field(default_factory=dict)
     ephemeral_storage_mb: int = 512  # EphemeralStorage.Size: above 512 MB it is billed
     details_error: str | None = None  # per-function calls that failed: shown, never hidden as "none"
+    revision_id: str | None = None  # RevisionId from ListFunctions: what the details cache is keyed by
+    # Details read only on need (lambdaops.collect.details): detail -> why it was not read, so a
+    # reader never takes "not read" for "none" ("reserved_concurrency", "destinations").
+    details_unread: dict[str, str] = field(default_factory=dict)
+    details_failed: list[str] = field(default_factory=list)  # the details whose call failed
 
     @property
     def is_stream_consumer(self) -> bool:
@@ -99,6 +104,7 @@ class FunctionInfo:
             "arn": self.arn,
             "tags": dict(self.tags),
             "details_error": self.details_error,
+            "details_unread": dict(self.details_unread),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,15 +2,21 @@
 
 Bulk calls first: ListFunctions already carries memory, runtime, DeadLetterConfig and LoggingConfig;
 ListEventSourceMappings once per region gives every trigger; tags come from the Resource Groups
-Tagging API in pages of 100. Only two facts need a per-function call (reserved concurrency and the
-async on-failure destination), and those share Lambda's 15 requests/s control-plane quota: they are
-made concurrently under a rate limiter and cached on disk keyed by the function's revision.
+Tagging API in pages of 100. Two facts need a per-function call: reserved concurrency
+(GetFunctionConcurrency) and the async destinations (GetFunctionEventInvokeConfig). Every Lambda
+control-plane call of a region takes from one paced bucket (:func:`lambdaops.aws.ratelimit.control_plane`)
+and per-function answers are cached on disk keyed by the function's RevisionId.
+
+``fleet_inventory(details=True)`` reads both for every function (``lambdaops functions``, ``dlq list``:
+the DLQ tool must find every destination). The report and the TUI read them only where a figure
+needs them: :mod:`lambdaops.collect.details` decides which, and calls :func:`read_details`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +28,15 @@ from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import translate
-from lambdaops.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
-from lambdaops.aws.ratelimit import RateLimiter
+from lambdaops.aws.ratelimit import CONTROL_PLANE_RPS, RateLimiter, control_plane
 from lambdaops.errors import ErrorTally, LambdaopsError
+from lambdaops.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
 
 DETAILS_TTL_S = 15 * 60
-CONTROL_PLANE_RPS = 15.0
+RESERVED = "reserved_concurrency"  # GetFunctionConcurrency
+DESTINATIONS = "destinations"  # GetFunctionEventInvokeConfig: on-failure and on-success
+DETAIL_OPERATION = {RESERVED: "GetFunctionConcurrency", DESTINATIONS: "GetFunctionEventInvokeConfig"}
+_MISS = object()
 
 
 def default_cache_dir() -> Path:
@@ -37,46 +46,69 @@ def default_cache_dir() -> Path:
 
 
 class DetailsCache:
-    """Per-function details keyed by ARN and RevisionId, kept DETAILS_TTL_S (a concurrency change does
-    not change the revision, hence the TTL). One JSON file per endpoint/profile; writes are atomic."""
+    """Per-function details keyed by ARN and RevisionId, each detail kept DETAILS_TTL_S on its own
+    (a concurrency or destination change does not change the revision, hence the TTL). One JSON file
+    per endpoint/profile; writes are atomic (temp file + rename)."""
+
+    VERSION = 2
 
     def __init__(self, directory: Path | None, scope: str, ttl_s: int = DETAILS_TTL_S) -> None:
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
         self._path = None
-        self._data: dict[str, Any] = {}
+        self._data: dict[str, dict[str, Any]] = {}
+        self._dirty = False
         if directory is not None:
             digest = hashlib.sha256(scope.encode()).hexdigest()[:16]
-            self._path = directory / f"details-{digest}.json"
+            self._path = directory / f"details-v{self.VERSION}-{digest}.json"
             try:
-                self._data = json.loads(self._path.read_text())
+                data = json.loads(self._path.read_text())
+                self._data = data if isinstance(data, dict) else {}
             except (OSError, ValueError):
                 self._data = {}
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str, detail: str) -> Any:
+        """The cached value (None is a value: "no reserved concurrency"), or ``_MISS``."""
         with self._lock:
-            hit = self._data.get(key)
-        if hit and time.time() - hit.get("at", 0) < self.ttl_s:
-            return hit["value"]
-        return None
+            hit = (self._data.get(key) or {}).get(detail)
+        if isinstance(hit, dict) and time.time() - hit.get("at", 0) < self.ttl_s:
+            return hit.get("value")
+        return _MISS
 
-    def put(self, key: str, value: dict) -> None:
+    def put(self, key: str, detail: str, value: Any) -> None:
         with self._lock:
-            self._data[key] = {"at": time.time(), "value": value}
+            self._data.setdefault(key, {})[detail] = {"at": time.time(), "value": value}
+            self._dirty = True
 
     def save(self) -> None:
-        if self._path is None:
-            return
+        if self._path is None or not self._dirty:
+            return  # nothing new: the file on disk (maybe written by another run since) stays
         with self._lock:
             now = time.time()
-            data = {k: v for k, v in self._data.items() if now - v.get("at", 0) < self.ttl_s}
+            data = {}
+            for key, details in self._data.items():
+                fresh = {d: v for d, v in details.items() if isinstance(v, dict) and now - v.get("at", 0) < self.ttl_s}
+                if fresh:
+                    data[key] = fresh
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
+            tmp = self._path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # a cron run and the TUI at once
             tmp.write_text(json.dumps(data))
             tmp.replace(self._path)
         except OSError:
             pass  # a cache that cannot be written only costs API calls next time
+
+
+def scope_of(ctx: AwsContext) -> str:
+    return f"{ctx.endpoint_url or 'aws'}|{ctx.profile or 'default'}"
+
+
+def details_cache(ctx: AwsContext, directory: Path | None) -> DetailsCache:
+    return DetailsCache(directory, scope_of(ctx))
+
+
+def region_limiter(ctx: AwsContext, region: str, rps: float = CONTROL_PLANE_RPS) -> RateLimiter:
+    return control_plane(scope_of(ctx), region, rps)
 
 
 @dataclass
@@ -90,20 +122,27 @@ class InventoryOptions:
     workers: int = 8
 
 
-def list_functions(ctx: AwsContext, region: str) -> list[dict]:
-    """``aws lambda list-functions --region R`` (every page; $LATEST only)."""
+def _marker_pages(ctx: AwsContext, region: str, method: str, key: str, limiter: RateLimiter | None) -> list[dict]:
+    """Every page of a Marker-paginated Lambda list call, each page paced (both are control-plane
+    calls): the paginator sends a page's request when it is asked for the page."""
     out: list[dict] = []
-    for page in ctx.client("lambda", region).get_paginator("list_functions").paginate():
-        out.extend(page.get("Functions", []))
+    if limiter is not None:
+        limiter.acquire()
+    for page in ctx.client("lambda", region).get_paginator(method).paginate():
+        out.extend(page.get(key, []))
+        if page.get("NextMarker") and limiter is not None:
+            limiter.acquire()
     return out
 
 
-def list_event_source_mappings(ctx: AwsContext, region: str) -> list[dict]:
+def list_functions(ctx: AwsContext, region: str, limiter: RateLimiter | None = None) -> list[dict]:
+    """``aws lambda list-functions --region R`` (every page of 50; $LATEST only)."""
+    return _marker_pages(ctx, region, "list_functions", "Functions", limiter)
+
+
+def list_event_source_mappings(ctx: AwsContext, region: str, limiter: RateLimiter | None = None) -> list[dict]:
     """``aws lambda list-event-source-mappings --region R`` (all functions at once)."""
-    out: list[dict] = []
-    for page in ctx.client("lambda", region).get_paginator("list_event_source_mappings").paginate():
-        out.extend(page.get("EventSourceMappings", []))
-    return out
+    return _marker_pages(ctx, region, "list_event_source_mappings", "EventSourceMappings", limiter)
 
 
 def function_tags(ctx: AwsContext, region: str) -> dict[str, dict[str, str]]:
@@ -117,24 +156,88 @@ def function_tags(ctx: AwsContext, region: str) -> dict[str, dict[str, str]]:
     return tags
 
 
-def _details(ctx: AwsContext, region: str, name: str, limiter: RateLimiter, concurrency: bool = True) -> dict:
-    """``aws lambda get-function-event-invoke-config`` (+ ``get-function-concurrency``); a result
-    without the ``reserved`` key did not ask for it."""
-    cli = ctx.client("lambda", region)
-    out: dict = {}
-    if concurrency:
+def account_concurrency(ctx: AwsContext, region: str, limiter: RateLimiter | None = None) -> tuple[int, int]:
+    """``aws lambda get-account-settings``: (AccountLimit.ConcurrentExecutions,
+    AccountLimit.UnreservedConcurrentExecutions). Their difference is the concurrency reserved by
+    all the region's functions together ("GetAccountSettings", AWS Lambda API Reference)."""
+    if limiter is not None:
         limiter.acquire()
-        out["reserved"] = cli.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+    limit = ctx.client("lambda", region).get_account_settings().get("AccountLimit") or {}
+    return int(limit["ConcurrentExecutions"]), int(limit["UnreservedConcurrentExecutions"])
+
+
+def _read_one(cli, name: str, detail: str, limiter: RateLimiter) -> Any:
     limiter.acquire()
+    if detail == RESERVED:
+        return cli.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
     try:
         dest = cli.get_function_event_invoke_config(FunctionName=name).get("DestinationConfig", {})
     except bx.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
-        dest = {}
-    out["on_failure"] = (dest.get("OnFailure") or {}).get("Destination")
-    out["on_success"] = (dest.get("OnSuccess") or {}).get("Destination")
-    return out
+        dest = {}  # no event-invoke config at all: no destination
+    return {"on_failure": (dest.get("OnFailure") or {}).get("Destination"),
+            "on_success": (dest.get("OnSuccess") or {}).get("Destination")}
+
+
+def _apply(fn: FunctionInfo, detail: str, value: Any) -> None:
+    fn.details_unread.pop(detail, None)
+    if detail == RESERVED:
+        fn.reserved_concurrency = value
+    else:
+        fn.on_failure_destination = value.get("on_failure")
+        fn.on_success_destination = value.get("on_success")
+
+
+def cache_key(fn: FunctionInfo) -> str:
+    return f"{fn.arn}@{fn.revision_id or fn.last_modified or ''}"
+
+
+def read_details(ctx: AwsContext, region: str, wants: dict[str, dict[str, str | None]], functions: Iterable[FunctionInfo],
+                 cache: DetailsCache, limiter: RateLimiter, tally: ErrorTally, workers: int = 8) -> int:
+    """Fill the details ``wants`` names per function ARN: detail -> None (read it: the cache first,
+    then the API) or a reason (take it from the cache if it is there; otherwise leave it unread and
+    record the reason in ``details_unread``). A failed call leaves that detail unknown
+    (``details_error``, ``details_failed``) and is counted in ``tally``. Returns the calls made."""
+    cli = ctx.client("lambda", region)
+    made = [0]
+    lock = threading.Lock()
+    todo: list[tuple[FunctionInfo, str]] = []
+    for fn in functions:
+        for detail in (RESERVED, DESTINATIONS):
+            if detail not in wants.get(fn.arn, {}):
+                fn.details_unread.pop(detail, None)  # known without a call (e.g. no reservation in the region)
+        for detail, unless_cached in wants.get(fn.arn, {}).items():
+            hit = cache.get(cache_key(fn), detail)
+            if hit is not _MISS:
+                _apply(fn, detail, hit)
+            elif unless_cached is not None:
+                fn.details_unread[detail] = unless_cached
+            else:
+                todo.append((fn, detail))
+
+    def fetch(item: tuple[FunctionInfo, str]) -> None:
+        fn, detail = item
+        try:
+            value = _read_one(cli, fn.name, detail, limiter)
+        except (bx.ClientError, bx.BotoCoreError) as exc:
+            err = translate(exc, profile=ctx.profile, region=region)
+            with lock:
+                fn.details_error = err.one_line()
+                fn.details_failed.append(detail)
+                fn.details_unread.pop(detail, None)  # not a choice: an error, reported as one
+            tally.add_error(err, region=region, operation=getattr(exc, "operation_name", None))
+            return
+        finally:
+            with lock:
+                made[0] += 1
+        cache.put(cache_key(fn), detail, value)
+        _apply(fn, detail, value)
+
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"details-{region}") as pool:
+            list(pool.map(fetch, todo))
+    return made[0]
 
 
 def _function_from(cfg: dict, region: str) -> FunctionInfo:
@@ -158,6 +261,7 @@ def _function_from(cfg: dict, region: str) -> FunctionInfo:
         tracing=(cfg.get("TracingConfig") or {}).get("Mode", "PassThrough"),
         dead_letter_target=(cfg.get("DeadLetterConfig") or {}).get("TargetArn"),
         ephemeral_storage_mb=int((cfg.get("EphemeralStorage") or {}).get("Size", 512)),
+        revision_id=cfg.get("RevisionId"),
     )
 
 
@@ -166,15 +270,16 @@ def _strip_qualifier(arn: str) -> str:
     return ":".join(parts[:7]) if len(parts) > 7 else arn
 
 
-def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache: DetailsCache,
-                     limiter: RateLimiter, tally: ErrorTally | None = None) -> list[FunctionInfo]:
-    """The functions of one region. A per-function call that fails (throttling that outlived its
-    retries, access denied) leaves that function's details unknown: ``details_error`` says why and
-    ``tally`` counts it per operation, so the caller can report the gap instead of showing "none"."""
-    tally = tally if tally is not None else ErrorTally()
-    configs = list_functions(ctx, region)
-    functions = {cfg["FunctionArn"]: _function_from(cfg, region) for cfg in configs}
-    for esm in list_event_source_mappings(ctx, region):
+NOT_LISTED = "not read (listing only)"
+
+
+def region_functions(ctx: AwsContext, region: str, limiter: RateLimiter | None = None) -> list[FunctionInfo]:
+    """The functions of one region from bulk calls only (no per-function call), sorted by name; both
+    per-function details are marked unread until :func:`read_details` fills them."""
+    functions = {cfg["FunctionArn"]: _function_from(cfg, region) for cfg in list_functions(ctx, region, limiter)}
+    for fn in functions.values():
+        fn.details_unread = {RESERVED: NOT_LISTED, DESTINATIONS: NOT_LISTED}
+    for esm in list_event_source_mappings(ctx, region, limiter):
         fn = functions.get(_strip_qualifier(esm.get("FunctionArn", "")))
         if fn is None:
             continue
@@ -194,29 +299,22 @@ def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache
                 fn.tags = tags
     except (bx.ClientError, bx.BotoCoreError):
         pass  # tags are a nicety (filters by tag say so when they match nothing); never fail a region over them
-
-    if opts.details:
-        revisions = {cfg["FunctionArn"]: cfg.get("RevisionId") or cfg.get("LastModified", "") for cfg in configs}
-
-        def fill(fn: FunctionInfo) -> None:
-            key = f"{fn.arn}@{revisions.get(fn.arn)}"
-            hit = cache.get(key)
-            if hit is None or (opts.concurrency and "reserved" not in hit):
-                try:
-                    hit = _details(ctx, region, fn.name, limiter, opts.concurrency)
-                except (bx.ClientError, bx.BotoCoreError) as exc:
-                    err = translate(exc, profile=ctx.profile, region=region)
-                    fn.details_error = err.one_line()
-                    tally.add_error(err, region=region, operation=getattr(exc, "operation_name", None))
-                    return
-                cache.put(key, hit)
-            fn.reserved_concurrency = hit.get("reserved")
-            fn.on_failure_destination = hit["on_failure"]
-            fn.on_success_destination = hit["on_success"]
-
-        with ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix=f"details-{region}") as pool:
-            list(pool.map(fill, functions.values()))
     return sorted(functions.values(), key=lambda f: f.name)
+
+
+def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache: DetailsCache,
+                     limiter: RateLimiter, tally: ErrorTally | None = None) -> list[FunctionInfo]:
+    """The functions of one region, with every function's details when ``opts.details``. A
+    per-function call that fails (throttling that outlived its retries, access denied) leaves that
+    detail unknown: ``details_error`` says why and ``tally`` counts it per operation, so the caller
+    can report the gap instead of showing "none"."""
+    tally = tally if tally is not None else ErrorTally()
+    functions = region_functions(ctx, region, limiter)
+    if opts.details:
+        wanted = {DESTINATIONS: None, RESERVED: None if opts.concurrency else "not read (not asked for)"}
+        read_details(ctx, region, {fn.arn: wanted for fn in functions}, functions, cache, limiter, tally,
+                     workers=opts.workers)
+    return functions
 
 
 def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
@@ -224,14 +322,13 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
     """Every function of every selected region; a region that fails is reported, the rest listed."""
     opts = opts or InventoryOptions()
     regions = list(regions or ctx.require_regions())
-    scope = f"{ctx.endpoint_url or 'aws'}|{ctx.profile or 'default'}"
-    cache = DetailsCache(opts.cache_dir, scope)
+    cache = details_cache(ctx, opts.cache_dir)
     functions: list[FunctionInfo] = []
     errors: list[RegionError] = []
     tally = ErrorTally()
 
     def one(region: str) -> tuple[str, list[FunctionInfo] | LambdaopsError]:
-        limiter = RateLimiter(opts.control_plane_rps)
+        limiter = region_limiter(ctx, region, opts.control_plane_rps)
         try:
             return region, region_inventory(ctx, region, opts, cache, limiter, tally)
         except (bx.ClientError, bx.BotoCoreError) as exc:

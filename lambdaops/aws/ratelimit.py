@@ -1,21 +1,35 @@
-"""A token bucket shared by the threads that make per-function control-plane calls.
+"""A token bucket shared by the threads that make Lambda control-plane calls.
 
-Lambda's control plane allows about 15 requests/s per account and region for everything except
-GetFunction (100/s). Staying under it avoids throttling that would slow everything down anyway.
+Lambda's control plane allows 15 requests/s per account and region for everything except GetFunction
+and GetPolicy ("Lambda quotas", AWS Lambda Developer Guide: "Control plane API requests (excludes
+invocation, GetFunction, and GetPolicy requests) 15 per second"). Throttled attempts are retried by
+botocore, but each one counts against the same quota and every retry waits: pacing below the quota
+is faster than hitting it. ListFunctions pages, ListEventSourceMappings pages, GetAccountSettings
+and the per-function calls all take from one bucket per region (:func:`control_plane`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
+
+CONTROL_PLANE_RPS = 15.0
+# 90% of the quota and a small burst: AWS's bucket is shared with every other client of the account
+# (a cron report, the console) and requests sent 1/15 s apart can arrive closer together; below the
+# quota AWS's bucket refills between our runs, so a burst of a third of it is there to take.
+PACE_FRACTION = 0.9
+BURST = 5
 
 
 class RateLimiter:
-    def __init__(self, rate_per_s: float, burst: int | None = None) -> None:
+    def __init__(self, rate_per_s: float, burst: int | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.rate = float(rate_per_s)
         self.capacity = float(burst if burst is not None else max(1, int(rate_per_s)))
+        self._clock, self._sleep = clock, sleep
         self._tokens = self.capacity
-        self._last = time.monotonic()
+        self._last = clock()
         self._lock = threading.Lock()
 
     def acquire(self, stop: threading.Event | None = None) -> bool:
@@ -24,14 +38,29 @@ class RateLimiter:
             return True
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                if self._tokens >= 1 - 1e-9:  # the refill after an exact wait can land a rounding error short
+                    self._tokens = max(0.0, self._tokens - 1)
                     return True
                 wait = (1 - self._tokens) / self.rate
             if stop is None:
-                time.sleep(wait)
+                self._sleep(wait)
             elif stop.wait(wait):
                 return False
+
+
+_shared: dict[tuple[str, str], RateLimiter] = {}
+_shared_lock = threading.Lock()
+
+
+def control_plane(scope: str, region: str, rps: float = CONTROL_PLANE_RPS) -> RateLimiter:
+    """The one Lambda control-plane limiter of this process for ``scope`` (endpoint and profile) and
+    ``region``: the inventory, the details on need and a TUI refresh share it, as they share AWS's quota."""
+    key = (f"{scope}|{rps}", region)
+    with _shared_lock:
+        found = _shared.get(key)
+        if found is None:
+            found = _shared[key] = RateLimiter(rps * PACE_FRACTION, burst=BURST)
+        return found

@@ -25,18 +25,15 @@ import pandas as pd
 from lambdaops.analysis.fleet import FIGURES, analyze, iterator_age_growth
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
-from lambdaops.aws.insights import InsightsRunner
-from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
+from lambdaops.aws.inventory import DESTINATIONS, InventoryOptions, details_cache, fleet_inventory
 from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
 from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
-from lambdaops.aws.report_logs import fetch_reports
 from lambdaops.aws.errors import call_translated
-from lambdaops.collect import log_bins, query as insights
+from lambdaops.collect import details as on_need, log_bins
+from lambdaops.collect.log_figures import LOG_FIGURES, group_users, log_figures
 from lambdaops.collect.meter import Meter, add, run_cost
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
-from lambdaops.query_files import load as load_query
-from lambdaops.store import Store
 from lambdaops.window import Window, fit_period, periods
 
 LAMBDA = "AWS/Lambda"
@@ -111,7 +108,7 @@ class FleetSnapshot:
             return True
         if not len(self.table) or "missing" not in self.table:
             return False
-        fetched = (set(METRIC_FIGURES) | set(_LOG_FIGURES)) & set(FIGURES)
+        fetched = (set(METRIC_FIGURES) | set(LOG_FIGURES)) & set(FIGURES)
         return all(fetched <= set(m) for m in self.table["missing"])
 
     def has_gaps(self) -> bool:
@@ -167,7 +164,9 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     except ValueError as exc:
         raise UsageError(f"window starts too long ago: {exc}") from None
     say("listing functions")
-    inv = fleet_inventory(ctx, opts=InventoryOptions(details=True, cache_dir=opts.cache_dir))
+    # Bulk calls only: per-function details come after the metrics, for the chosen functions that need them.
+    inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir))
+    cache = details_cache(ctx, opts.cache_dir)
     errors = [e.to_dict() for e in inv.errors] + list(inv.detail_errors)
     tally = ErrorTally()  # this collection's failures, per region and operation
     chosen = select(inv.functions, opts.globs, opts.tags)
@@ -198,9 +197,9 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
             broken.add(region)
             for fn in by_region[region]:
                 key = (fn.region, fn.name)
-                records[key] = {**_identity(fn), **{f: None for f in (*METRIC_FIGURES, *_LOG_FIGURES)},
+                records[key] = {**_identity(fn), **{f: None for f in (*METRIC_FIGURES, *LOG_FIGURES)},
                                 "dlq_depth": None, "iterator_age_max_ms": None}
-                missing[key] = set(METRIC_FIGURES) | set(_LOG_FIGURES) | {"dlq_depth"} | (
+                missing[key] = set(METRIC_FIGURES) | set(LOG_FIGURES) | {"dlq_depth"} | (
                     {"iterator_age_max_ms"} if fn.is_stream_consumer else set())
                 if opts.compare_previous:
                     previous[key] = dict(records[key])
@@ -208,17 +207,23 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     def collect_region(region: str) -> None:
         fns = by_region[region]
         say(f"{region}: metrics for {len(fns)} functions")
-        queries = [q for fn in fns for q in _metric_queries(fn, period, age_period)]
+        queries = [q for fn in fns for q in (*_metric_queries(fn, period, age_period),
+                                             *on_need.metric_queries(fn, period))]
         metrics = get_metric_data(ctx, region, queries, query_start, query_end)
         add(opts.meter, metrics=len(queries))
         _tally_metric_failures(tally, region, metrics)
-        dlq = _dlq_depths(ctx, region, fns, tally, notes)
-        if opts.on_metrics is not None:
-            opts.on_metrics(region, [_metrics_record(fn, metrics, start, dlq) for fn in fns])
+        details = on_need.DetailsJob(ctx, region, fns, metrics.results, metrics.failed, cache, tally)
+        if opts.on_metrics is not None:  # the DLQ depths follow: they need the destinations read with Insights
+            opts.on_metrics(region, [_metrics_record(fn, metrics, start) for fn in fns])
         say(f"{region}: Logs Insights over {len(fns)} log groups")
         failed_groups: set[str] = set()
-        logs, logs_prev = _log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups, store)
-        sharing = _group_users(fns)
+        logs, logs_prev = log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups, store)
+        done = details.wait()  # the destinations the DLQ depths need
+        notes.extend(done.notes)
+        if done.error is not None:
+            raise done.error
+        dlq = _dlq_depths(ctx, region, fns, tally, notes)
+        sharing = group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
             rec = _identity(fn)
@@ -234,7 +239,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                 rec["iterator_age_max_ms"] = None
             depth = dlq.get(fn.name)
             rec["dlq_depth"], rec["dlq_in_flight"] = (depth.depth, depth.in_flight) if depth else (None, None)
-            if fn.details_error or (depth is not None and depth.unread):
+            if DESTINATIONS in fn.details_failed or (depth is not None and depth.unread):
                 # its on-failure destination is unknown, or a queue could not be read: a gap, not "no DLQ"
                 rec["dlq_depth"] = rec["dlq_in_flight"] = None
                 missing[key].add("dlq_depth")
@@ -252,6 +257,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
 
     with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect") as pool:
         list(pool.map(one_region, regions))
+    cache.save()
     order = [(f.region, f.name) for f in chosen]
     table = analyze([records[k] for k in order], opts.thresholds)
     table["missing"] = [sorted(f for f in _with_derived(missing.get((r, n), set())) if f in FIGURES)
@@ -290,19 +296,15 @@ def _missing_figures(fn: FunctionInfo, rec: dict[str, Any], metrics, failed_grou
     if age_key in metrics.failed or (age_key in metrics.results and not metrics.results[age_key].complete):
         out.add("iterator_age_max_ms")
     if fn.log_group in failed_groups:
-        out.update(_LOG_FIGURES)
+        out.update(LOG_FIGURES)
     return out
 
 
-def _metrics_record(fn: FunctionInfo, metrics, start: datetime, dlq: dict) -> dict[str, Any]:
-    """``fn``'s figures known before Logs Insights answers, for ``CollectOptions.on_metrics``."""
+def _metrics_record(fn: FunctionInfo, metrics, start: datetime) -> dict[str, Any]:
+    """``fn``'s figures known before Logs Insights answers, for ``CollectOptions.on_metrics`` (no
+    log figure and no DLQ depth yet: a key left out is one still to come)."""
     rec = {**_identity(fn), **_figures_from_metrics(metrics.results, metrics.failed, fn, start)}
     missing = _missing_figures(fn, rec, metrics, set())
-    depth = dlq.get(fn.name)
-    rec["dlq_depth"] = depth.depth if depth is not None else None
-    if fn.details_error or (depth is not None and depth.unread):  # unknown, as in the snapshot
-        rec["dlq_depth"] = None
-        missing.add("dlq_depth")
     rec["missing"] = sorted(f for f in _with_derived(missing) if f in FIGURES)
     return rec
 
@@ -315,166 +317,6 @@ def _identity(fn: FunctionInfo) -> dict[str, Any]:
     return {"name": fn.name, "region": fn.region, "runtime": fn.runtime or fn.package_type.lower(),
             "architecture": fn.architecture, "memory_mb": fn.memory_mb, "timeout_s": fn.timeout_s,
             "ephemeral_storage_mb": fn.ephemeral_storage_mb}
-
-
-_LOG_FIGURES = ("cold_starts", "init_p50_ms", "init_p99_ms", "memory_used_max_mb", "billed_ms", "timeouts",
-                "out_of_memory", "log_invocations")
-
-
-def _unknown_logs() -> dict[str, Any]:
-    return {k: None for k in _LOG_FIGURES}
-
-
-def _no_logs() -> dict[str, Any]:
-    """A function whose logs hold no REPORT line while CloudWatch counted no invocation either."""
-    return {"log_invocations": 0.0, "cold_starts": 0.0, "init_p50_ms": None, "init_p99_ms": None,
-            "memory_used_max_mb": None, "billed_ms": 0.0, "timeouts": 0.0, "out_of_memory": 0.0}
-
-
-def _num(value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _group_users(fns: list[FunctionInfo]) -> dict[str, int]:
-    users: dict[str, int] = {}
-    for f in fns:
-        users[f.log_group] = users.get(f.log_group, 0) + 1
-    return users
-
-
-@dataclass
-class LogResult:
-    """Log-derived figures of one region and window, per (log group, function named in the stream:
-    "" for the streams of a function's own group), and the groups that could not be read."""
-    figures: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)  # log group -> why
-    failed: dict[str, str] = field(default_factory=dict)
-    region: str = ""
-
-    def for_function(self, fn: FunctionInfo, sharing: dict[str, int], invocations: float | None,
-                     notes: list[str], when: str) -> dict[str, Any]:
-        """``fn``'s figures: its own rows of a shared group; null with a note when its group is missing
-        or the logs hold nothing although CloudWatch counted invocations (never 0 invocations / $0)."""
-        group = fn.log_group
-        if group in self.missing:
-            notes.append(f"{when}{fn.region} {fn.name}: log figures unknown: log group {group} does not exist "
-                         f"(a function that never ran has none)")
-            return _unknown_logs()
-        if group in self.failed:  # the error is reported with the region's errors
-            return _unknown_logs()
-        found = self.figures.get((group, fn.name))
-        if found is None and sharing.get(group, 0) == 1:
-            found = self.figures.get((group, ""))
-        if found is not None and found.get("log_invocations"):
-            return dict(found)
-        if invocations == 0:
-            return _no_logs()
-        counted = "an unknown number of" if invocations is None else f"{invocations:,.0f}"
-        notes.append(f"{when}{fn.region} {fn.name}: log figures unknown: no REPORT line of {fn.name} in {group} "
-                     f"although CloudWatch counted {counted} invocations")
-        return _unknown_logs()
-
-
-def _log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Window, opts: CollectOptions,
-                 errors: ErrorTally, notes: list, failed: set[str],
-                 store: Store | None = None) -> tuple[LogResult, LogResult]:
-    """Per function: cold starts, init p50/p99, peak memory, billed ms, timeouts, OOMs. The groups
-    whose figures could not be fetched (or only in part) are added to ``failed``."""
-    groups = sorted({f.log_group for f in fns})
-    windows = [win] + ([win.previous()] if opts.compare_previous else [])
-    results: list[LogResult] = []
-    runner = InsightsRunner(ctx, concurrency=opts.insights_concurrency)  # remembers missing groups
-    for i, w in enumerate(windows):
-        gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
-        if opts.insights:
-            results.append(_insights_figures(runner, region, groups, w, errors, gaps, opts.meter, store=store,
-                                             concurrency=opts.insights_concurrency, notes=notes))
-        else:
-            results.append(_raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
-    return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
-
-
-def _insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: ErrorTally,
-                      failed: set[str], meter: Meter | None, *, store: Store | None = None,
-                      concurrency: int = 10, notes: list | None = None) -> LogResult:
-    """With a store: closed bins from it, the rest per bin from Insights (log_bins); without: one
-    query over the window."""
-    if store is not None:
-        binned = log_bins.collect(runner, region, groups, w, store, meter=meter, concurrency=concurrency)
-        if notes is not None:
-            notes.extend(binned.notes)
-        _tally_insights_failures(errors, region, binned.failed)
-        failed.update(binned.failed)
-        res = LogResult(missing=dict(binned.missing), failed=dict(binned.failed), region=region)
-        res.figures = {k: c.figures() for k, c in binned.cells.items()}
-        return res
-    query = load_query("cold-starts")
-    outcome = insights.run(runner, region, query.text, groups, w, source=str(query.path), meter=meter)
-    failed.update(outcome.failed_groups)
-    _tally_insights_failures(errors, region, outcome.failed_groups)
-    res = LogResult(missing=dict(outcome.missing_groups), failed=dict(outcome.failed_groups), region=region)
-    for row in outcome.rows:
-        group = row.get("@log", "").split(":", 1)[-1]
-        used = _num(row.get("maxMemoryUsedMB"))
-        res.figures[(group, row.get("streamFunction") or "")] = {
-            "log_invocations": _num(row.get("invocations")),
-            "cold_starts": _num(row.get("coldStarts")) or 0.0,
-            "init_p50_ms": _num(row.get("initP50")),
-            "init_p99_ms": _num(row.get("initP99")),
-            "memory_used_max_mb": None if used is None else int(used),
-            "billed_ms": _num(row.get("billedMs")),
-            "timeouts": _num(row.get("timeouts")) or 0.0,
-            "out_of_memory": _num(row.get("outOfMemory")) or 0.0,
-        }
-    return res
-
-
-def _tally_insights_failures(errors: ErrorTally, region: str, failed_groups: dict[str, str]) -> None:
-    by_why: dict[str, int] = {}
-    for why in failed_groups.values():
-        by_why[why] = by_why.get(why, 0) + 1
-    for why, n in sorted(by_why.items()):  # a query covers up to 50 groups
-        errors.add(region, "StartQuery", f"Logs Insights: {why} ({n} log groups missing)", code=why,
-                   count=-(-n // 50))
-
-
-def _raw_figures(ctx, region, groups, w: Window, opts: CollectOptions, errors: ErrorTally, notes: list,
-                 failed: set[str]) -> LogResult:
-    import numpy as np
-
-    lines = fetch_reports(ctx, region, groups, w.start, w.end, row_limit=opts.raw_row_limit or None)
-    for g, why in sorted(lines.failed.items()):
-        errors.add(region, "FilterLogEvents", f"{g}: {why}", code=why)
-    failed.update(lines.failed)
-    for g, n in sorted(lines.truncated.items()):
-        # A sum over the first lines is not the total: the group's figures are null, not smaller.
-        notes.append(f"{region} {g}: raw-log figures left out (null): {n:,} log lines read, the row limit of "
-                     f"{opts.raw_row_limit:,} was reached before the end of the window (raise --raw-row-limit, "
-                     f"0 reads every line, or use Logs Insights)")
-        failed.add(g)
-    res = LogResult(missing=dict(lines.missing), failed={**lines.failed, **{g: "row limit" for g in lines.truncated}},
-                    region=region)
-    for g, per_function in lines.figures.items():
-        if g in lines.truncated:
-            continue
-        for name, figs in per_function.items():
-            cold = np.array(figs.cold_ms, dtype=float)
-            res.figures[(g, name)] = {
-                "log_invocations": float(figs.invocations),
-                "cold_starts": float(cold.size),
-                "init_p50_ms": float(np.percentile(cold, 50)) if cold.size else None,
-                "init_p99_ms": float(np.percentile(cold, 99)) if cold.size else None,
-                "memory_used_max_mb": figs.max_memory_mb,
-                "billed_ms": float(figs.billed_ms),
-                "timeouts": float(len(figs.timeout_ids)),
-                "out_of_memory": float(len(figs.oom_ids)),
-            }
-    return res
 
 
 def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: ErrorTally,

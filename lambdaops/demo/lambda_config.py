@@ -14,6 +14,9 @@ from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 
 
+LIST_FUNCTIONS_PAGE = 50
+
+
 def function_name(ref: str) -> tuple[str, str | None]:
     """'fn', 'fn:alias', or a full ARN -> (name, qualifier)."""
     if ref.startswith("arn:"):
@@ -89,6 +92,15 @@ def install(gw: Gateway, overlay: LambdaConfigOverlay) -> None:
         return overlay.amend(req.region, doc)
 
     def amend_list(req: DemoRequest, status: int, doc: dict) -> dict:
+        if req.operation == "ListFunctions" and status == 200:
+            # AWS pages ListFunctions: at most 50 functions a response whatever MaxItems asks, the rest
+            # behind NextMarker ("ListFunctions", AWS Lambda API Reference: MaxItems); moto returns all.
+            fns = doc.get("Functions", [])
+            start = int(req.param("Marker") or 0) if (req.param("Marker") or "0").isdigit() else 0
+            size = max(1, min(int(req.param("MaxItems") or LIST_FUNCTIONS_PAGE), LIST_FUNCTIONS_PAGE))
+            doc["Functions"] = fns[start:start + size]
+            if start + size < len(fns):
+                doc["NextMarker"] = str(start + size)
         for cfg in doc.get("Functions", []) + doc.get("Versions", []):
             overlay.amend(req.region, cfg)
         return doc

@@ -118,6 +118,9 @@ def publish_function_metrics(store: MetricStore, spec: FunctionSpec, traffic: Fu
     if spec.traffic == "stream":
         store.add_samples(r, LAMBDA_NS, "IteratorAge", dims, rec.ts_ms, rec.iterator_age_ms, "Milliseconds")
     if spec.is_async:
+        # AsyncEventsReceived counts the events Lambda enqueued for asynchronous processing, one per
+        # async invoke (AWS Compute Blog, "Introducing new asynchronous invocation metrics for AWS
+        # Lambda", Feb 2023); the product reads async destinations only where it is above 0.
         store.add_samples(r, LAMBDA_NS, "AsyncEventsReceived", dims, rec.ts_ms, ones, "Count")
 
 

@@ -73,6 +73,10 @@ def config_table(fn: FunctionInfo, aliases: list[tuple[str, str]] | None) -> Tab
         failures.append(f"on-success → {arn_name(fn.on_success_destination)}")
     alias_text = "loading…" if aliases is None else (", ".join(f"{a}→v{v}" for a, v in aliases) or "none")
     reserved = "unreserved" if fn.reserved_concurrency is None else str(fn.reserved_concurrency)
+    if "reserved_concurrency" in fn.details_unread:  # read only on need (collect/details.py)
+        reserved = fn.details_unread["reserved_concurrency"]
+    elif "reserved_concurrency" in fn.details_failed:
+        reserved = "unknown"
     if fn.details_error:
         reserved += f" ({fn.details_error})"
     # Table cells given a str are read as markup; these name AWS resources and errors: Text cells.
@@ -149,7 +153,9 @@ class FunctionOverview(VerticalScroll):
         limit = (float(self.fn.reserved_concurrency), f"reserved {self.fn.reserved_concurrency}") \
             if self.fn.reserved_concurrency is not None else None
         self.chart("concurrency").show([Series("max", _values(f, "concurrency"), "cyan")], xl, limit,
-                                       note=f"per {every}" + ("" if limit else " · no reserved concurrency"),
+                                       note=f"per {every}" + ("" if limit or "reserved_concurrency" in
+                                                              (*self.fn.details_unread, *self.fn.details_failed)
+                                                              else " · no reserved concurrency"),
                                        partial_last=partial)
         if self.fn.is_stream_consumer:
             age_s = [None if v is None else v / 1000 for v in _values(f, "iterator_age")]

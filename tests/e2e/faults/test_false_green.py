@@ -34,44 +34,32 @@ def window(demo) -> list[str]:
     return ["--start", w["start"], "--end", w["end"]]
 
 
-def throttle_details_of(prefix: str) -> Rule:
-    """Every attempt of GetFunctionConcurrency for functions named ``prefix*`` is throttled: their
-    retries run out, the other functions answer."""
-    return Rule("lambda", lambda op, url, attempt: op == "GetFunctionConcurrency" and f"/functions/{prefix}" in url,
-                lambda req: lambda_error(req, "TooManyRequestsException", 429))
-
-
 @pytest.mark.e2e
 def test_throttled_details_are_errors_nulls_and_254_with_strict(served_demo, monkeypatch):
-    rule = throttle_details_of("orders-")
+    # image-resize had async traffic, so the report reads its on-failure destination (collect/details.py)
+    rule = Rule("lambda", lambda op, url, attempt: op == "GetFunctionEventInvokeConfig" and "/functions/image-resize" in url,
+                lambda req: lambda_error(req, "TooManyRequestsException", 429))
     inject(monkeypatch, rule)
-    orders = sorted(t["name"] for t in served_demo.truth["functions"] if t["name"].startswith("orders-"))
-    assert len(orders) >= 2
 
     res = run(served_demo, "report", *window(served_demo), "-o", "json")
     assert res.exit_code == 0, res.stderr  # a partial report is still a report...
     data = json.loads(res.stdout)
-    errs = [e for e in data["errors"] if e["operation"] == "GetFunctionConcurrency"]
+    errs = [e for e in data["errors"] if e["operation"] == "GetFunctionEventInvokeConfig"]
     assert errs, data["errors"]  # ...but never with empty errors
-    assert sum(e["count"] for e in errs) == len(orders)
+    assert sum(e["count"] for e in errs) == 1
     assert all("throttled" in e["message"] and e["region"] in REGIONS.split(",") for e in errs)
     got = {f["name"]: f for f in data["functions"]}
-    for name in orders:  # its on-failure destination is unknown: so is its DLQ depth
-        assert got[name]["dlq_depth"] is None and "dlq_depth" in got[name]["missing"], got[name]
+    # its on-failure destination is unknown: so is its DLQ depth
+    assert got["image-resize"]["dlq_depth"] is None and "dlq_depth" in got["image-resize"]["missing"]
     assert got["payments-async"]["missing"] == [] and got["payments-async"]["dlq_depth"] is not None
-    assert "GetFunctionConcurrency (" in res.stderr and "could not be fetched" in res.stderr
-    # every attempt was throttled: 5 per function (standard retry mode), all counted
-    assert rule.hits == 5 * len(orders)
-    assert data["api_retries"]["lambda.GetFunctionConcurrency"] == 4 * len(orders)
-    assert data["api_calls"]["lambda.GetFunctionConcurrency"] >= 5 * len(orders)
+    assert "GetFunctionEventInvokeConfig:" in res.stderr and "could not be fetched" in res.stderr
+    # every attempt was throttled: 5 (standard retry mode), all counted
+    assert rule.hits == 5
+    assert data["api_retries"]["lambda.GetFunctionEventInvokeConfig"] == 4
 
-    strict = run(served_demo, "report", *window(served_demo), "-o", "json", "--strict")
-    assert strict.exit_code == 254, strict.stderr
-    assert json.loads(strict.stdout)["errors"]  # the document is still written
-
-    table = run(served_demo, "report", *window(served_demo), "--functions", "orders-*")
-    assert table.exit_code == 0
-    assert "INCOMPLETE" in table.stdout and " ? " in table.stdout
+    table = run(served_demo, "report", *window(served_demo), "--functions", "image-*", "--strict")
+    assert table.exit_code == 254, table.stderr
+    assert "INCOMPLETE" in table.stdout and " ? " in table.stdout  # the table is still written
 
 
 @pytest.mark.e2e
@@ -176,7 +164,7 @@ def test_raw_logs_over_the_row_limit_is_null_with_a_note(served_demo):
 
     full = collect(0)  # 0: follow nextToken to the end of the window
     row = full.table.to_dict("records")[0]
-    assert row["missing"] == [] and full.notes == []
+    assert row["missing"] == [] and not [n for n in full.notes if "row limit" in n or "log figures" in n]
     assert row["cold_starts"] == busiest["cold_starts"]
 
 

@@ -15,6 +15,8 @@ from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 from lambdaops.errors import ConfigError, NotFoundError, ServiceError
 from tests.helpers import handler_zip
 
+FAST = 1000.0  # control-plane pace: moto has no quota, and pacing is tested on its own (test_details.py)
+
 
 @pytest.fixture
 def aws():
@@ -46,7 +48,7 @@ def _make_fleet(region: str, n: int) -> None:
 def test_inventory_lists_both_regions_with_details(aws):
     _make_fleet("us-east-1", 3)
     _make_fleet("eu-west-1", 2)
-    inv = fleet_inventory(aws, opts=InventoryOptions(cache_dir=None))
+    inv = fleet_inventory(aws, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=None))
     assert inv.errors == []
     by = {(f.region, f.name): f for f in inv.functions}
     assert len(by) == 5
@@ -63,9 +65,9 @@ def test_inventory_lists_both_regions_with_details(aws):
 def test_details_are_cached_on_disk(aws, tmp_path):
     _make_fleet("us-east-1", 3)
     ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
-    fleet_inventory(ctx, opts=InventoryOptions(cache_dir=tmp_path))
+    fleet_inventory(ctx, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=tmp_path))
     again = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
-    inv = fleet_inventory(again, opts=InventoryOptions(cache_dir=tmp_path))
+    inv = fleet_inventory(again, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=tmp_path))
     assert "lambda.GetFunctionConcurrency" not in inv.api_calls
     assert {f.name: f.reserved_concurrency for f in inv.functions}["fn-0"] == 7
 
@@ -73,12 +75,12 @@ def test_details_are_cached_on_disk(aws, tmp_path):
 def test_destinations_without_concurrency_and_a_partial_cache_entry_is_completed(aws, tmp_path):
     _make_fleet("us-east-1", 3)
     ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
-    inv = fleet_inventory(ctx, opts=InventoryOptions(concurrency=False, cache_dir=tmp_path))
+    inv = fleet_inventory(ctx, opts=InventoryOptions(control_plane_rps=FAST, concurrency=False, cache_dir=tmp_path))
     assert "lambda.GetFunctionConcurrency" not in inv.api_calls  # what DLQ discovery asks for
     assert inv.api_calls["lambda.GetFunctionEventInvokeConfig"] == 3
     assert {f.name: f.on_failure_destination for f in inv.functions}["fn-1"].endswith(":q-us-east-1")
     full = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
-    inv = fleet_inventory(full, opts=InventoryOptions(cache_dir=tmp_path))
+    inv = fleet_inventory(full, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=tmp_path))
     assert inv.api_calls["lambda.GetFunctionConcurrency"] == 3  # the cached entries lacked it
     assert {f.name: f.reserved_concurrency for f in inv.functions}["fn-0"] == 7
 
@@ -97,7 +99,7 @@ def test_a_failing_region_is_reported_and_the_others_listed(aws, monkeypatch):
         return cli
 
     monkeypatch.setattr(aws, "client", client)
-    inv = fleet_inventory(aws, opts=InventoryOptions(cache_dir=None))
+    inv = fleet_inventory(aws, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=None))
     assert [f.name for f in inv.functions] == ["fn-0", "fn-1"]
     assert len(inv.errors) == 1 and inv.errors[0].region == "eu-west-1"
     assert "access denied" in inv.errors[0].message and inv.errors[0].exit_code == 254
@@ -132,7 +134,7 @@ def test_translate(exc, kind, needle):
 
 def test_inventory_json_rows_are_snake_case(aws):
     _make_fleet("us-east-1", 1)
-    inv = fleet_inventory(aws, regions=["us-east-1"], opts=InventoryOptions(cache_dir=None))
+    inv = fleet_inventory(aws, regions=["us-east-1"], opts=InventoryOptions(control_plane_rps=FAST, cache_dir=None))
     row = inv.functions[0].to_row()
     assert all(k == k.lower() for k in row)
     json.dumps(row)

@@ -13,7 +13,7 @@ import pytest
 
 from lambdaops.aws.insights import InsightsOutcome, rows_to_dicts
 from lambdaops.collect import log_bins
-from lambdaops.collect.fleet import _insights_figures
+from lambdaops.collect.log_figures import insights_figures
 from lambdaops.collect.meter import Meter
 from lambdaops.demo.insights import compile_query, run_query
 from lambdaops.errors import ErrorTally
@@ -110,7 +110,7 @@ def events():
 
 def figures(runner, window, store=None, meter=None):
     errors, failed = ErrorTally(), set()
-    res = _insights_figures(runner, "us-east-1", GROUPS, window, errors, failed, meter, store=store, notes=[])
+    res = insights_figures(runner, "us-east-1", GROUPS, window, errors, failed, meter, store=store, notes=[])
     assert not failed and not errors.entries()
     return res.figures
 

@@ -5,7 +5,7 @@ or the logs hold nothing although CloudWatch counted invocations."""
 from __future__ import annotations
 
 from lambdaops.models import FunctionInfo
-from lambdaops.collect.fleet import LogResult, _group_users
+from lambdaops.collect.log_figures import LogResult, group_users
 
 
 def fn(name: str, group: str | None = None) -> FunctionInfo:
@@ -26,7 +26,7 @@ RESULT = LogResult(figures={("/aws/lambda/own", ""): figs(5), ("/app/shared", "a
 
 
 def test_each_function_gets_its_own_figures_and_nulls_say_why():
-    sharing, notes = _group_users(FNS), []
+    sharing, notes = group_users(FNS), []
     got = {f.name: RESULT.for_function(f, sharing, inv, notes, "")
            for f, inv in zip(FNS, (5, 3, 7, 0, 12, 0))}
     assert got["own"]["log_invocations"] == 5 and got["a"]["billed_ms"] == 30 and got["b"]["billed_ms"] == 70
@@ -41,5 +41,5 @@ def test_each_function_gets_its_own_figures_and_nulls_say_why():
 def test_rows_of_a_default_stream_in_a_shared_group_are_nobody_s():
     result = LogResult(figures={("/app/shared", ""): figs(4)}, region="us-east-1")
     notes: list[str] = []
-    got = result.for_function(FNS[1], _group_users(FNS), 4, notes, "")
+    got = result.for_function(FNS[1], group_users(FNS), 4, notes, "")
     assert set(got.values()) == {None} and notes

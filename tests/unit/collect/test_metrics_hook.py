@@ -41,3 +41,4 @@ def test_metric_records_come_per_region_before_logs_insights(monkeypatch):
     records = {r["name"]: r for r in heard[0][1]}
     assert records["api"]["invocations"] == 42.0 and records["worker"]["invocations"] == 0.0
     assert "cold_starts" not in records["api"] and records["api"]["missing"] == []
+    assert "dlq_depth" not in records["api"]  # still to come: it needs the destinations read beside Insights

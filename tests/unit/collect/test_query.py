@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from lambdaops.aws.insights import InsightsOutcome
 from lambdaops.models import FunctionInfo, Inventory
-from lambdaops.collect import fleet, query
+from lambdaops.collect import fleet, log_figures, query
 from lambdaops.collect.meter import Meter
 from lambdaops.errors import ErrorTally
 from lambdaops.window import Window
@@ -57,7 +57,7 @@ def test_query_functions_stops_one_second_before_the_end(monkeypatch):
 def test_the_report_uses_the_same_range_and_counts_the_bytes():
     RecordingRunner.calls = []
     meter = Meter()
-    fleet._insights_figures(RecordingRunner(), "us-east-1", ["/aws/lambda/a"], Window(START, END), ErrorTally(),
+    log_figures.insights_figures(RecordingRunner(), "us-east-1", ["/aws/lambda/a"], Window(START, END), ErrorTally(),
                             set(), meter)
     assert RecordingRunner.calls[0][2:4] == (START, END - timedelta(seconds=1))
     assert meter.read() == (0, 2048.0)

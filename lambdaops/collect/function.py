@@ -1,5 +1,5 @@
-"""What lambdaops reads from AWS about one function: its charts, cold starts over time, aliases and
-X-Ray traces. Blocking calls, for the TUI's thread workers and the CLI alike; what they cost beyond
+"""What lambdaops reads from AWS about one function: its charts, cold starts over time, aliases,
+the details the fleet collection left unread, and X-Ray traces. Blocking calls, for the TUI's thread workers and the CLI alike; what they cost beyond
 API requests goes to an optional :class:`~lambdaops.collect.meter.Meter`.
 """
 
@@ -105,6 +105,21 @@ def aliases(ctx: "AwsContext", fn: "FunctionInfo") -> list[tuple[str, str]]:
     """``aws lambda list-aliases``: (alias, version) pairs."""
     resp = ctx.call("lambda", fn.region, "list_aliases", FunctionName=fn.name)
     return [(a["Name"], a.get("FunctionVersion", "?")) for a in resp.get("Aliases", [])]
+
+
+def details(ctx: "AwsContext", fn: "FunctionInfo", cache_dir: Any = None) -> "FunctionInfo":
+    """The reserved concurrency and async destinations the fleet collection read only on need
+    (collect/details.py), read now for one function (``aws lambda get-function-concurrency``,
+    ``get-function-event-invoke-config``; the details cache first). Fills ``fn`` in place; a failed
+    call leaves the detail unknown with its reason (``details_error``), as in the fleet."""
+    from lambdaops.aws.inventory import DESTINATIONS, RESERVED, details_cache, read_details, region_limiter
+    from lambdaops.errors import ErrorTally
+
+    unread = {d: None for d in (RESERVED, DESTINATIONS) if d in fn.details_unread}
+    if unread:
+        read_details(ctx, fn.region, {fn.arn: unread}, [fn], details_cache(ctx, cache_dir),
+                     region_limiter(ctx, fn.region), ErrorTally())
+    return fn
 
 
 def traces(ctx: "AwsContext", fn: "FunctionInfo", window: Window, top: int = 10) -> tuple[list["Trace"], list["Trace"]]:

@@ -76,6 +76,11 @@ class Reads:
 
         return function.aliases(self.session.ctx, fn)
 
+    def details(self, fn: "FunctionInfo") -> "FunctionInfo":
+        from lambdaops.collect import function
+
+        return function.details(self.session.ctx, fn, self.session.cache_dir)
+
     def traces(self, fn: "FunctionInfo", window: "Window", top: int = 10) -> tuple[list["Trace"], list["Trace"]]:
         from lambdaops.collect import function
 

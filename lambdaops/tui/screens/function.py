@@ -117,6 +117,8 @@ class FunctionScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="function-aliases")
     def load_aliases(self, request: int) -> None:
         try:
+            # the details the fleet read only on need (reserved concurrency, destinations) come with them
+            self.app.reads.details(self.fn)
             self.post_message(Loaded(request, "aliases", self.app.reads.aliases(self.fn)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(Loaded(request, "aliases", error=error_text(exc)))

@@ -17,12 +17,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def demo_cache_dir(tmp_path_factory):
+    """One demo account cache (lambdaops/demo/demo_cache.py) for the whole run, outside every test's
+    home: the first demo account writes it, later ones load it. Tests of the cold build name their own."""
+    path = tmp_path_factory.mktemp("demo-cache")
+    old = os.environ.get("LAMBDAOPS_DEMO_CACHE_DIR")
+    os.environ["LAMBDAOPS_DEMO_CACHE_DIR"] = str(path)  # session fixtures (served_demo) start before isolated_env
+    yield path
+    if old is None:
+        os.environ.pop("LAMBDAOPS_DEMO_CACHE_DIR", None)
+    else:
+        os.environ["LAMBDAOPS_DEMO_CACHE_DIR"] = old
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path_factory):
+def isolated_env(monkeypatch, tmp_path_factory, demo_cache_dir):
     home = tmp_path_factory.mktemp("home")
     for var in list(os.environ):
         if var.startswith(("AWS_", "LAMBDAOPS_")):
             monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LAMBDAOPS_DEMO_CACHE_DIR", str(demo_cache_dir))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

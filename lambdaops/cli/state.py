@@ -54,7 +54,9 @@ class CliState:
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            self._demo = open_account(insights_memo=False)  # one command: each log group is queried once
+            # One command queries each log group once: no Insights memo, unless the account comes from
+            # (or goes to) the demo cache, which keeps the memo's columns for the next command.
+            self._demo = open_account(insights_memo=False, save_cache_on_stop=True)
             self._demo.start()
         return self._demo
 

@@ -8,6 +8,7 @@ holds one demo account at a time: ``start()`` resets moto's state first.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import urllib.request
@@ -48,6 +49,15 @@ def _configure_moto() -> None:
         backends.list_of_moto_modules = cached_modules
 
 
+CACHE_ENV = "LAMBDAOPS_DEMO_CACHE"
+
+
+def cache_enabled(env=None) -> bool:
+    """Whether demo accounts keep their seeded state between runs (demo_cache): unless CACHE_ENV says no."""
+    env = os.environ if env is None else env
+    return (env.get(CACHE_ENV) or "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 EARLY_QUIET_S = 1.0
 # What answers before the traffic exists (``start(early=True)``): reads of resources only.
 _EARLY_SERVICES = {
@@ -65,10 +75,11 @@ class DemoAccount:
     def __init__(self, *, seed: int = DEFAULT_SEED, functions: int | None = None, host: str = "127.0.0.1",
                  port: int = 0, window_hours: float = DEFAULT_WINDOW_H, now: datetime | None = None,
                  latency_ms: float = 0.0, quotas: str | None = None, traffic: bool = True,
-                 insights_memo: bool = True) -> None:
+                 insights_memo: bool = True, cache: bool | None = None, save_cache_on_stop: bool = False) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the demo account binds to loopback only")
         self.seed = seed
+        self.functions = functions
         self.fleet: list[FunctionSpec] = build_fleet(seed, functions)
         self.regions = tuple(r for r in REGIONS if any(f.region == r for f in self.fleet))
         self.host, self.port = host, port
@@ -81,6 +92,15 @@ class DemoAccount:
         # long-lived account (demo serve, the TUI's child) answers repeated queries from them; a one-shot
         # command, which queries each group once, is better off without the bookkeeping.
         self.insights_memo = insights_memo
+        # demo_cache: the seeded state kept between runs (None: LAMBDAOPS_DEMO_CACHE decides). Not for an
+        # account pinned to a given ``now``, nor one without traffic. Its Insights columns are kept too,
+        # so every run computes them with insights_memo.
+        self.use_cache = (cache_enabled() if cache is None else cache) and now is None and traffic
+        self.insights_memo = insights_memo or self.use_cache
+        self.cache = None  # demo_cache.DemoCache, made with the traffic
+        # A one-shot command's account writes what it computed when it stops (waiting for it); a
+        # long-lived one writes in the background once its queries are idle, and stops at once.
+        self.save_cache_on_stop = save_cache_on_stop
         self.overlay = LambdaConfigOverlay()
         self.seeded = None
         self.state = None  # traffic, metrics, logs, traces: filled by the traffic layer
@@ -197,7 +217,17 @@ class DemoAccount:
             resp.read()
 
     def stop(self) -> None:
+        if self.cache is not None:
+            self.cache.cancel()
+            if self.save_cache_on_stop:
+                try:  # the Insights columns this run computed, for the next one
+                    self.cache.save_columns(getattr(self, "logs_service", None))
+                except Exception:  # a cache that cannot be written is rebuilt next time, never a failed stop
+                    logging.getLogger(__name__).debug("demo cache not written", exc_info=True)
         if self._server is not None:
+            from lambdaops.demo.seed import forget_clients
+
+            forget_clients(self.endpoint)
             self._server.shutdown()
             self._server.server_close()
             self._server = None

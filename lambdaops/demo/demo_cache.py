@@ -1,0 +1,480 @@
+"""The seeded demo account, built once: what seeding computes at length is kept on disk between runs.
+
+A demo account's traffic records, its rendered log groups and the Logs Insights columns derived from
+them depend only on the seed, the fleet's size, the window and the code that generates them, never on
+the hour: every time in them is relative to the window's end. So the first ``--demo`` run writes them
+to ``<cache dir>/demo`` and later runs load them and move every time forward to the present (records,
+metrics rebuilt from them, event and ingestion times, the ISO times written inside log messages, the
+dates in log stream names), which makes the data as fresh as a new seed. The move is a whole number of
+minutes, so minute-aligned datapoints (per-minute ConcurrentExecutions, SQS depth) stay on the minute
+as CloudWatch keeps them, and the window ends less than a minute before now.
+
+Entries are keyed by everything that changes them: seed, functions, window, lambdaops' version, the
+Python/numpy/pandas versions (the format below) and a hash of every source file of this package (a code
+change invalidates them). A damaged, foreign or stale entry (older than :data:`MAX_AGE_MS`) is rebuilt;
+writes go to a temp file renamed into place, so two processes building at once never corrupt one.
+
+Format: pickle (protocol 5) of numpy arrays and plain containers. It round-trips object arrays of
+strings and numpy dtypes exactly and fast (a million log messages load in a fraction of a second), and
+unpickling runs code only from the file, so it is read only from a directory this program created for
+this user with mode 0700 (checked before every load: owner and no group/other write); anything else is
+ignored and rebuilt.
+
+``LAMBDAOPS_DEMO_CACHE=0`` (or ``--no-demo-cache``; server.cache_enabled) bypasses it; ``LAMBDAOPS_DEMO_CACHE_DIR`` names
+another directory (the test suite shares one across a session).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import stat
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMAT = 1
+DIR_ENV = "LAMBDAOPS_DEMO_CACHE_DIR"
+MINUTE_MS = 60_000
+# An entry older than this is rebuilt: the traffic's daily rhythm follows the hour of day it was
+# generated at, and half a day's move would put the night's quiet at noon.
+MAX_AGE_MS = 6 * 3600 * 1000
+PRUNE_AFTER_S = 7 * 86400  # entries not written for a week (another size, an older version) are removed
+_RECORD_TIMES = ("ts_ms", "throttle_ts_ms")
+# A whole number of minutes that changes every digit of a date and time: a column whose values change
+# when the times in the text move by it depends on them, and is not kept.
+_PROBE_MS = (3 * 365 + 41) * 86400 * 1000 + 11 * 3600 * 1000 + 11 * MINUTE_MS
+_PROBE_ROWS = 1024
+
+
+def directory(env=None) -> Path:
+    env = os.environ if env is None else env
+    custom = env.get(DIR_ENV) or ""
+    if custom and os.path.isabs(custom):
+        return Path(custom)
+    from lambdaops.paths import cache_dir
+
+    return cache_dir(env) / "demo"
+
+
+def _source_digest() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(here.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def entry_key(seed: int, functions: int | None, window_hours: float) -> str:
+    from lambdaops import __version__
+
+    parts = [FORMAT, seed, functions, window_hours, __version__, list(sys.version_info[:2]), np.__version__,
+             pd.__version__, _source_digest()]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _private_dir(path: Path, create: bool) -> bool:
+    """``path`` exists (created 0700 when ``create``), belongs to this user and no one else can write in it."""
+    try:
+        if create:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _read(path: Path):
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # damaged, truncated or written by other code: rebuilt
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
+
+
+def _write(path: Path, doc: dict) -> None:
+    """Atomically: a temp file in the same directory renamed over the entry."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(doc, fh, protocol=5)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _prune(folder: Path, keep: set[str]) -> None:
+    """Entries not written for :data:`PRUNE_AFTER_S`, and temp files an hour old (a killed writer's)."""
+    now = time.time()
+    for path in folder.iterdir():
+        try:
+            age = now - path.stat().st_mtime
+            if path.name not in keep and (age > PRUNE_AFTER_S or (path.name.endswith(".tmp") and age > 3600)):
+                path.unlink()
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+# moving times
+
+
+def iso_minute(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+def shift_messages(messages: np.ndarray, tpos: np.ndarray, xpos: np.ndarray, delta_ms: int) -> np.ndarray:
+    """The messages with the ISO time each carries at ``tpos`` and the epoch seconds (8 hex digits) of
+    the X-Ray trace id at ``xpos`` moved by ``delta_ms`` (whole minutes: only the date, hour and minute
+    of an ISO time change, so each distinct minute is computed once)."""
+    if delta_ms % MINUTE_MS:
+        raise ValueError("messages move by whole minutes")
+    moved = messages
+    table: dict[str, str] = {}
+
+    def iso(m: str, p: int) -> str:
+        head = m[p:p + 16]
+        new = table.get(head)
+        if new is None:
+            stamp = datetime.strptime(head, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
+            new = table[head] = (stamp + timedelta(milliseconds=delta_ms)).strftime("%Y-%m-%dT%H:%M")
+        return m[:p] + new + m[p + 16:]
+
+    def trace(m: str, p: int) -> str:
+        return f"{m[:p]}{int(m[p:p + 8], 16) + delta_ms // 1000:08x}{m[p + 8:]}"
+
+    for pos, move in ((tpos, iso), (xpos, trace)):
+        rows = np.flatnonzero(pos >= 0)
+        if not delta_ms or not len(rows):
+            continue
+        out = list(map(move, moved[rows].tolist(), pos[rows].tolist()))
+        moved = moved.copy() if moved is messages else moved
+        moved[rows] = np.array(out + [None], dtype=object)[:-1]
+    return moved
+
+
+def shift_stream_names(names: np.ndarray, starts_ms: np.ndarray, delta_ms: int) -> np.ndarray:
+    """Stream names ``YYYY/MM/DD/...`` dated anew from the instant each takes its date from."""
+    return np.array([datetime.fromtimestamp((s + delta_ms) / 1000, timezone.utc).strftime("%Y/%m/%d") + n[10:]
+                     for n, s in zip(names.tolist(), starts_ms.tolist())] + [None], dtype=object)[:-1]
+
+
+# --------------------------------------------------------------------------------------------
+# an entry
+
+
+@dataclass
+class StoredGroup:
+    """One log group as seeded, at generation time: columns, stream names factorised."""
+
+    ts: np.ndarray
+    ingest: np.ndarray
+    message: np.ndarray
+    tpos: np.ndarray
+    xpos: np.ndarray
+    stream_codes: np.ndarray
+    streams: np.ndarray
+    stream_starts: np.ndarray
+    log: str
+
+    @classmethod
+    def of(cls, rendered) -> "StoredGroup":
+        frame = rendered.frame
+        codes, uniques = pd.factorize(frame["@logStream"].to_numpy(), sort=False)
+        uniques = np.asarray(uniques, dtype=object)
+        return cls(ts=frame["@timestamp"].to_numpy(), ingest=frame["@ingestionTime"].to_numpy(),
+                   message=frame["@message"].to_numpy(), tpos=rendered.tpos, xpos=rendered.xpos, stream_codes=codes.astype(np.int32),
+                   streams=uniques, stream_starts=np.array([rendered.stream_starts[s] for s in uniques.tolist()],
+                                                           dtype=np.int64),
+                   log=frame["@log"].iat[0] if len(frame) else "")
+
+    def rendered(self, delta_ms: int):
+        from lambdaops.demo.log_lines import RenderedGroup
+
+        streams = shift_stream_names(self.streams, self.stream_starts, delta_ms)
+        frame = pd.DataFrame({
+            "@timestamp": self.ts + delta_ms,
+            "@message": shift_messages(self.message, self.tpos, self.xpos, delta_ms),
+            "@logStream": streams[self.stream_codes] if len(self.ts) else np.array([], dtype=object),
+            "@log": self.log,
+            "@ingestionTime": self.ingest + delta_ms,
+        })
+        return RenderedGroup(frame, self.tpos, self.xpos, dict(zip(streams.tolist(), (self.stream_starts + delta_ms).tolist())))
+
+
+@dataclass
+class Entry:
+    key: str
+    token: str  # ties the columns file to the base it was computed over
+    end_ms: int  # the window's end at generation
+    records: dict  # (region, name) -> {column: array}
+    groups: dict = field(default_factory=dict)  # (region, group) -> StoredGroup
+    columns: dict = field(default_factory=dict)  # (region, group) -> {"cols": ..., "sparse": ...}
+
+
+class DemoCache:
+    """One account's entry: :meth:`load` (None: build it), :meth:`save_base` after the build,
+    :meth:`save_columns` when the account stops (the Insights columns its queries computed)."""
+
+    def __init__(self, seed: int, functions: int | None, window_hours: float, env=None) -> None:
+        self.folder = directory(env)
+        self.key = entry_key(seed, functions, window_hours)
+        self.base_path = self.folder / f"{self.key}.base.pickle"
+        self.columns_path = self.folder / f"{self.key}.columns.pickle"
+        self.entry: Entry | None = None
+        self.delta_ms = 0
+        self.loaded_columns: dict = {}  # (region, group, key) -> events done, as restored from disk
+        self.timings: dict[str, float] = {}
+        self._saver: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+        self._timer_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one columns write at a time in this process
+
+    # -- reading ---------------------------------------------------------------------------------
+    def load(self, now_ms: int) -> Entry | None:
+        t = time.perf_counter()
+        if not _private_dir(self.folder, create=False):
+            return None
+        doc = _read(self.base_path)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != self.key:
+            return None
+        entry: Entry = doc["entry"]
+        delta = (now_ms - entry.end_ms) // MINUTE_MS * MINUTE_MS
+        if delta < 0 or delta > MAX_AGE_MS:
+            return None
+        cols = _read(self.columns_path)
+        if isinstance(cols, dict) and cols.get("format") == FORMAT and cols.get("token") == entry.token:
+            entry.columns = cols["columns"]
+            self.loaded_columns = self._written(entry.columns)
+        self.entry, self.delta_ms = entry, int(delta)
+        self.timings["load_s"] = time.perf_counter() - t
+        return entry
+
+    def records(self) -> dict:
+        """The stored records moved to the present: {(region, name): traffic.Records}."""
+        from lambdaops.demo.traffic import Records
+
+        out = {}
+        for key, cols in self.entry.records.items():
+            moved = dict(cols)
+            for name in _RECORD_TIMES:
+                moved[name] = cols[name] + self.delta_ms
+            out[key] = Records(**moved)
+        return out
+
+    def preloaded_groups(self) -> dict:
+        """(region, group) -> a function returning the group's events moved to the present."""
+        delta = self.delta_ms
+        return {key: (lambda g=g: g.rendered(delta)) for key, g in self.entry.groups.items()}
+
+    def restore_columns(self, region: str, group: str, columns, infrequent_access: bool) -> None:
+        """Put a group's stored Insights columns into a fresh ``insights_memo.GroupColumns``."""
+        stored = self.entry.columns.get((region, group)) if self.entry else None
+        if not stored or stored["infrequent_access"] != infrequent_access or stored["n"] != columns.n:
+            return
+        with columns._lock:
+            for key, value in stored["cols"].items():
+                columns._cols[key] = value.copy() if key == ("bytes",) else _unpack_dense(value, columns.n)
+            for key, value in stored["sparse"].items():
+                columns._sparse[key] = _unpack_sparse(value, columns.n)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def save_base_later(self, state, end_ms: int) -> None:
+        """Write the base entry in a thread once every log group is rendered (``state.logs.warm``)."""
+        records = {key: {name: getattr(t.base, name) for name in t.base.__dataclass_fields__}
+                   for key, t in state.traffic.items() if t.generation == 0}
+
+        def run() -> None:
+            t = time.perf_counter()
+            state.logs.warm()
+            if len(records) != len(state.traffic):
+                return  # a client changed the traffic before the records were captured
+            entry = Entry(self.key, uuid.uuid4().hex, end_ms, records,
+                          {key: StoredGroup.of(g) for key, g in list(state.logs.seeded.items())})
+            if _private_dir(self.folder, create=True):
+                _write(self.base_path, {"format": FORMAT, "key": self.key, "entry": entry})
+                _prune(self.folder, {self.base_path.name, self.columns_path.name})
+                self.entry = entry
+            self.timings["save_base_s"] = time.perf_counter() - t
+
+        self._saver = threading.Thread(target=run, name="demo-cache-save", daemon=True)
+        self._saver.start()
+
+    def columns_computed(self, logs_service, idle_s: float = 2.0) -> None:
+        """A query finished: write the columns once queries have been idle ``idle_s`` (a long-lived
+        account, ``demo serve`` or the TUI's, is stopped without waiting for a write)."""
+        with self._timer_lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(idle_s, self._save_quietly, args=(logs_service,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        with self._timer_lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _save_quietly(self, logs_service) -> None:
+        try:
+            self.save_columns(logs_service)
+        except Exception:  # not written: the next run computes them again
+            pass
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        if self._saver is not None:
+            self._saver.join(timeout_s)
+
+    def save_columns(self, logs_service) -> None:
+        """Write the Insights columns computed over log groups still as seeded, keeping only those that
+        do not depend on the times written in the events (see :func:`time_free`); nothing when this
+        run computed nothing new."""
+        self.wait()
+        entry = self.entry
+        if entry is None or logs_service is None or logs_service.account.state is None:
+            return
+        with self._write_lock:
+            self._save_columns(entry, logs_service)
+
+    def _save_columns(self, entry: Entry, logs_service) -> None:
+        seeded = logs_service.account.state.logs.seeded
+        groups = []
+        for (region, group), (df, ia, cols) in list(logs_service._columns.items()):
+            rendered = seeded.get((region, group))
+            if rendered is not None and rendered.frame is df and (region, group) in entry.groups:
+                groups.append((region, group, ia, cols, rendered))
+        if not any(self.loaded_columns.get((r, g, k), -1) < _done(k, v)
+                   for r, g, _, cols, _ in groups for part in (cols._cols, cols._sparse) for k, v in part.items()):
+            return
+        out: dict = {}
+        for region, group, ia, cols, rendered in groups:
+            with cols._lock:
+                dense = dict(cols._cols)
+                sparse = dict(cols._sparse)
+            keep = [k for k in list(dense) + list(sparse)
+                    if (region, group, k) in self.loaded_columns or time_free(cols, k, rendered, ia)]
+            with cols._lock:
+                out[(region, group)] = {
+                    "n": cols.n, "infrequent_access": ia,
+                    "cols": {k: dense[k].copy() if k == ("bytes",) else _pack_dense(*dense[k])
+                             for k in keep if k in dense},
+                    "sparse": {k: _pack_sparse(*sparse[k]) for k in keep if k in sparse}}
+        if _private_dir(self.folder, create=True):
+            _write(self.columns_path, {"format": FORMAT, "token": entry.token, "columns": out})
+            self.loaded_columns = self._written(out)  # what is on disk now: written again only when outgrown
+
+    @staticmethod
+    def _written(out: dict) -> dict:
+        return {(r, g, k): len(v) - 1 if k == ("bytes",) else int(np.unpackbits(v[0]).sum())
+                for (r, g), c in out.items() for part in ("cols", "sparse") for k, v in c[part].items()}
+
+
+def time_free(columns, key, rendered, infrequent_access: bool) -> bool:
+    """Whether the column ``key`` of a group is the same when every time written in its events (ISO
+    times in messages, dates in stream names) moves: recomputed over up to :data:`_PROBE_ROWS` events
+    so moved and compared. Byte counts are (a moved time is as long)."""
+    if key == ("bytes",):
+        return True
+    how = columns.computes.get(key)
+    if how is None:
+        return False
+    kind, compute, width = how
+    from lambdaops.demo.insights_memo import GroupColumns
+
+    done = (columns._cols[key][1] if kind == "column" else columns._sparse[key][1])
+    rows = np.flatnonzero(done)
+    timed = rows[(rendered.tpos[rows] >= 0) | (rendered.xpos[rows] >= 0)]
+    pick = np.unique(np.r_[timed[np.linspace(0, len(timed) - 1, min(len(timed), _PROBE_ROWS)).astype(int)]
+                           if len(timed) else timed,
+                           rows[np.linspace(0, len(rows) - 1, min(len(rows), _PROBE_ROWS // 4)).astype(int)]
+                           if len(rows) else rows]).astype(np.int64)
+    if not len(pick):
+        return True
+    frame = rendered.frame.iloc[pick].reset_index(drop=True)
+    starts = np.array([rendered.stream_starts.get(s, 0) for s in frame["@logStream"].tolist()], dtype=np.int64)
+    moved = frame.assign(**{"@message": shift_messages(frame["@message"].to_numpy(), rendered.tpos[pick], rendered.xpos[pick],
+                                                          _PROBE_MS),
+                            "@logStream": shift_stream_names(frame["@logStream"].to_numpy(), starts, _PROBE_MS)})
+    probe = GroupColumns(moved, infrequent_access=infrequent_access)
+    everything = np.arange(len(pick))
+    if kind == "column":
+        before, after = columns.column(key, compute, pick), probe.column(key, compute, everything)
+        return _same(before, after)
+    before, after = columns.sparse(key, compute, width, pick), probe.sparse(key, compute, width, everything)
+    return all(_same(a, b) for a, b in zip(before, after))
+
+
+def _pack(values: np.ndarray):
+    """Strings (and None) as codes into their distinct values: a parsed number repeats across many
+    events, and a million small str objects pickle large and load slowly."""
+    if values.dtype != object:
+        return values
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not all(isinstance(u, str) for u in uniques.tolist()):  # 1, 1.0 and True would merge
+        return values
+    return ("factorized", codes.astype(np.int32), np.asarray(uniques, dtype=object))
+
+
+def _unpack(values) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    _, codes, uniques = values
+    return np.append(uniques, None).astype(object)[codes]  # code -1 (null) takes the None at the end
+
+
+# A memo column is stored for the events it holds values for only (``done``, as bits): most columns are
+# computed over the events some filter kept, and the rest of the array is filler.
+def _pack_dense(values: np.ndarray, done: np.ndarray) -> tuple:
+    return np.packbits(done), _pack(values[done]), values.dtype
+
+
+def _unpack_dense(stored: tuple, n: int) -> list:
+    bits, values, dtype = stored
+    done = np.unpackbits(bits, count=n).astype(bool)
+    values = _unpack(values)
+    out = np.full(n, np.nan) if dtype.kind == "f" else (
+        np.zeros(n, dtype=dtype) if dtype.kind in "biu" else np.full(n, None, dtype=object))
+    out[done] = values
+    return [out, done]
+
+
+def _pack_sparse(slot: np.ndarray, done: np.ndarray, values: list, count: int) -> tuple:
+    hit = np.flatnonzero(slot >= 0)
+    return np.packbits(done), hit.astype(np.int32), slot[hit].astype(np.int32), [_pack(v) for v in values], count
+
+
+def _unpack_sparse(stored: tuple, n: int) -> list:
+    bits, hit, slots, values, count = stored
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[hit] = slots
+    return [slot, np.unpackbits(bits, count=n).astype(bool), [_unpack(v) for v in values], count]
+
+
+def _done(key, value) -> int:
+    """How many events a memo column holds values for."""
+    return len(value) - 1 if key == ("bytes",) else int(value[1].sum())
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return pd.Series(a, dtype=object).equals(pd.Series(b, dtype=object))

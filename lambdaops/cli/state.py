@@ -57,7 +57,8 @@ class CliState:
             # One command queries each log group once: no Insights memo, unless the account comes from
             # (or goes to) the demo cache, which keeps the memo's columns for the next command.
             self._demo = open_account(insights_memo=False, save_cache_on_stop=True)
-            self._demo.start()
+            # Early: the inventory's control-plane reads answer while the traffic is loaded or built.
+            self._demo.start(early=True, eager=True)
         return self._demo
 
     def aws(self):

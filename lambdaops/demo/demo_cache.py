@@ -49,7 +49,7 @@ MINUTE_MS = 60_000
 # An entry older than this is rebuilt: the traffic's daily rhythm follows the hour of day it was
 # generated at, and half a day's move would put the night's quiet at noon.
 MAX_AGE_MS = 6 * 3600 * 1000
-PRUNE_AFTER_S = 7 * 86400  # entries not written for a week (another size, an older version) are removed
+PRUNE_AFTER_S = 86400  # entries not written for a day (another size, an older version) are removed
 _RECORD_TIMES = ("ts_ms", "throttle_ts_ms")
 # A whole number of minutes that changes every digit of a date and time: a column whose values change
 # when the times in the text move by it depends on them, and is not kept.
@@ -225,7 +225,7 @@ class StoredGroup:
 @dataclass
 class Entry:
     key: str
-    token: str  # ties the columns file to the base it was computed over
+    token: str  # ties the groups and columns files to the records they were computed from
     end_ms: int  # the window's end at generation
     records: dict  # (region, name) -> {column: array}
     groups: dict = field(default_factory=dict)  # (region, group) -> StoredGroup
@@ -233,18 +233,24 @@ class Entry:
 
 
 class DemoCache:
-    """One account's entry: :meth:`load` (None: build it), :meth:`save_base` after the build,
-    :meth:`save_columns` when the account stops (the Insights columns its queries computed)."""
+    """One account's entry, in three files: the records (small, read at start), the rendered log
+    groups (large, read in a thread while the account answers its first requests) and the Insights
+    columns. :meth:`load` (None: build it), :meth:`save_base_later` after a build,
+    :meth:`save_columns` / :meth:`columns_computed` for the columns queries computed."""
 
     def __init__(self, seed: int, functions: int | None, window_hours: float, env=None) -> None:
         self.folder = directory(env)
         self.key = entry_key(seed, functions, window_hours)
-        self.base_path = self.folder / f"{self.key}.base.pickle"
+        self.records_path = self.folder / f"{self.key}.records.pickle"
+        self.groups_path = self.folder / f"{self.key}.groups.pickle"
         self.columns_path = self.folder / f"{self.key}.columns.pickle"
         self.entry: Entry | None = None
         self.delta_ms = 0
-        self.loaded_columns: dict = {}  # (region, group, key) -> events done, as restored from disk
+        self.loaded_columns: dict = {}  # (region, group, key) -> events done, as on disk
         self.timings: dict[str, float] = {}
+        self.state = None  # the account's state, once built (to write the groups again when unreadable)
+        self._rest = threading.Event()  # groups and columns read (or found unusable)
+        self._rest.set()
         self._saver: threading.Thread | None = None
         self._timer: threading.Timer | None = None
         self._timer_lock = threading.Lock()
@@ -252,23 +258,38 @@ class DemoCache:
 
     # -- reading ---------------------------------------------------------------------------------
     def load(self, now_ms: int) -> Entry | None:
+        """The entry's records (None: build the account), and its groups read in a thread."""
         t = time.perf_counter()
         if not _private_dir(self.folder, create=False):
             return None
-        doc = _read(self.base_path)
+        doc = _read(self.records_path)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != self.key:
             return None
-        entry: Entry = doc["entry"]
-        delta = (now_ms - entry.end_ms) // MINUTE_MS * MINUTE_MS
+        delta = (now_ms - doc["end_ms"]) // MINUTE_MS * MINUTE_MS
         if delta < 0 or delta > MAX_AGE_MS:
             return None
-        cols = _read(self.columns_path)
-        if isinstance(cols, dict) and cols.get("format") == FORMAT and cols.get("token") == entry.token:
-            entry.columns = cols["columns"]
-            self.loaded_columns = self._written(entry.columns)
-        self.entry, self.delta_ms = entry, int(delta)
-        self.timings["load_s"] = time.perf_counter() - t
-        return entry
+        self.entry, self.delta_ms = Entry(self.key, doc["token"], doc["end_ms"], doc["records"]), int(delta)
+        self.timings["records_s"] = time.perf_counter() - t
+        self._rest.clear()
+        threading.Thread(target=self._load_rest, name="demo-cache-load", daemon=True).start()
+        return self.entry
+
+    def _load_rest(self) -> None:
+        t = time.perf_counter()
+        entry = self.entry
+        try:
+            doc = _read(self.groups_path)
+            if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("token") == entry.token:
+                entry.groups = doc["groups"]
+                cols = _read(self.columns_path)
+                if isinstance(cols, dict) and cols.get("format") == FORMAT and cols.get("token") == entry.token:
+                    entry.columns = cols["columns"]
+                    self.loaded_columns = self._written(entry.columns)
+        finally:
+            self._rest.set()
+            self.timings["groups_s"] = time.perf_counter() - t
+        if not entry.groups and self.state is not None:  # unreadable: rendered from the records, written again
+            self.save_base_later(self.state, entry.end_ms + self.delta_ms)
 
     def records(self) -> dict:
         """The stored records moved to the present: {(region, name): traffic.Records}."""
@@ -282,13 +303,15 @@ class DemoCache:
             out[key] = Records(**moved)
         return out
 
-    def preloaded_groups(self) -> dict:
-        """(region, group) -> a function returning the group's events moved to the present."""
-        delta = self.delta_ms
-        return {key: (lambda g=g: g.rendered(delta)) for key, g in self.entry.groups.items()}
+    def stored_group(self, region: str, group: str):
+        """A group's events as seeded, moved to the present (log_lines.RenderedGroup); None: not stored."""
+        self._rest.wait()
+        stored = self.entry.groups.get((region, group)) if self.entry else None
+        return None if stored is None else stored.rendered(self.delta_ms)
 
     def restore_columns(self, region: str, group: str, columns, infrequent_access: bool) -> None:
         """Put a group's stored Insights columns into a fresh ``insights_memo.GroupColumns``."""
+        self._rest.wait()
         stored = self.entry.columns.get((region, group)) if self.entry else None
         if not stored or stored["infrequent_access"] != infrequent_access or stored["n"] != columns.n:
             return
@@ -300,7 +323,8 @@ class DemoCache:
 
     # -- writing ---------------------------------------------------------------------------------
     def save_base_later(self, state, end_ms: int) -> None:
-        """Write the base entry in a thread once every log group is rendered (``state.logs.warm``)."""
+        """Write the records and the log groups in a thread once every group is rendered
+        (``state.logs.warm``); ``end_ms``: the window's end the records' times are at."""
         records = {key: {name: getattr(t.base, name) for name in t.base.__dataclass_fields__}
                    for key, t in state.traffic.items() if t.generation == 0}
 
@@ -312,9 +336,12 @@ class DemoCache:
             entry = Entry(self.key, uuid.uuid4().hex, end_ms, records,
                           {key: StoredGroup.of(g) for key, g in list(state.logs.seeded.items())})
             if _private_dir(self.folder, create=True):
-                _write(self.base_path, {"format": FORMAT, "key": self.key, "entry": entry})
-                _prune(self.folder, {self.base_path.name, self.columns_path.name})
-                self.entry = entry
+                # groups first: a reader finding the new records finds their groups
+                _write(self.groups_path, {"format": FORMAT, "token": entry.token, "groups": entry.groups})
+                _write(self.records_path, {"format": FORMAT, "key": self.key, "token": entry.token,
+                                           "end_ms": end_ms, "records": records})
+                _prune(self.folder, {self.records_path.name, self.groups_path.name, self.columns_path.name})
+                self.entry, self.delta_ms, self.loaded_columns = entry, 0, {}
             self.timings["save_base_s"] = time.perf_counter() - t
 
         self._saver = threading.Thread(target=run, name="demo-cache-save", daemon=True)

@@ -43,6 +43,7 @@ def generate_state(account):
     records = cache.records() if entry is not None else None
     if records is not None and set(records) != {(f.region, f.name) for f in account.fleet}:
         entry = records = None  # not this fleet (cannot happen with the key's hash of this code): rebuilt
+    account.from_cache = records is not None
     if entry is not None:
         account.started_at = datetime.fromtimestamp((entry.end_ms + cache.delta_ms) / 1000, timezone.utc)
     start, end = account.window
@@ -54,12 +55,14 @@ def generate_state(account):
     else:
         state = build_state(account.fleet, account.seed, start_ms, end_ms)
     account.state = state
+    if cache is not None:
+        cache.state = state
     seed_dlqs(account, state)
     # Render the log groups in the background: the first Logs Insights query then finds them ready.
     # (Not their Insights columns: computing them ahead duplicated the first queries' stats work and
     # slowed the first answers; insights_memo computes them with the first query instead, and
     # demo_cache keeps them for the next run.)
-    state.logs = LogStore(state, cache.preloaded_groups() if entry is not None else None)
+    state.logs = LogStore(state, cache.stored_group if entry is not None else None)
     if cache is not None and entry is None:
         cache.save_base_later(state, end_ms)  # renders them, then writes them
     else:

@@ -297,16 +297,16 @@ class RenderedGroup:
 class LogStore:
     """Rendered log groups, cached per function until its records change; plus client-put events.
 
-    ``preloaded`` maps a group to a function returning its :class:`RenderedGroup` as seeded (demo_cache
-    keeps them between runs): used while none of the group's functions has new records. Groups as
-    seeded are kept in :attr:`seeded` (what demo_cache writes, and how it tells them apart)."""
+    ``stored(region, group)`` gives a group's :class:`RenderedGroup` as seeded, or None (demo_cache keeps
+    them between runs): asked instead of rendering while none of the group's functions has new records.
+    Groups as seeded are kept in :attr:`seeded` (what demo_cache writes, and how it tells them apart)."""
 
-    def __init__(self, state, preloaded: dict | None = None) -> None:
+    def __init__(self, state, stored=None) -> None:
         self.state = state
         self._lock = threading.Lock()
         self._group_locks: dict[tuple[str, str], threading.Lock] = {}
         self._cache: dict[tuple[str, str], tuple[tuple, int, pd.DataFrame]] = {}
-        self._preloaded = dict(preloaded or {})
+        self._stored = stored
         self.seeded: dict[tuple[str, str], RenderedGroup] = {}
 
     def warm(self) -> None:
@@ -328,10 +328,8 @@ class LogStore:
             if hit and hit[0] == gen and hit[1] == len(extra):
                 return hit[2]
             as_seeded = not extra and all(g == 0 for _, g in gen)
-            load = self._preloaded.pop(key, None)
-            if load is not None and as_seeded:
-                rendered = load()
-            else:
+            rendered = self._stored(region, group) if as_seeded and self._stored is not None else None
+            if rendered is None:
                 rendered = self._render(functions)
                 if rendered is None and not extra:
                     return None

@@ -66,6 +66,7 @@ class LogsService:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-insights")
         self._columns: dict[tuple[str, str], tuple] = {}  # (region, group) -> (events, IA?, GroupColumns)
+        self._column_locks: dict[tuple[str, str], threading.Lock] = {}
 
     @property
     def store(self) -> LogStore | None:
@@ -112,6 +113,8 @@ class LogsService:
             return None
         ia = group_class(region, group) == INFREQUENT_ACCESS
         with self._lock:
+            group_lock = self._column_locks.setdefault((region, group), threading.Lock())
+        with group_lock:  # not the service's lock: restoring stored columns takes a moment
             hit = self._columns.get((region, group))
             if hit is None or hit[0] is not df or hit[1] != ia:
                 cols = GroupColumns(df, ia)

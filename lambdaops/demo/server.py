@@ -98,6 +98,7 @@ class DemoAccount:
         self.use_cache = (cache_enabled() if cache is None else cache) and now is None and traffic
         self.insights_memo = insights_memo or self.use_cache
         self.cache = None  # demo_cache.DemoCache, made with the traffic
+        self.from_cache = False  # the traffic was loaded from it
         # A one-shot command's account writes what it computed when it stops (waiting for it); a
         # long-lived one writes in the background once its queries are idle, and stops at once.
         self.save_cache_on_stop = save_cache_on_stop
@@ -141,11 +142,13 @@ class DemoAccount:
         self.gateway = gw
         return gw
 
-    def start(self, *, early: bool = False) -> "DemoAccount":
+    def start(self, *, early: bool = False, eager: bool = False) -> "DemoAccount":
         """Serve and seed. With ``early`` it returns as soon as the resources exist and builds the
         traffic in a thread: the control plane's reads (what an inventory needs) answer at once, and
         every other request waits for the traffic (``ready``). The TUI uses this to list the fleet
-        while the telemetry is still being generated."""
+        while the telemetry is still being generated; it starts building once a client asks for
+        telemetry or the inventory goes quiet, unless ``eager`` (a one-shot command: its inventory is
+        paced by the control plane's rate limits, time the build runs in)."""
         from werkzeug.serving import make_server
 
         from moto.moto_server.threaded_moto_server import MotoRequestHandler
@@ -169,6 +172,8 @@ class DemoAccount:
         if early and self.traffic:
             self.gateway.before.insert(0, self._wait_for_traffic)
             self._last_early_request = time.monotonic()
+            if eager:
+                self._traffic_wanted.set()
             threading.Thread(target=self._finish, args=(t0, True), name="demo-traffic", daemon=True).start()
             return self
         self._finish(t0)

@@ -81,7 +81,7 @@ def built(fleet, tmp_path):
     cache = DemoCache(7, None, 1.0, env=env)
     cache.save_base_later(state, T1)
     cache.wait()
-    assert cache.base_path.exists() and oct(cache.folder.stat().st_mode & 0o777) == "0o700"
+    assert cache.records_path.exists() and cache.groups_path.exists() and oct(cache.folder.stat().st_mode & 0o777) == "0o700"
     return state, cache, env
 
 
@@ -96,9 +96,9 @@ def test_a_loaded_entry_is_the_state_moved_to_now(built):
         got = records[key]
         for name in ("ts_ms", "throttle_ts_ms", "duration_ms", "init_ms", "status", "rid"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
-    groups = later.preloaded_groups()
-    assert set(groups) == set(state.logs.seeded)
-    shared = groups[("us-east-1", "/app/storefront")]().frame
+    later.stored_group("us-east-1", "/app/storefront")  # the groups are read in a thread: waits for them
+    assert set(later.entry.groups) == set(state.logs.seeded)
+    shared = later.stored_group("us-east-1", "/app/storefront").frame
     fresh = SimpleNamespace(traffic={k: dataclasses.replace(t, base=records[k]) for k, t in state.traffic.items()},
                             extra_logs={})
     assert shared.equals(LogStore(fresh).group_frame("us-east-1", "/app/storefront"))
@@ -114,12 +114,16 @@ def test_stale_damaged_foreign_and_unsafe_entries_are_not_used(built):
     assert DemoCache(7, None, 1.0, env=env).load(T1) is None  # anyone could have written it
     os.chmod(cache.folder, 0o700)
     assert DemoCache(7, None, 1.0, env=env).load(T1) is not None
-    with open(cache.base_path, "wb") as fh:
+    cache.groups_path.write_bytes(b"\x80\x05 not a pickle")
+    damaged = DemoCache(7, None, 1.0, env=env)
+    assert damaged.load(T1) is not None and damaged.stored_group("us-east-1", "/app/storefront") is None
+    assert not cache.groups_path.exists()  # removed; rendered from the records and written again
+    with open(cache.records_path, "wb") as fh:
         pickle.dump({"format": demo_cache.FORMAT, "key": "another"}, fh)
     assert DemoCache(7, None, 1.0, env=env).load(T1) is None  # foreign
-    cache.base_path.write_bytes(b"\x80\x05 not a pickle")
+    cache.records_path.write_bytes(b"\x80\x05 not a pickle")
     assert DemoCache(7, None, 1.0, env=env).load(T1) is None  # damaged: removed, rebuilt next time
-    assert not cache.base_path.exists()
+    assert not cache.records_path.exists()
 
 
 DURATION = 'filter type = "platform.report" | parse @message /"durationMs":(?<d>[0-9.]+)/ | stats sum(d) as s'
@@ -144,7 +148,7 @@ def test_insights_columns_are_kept_unless_they_read_the_times(built):
     cache.save_columns(service)
     later = DemoCache(7, None, 1.0, env=env)
     later.load(T1 + DELTA)
-    frame = later.preloaded_groups()[key]().frame
+    frame = later.stored_group(*key).frame
     restored = GroupColumns(frame)
     later.restore_columns(*key, restored, False)
     kept = {k[2] for k in restored._sparse}

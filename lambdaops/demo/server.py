@@ -47,6 +47,19 @@ def _configure_moto() -> None:
 
         cached_modules.lambdaops_cached = True
         backends.list_of_moto_modules = cached_modules
+    # moto makes a new model loader for each service model it loads (moto.core.utils._load_service_model),
+    # and each one lists botocore's and moto's data directories again (hundreds of stats), in every
+    # request thread that races for the same model at start-up: one loader, whose caches then hold.
+    from moto.core import utils as moto_utils
+
+    if not getattr(moto_utils.create_loader, "lambdaops_shared", False):
+        loader = moto_utils.create_loader()
+
+        def shared_loader():
+            return loader
+
+        shared_loader.lambdaops_shared = True
+        moto_utils.create_loader = shared_loader
 
 
 CACHE_ENV = "LAMBDAOPS_DEMO_CACHE"

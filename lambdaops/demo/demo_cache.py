@@ -395,12 +395,18 @@ class DemoCache:
                    for r, g, _, cols, _ in groups for part in (cols._cols, cols._sparse) for k, v in part.items()):
             return
         out: dict = {}
+        members: dict = {}  # key -> the groups holding it, new there
+        for region, group, ia, cols, rendered in groups:
+            with cols._lock:
+                for k in list(cols._cols) + list(cols._sparse):
+                    if (region, group, k) not in self.loaded_columns:
+                        members.setdefault(k, []).append((cols, rendered, ia))
+        timed = {k for k, held in members.items() if not time_free(held, k)}
         for region, group, ia, cols, rendered in groups:
             with cols._lock:
                 dense = dict(cols._cols)
                 sparse = dict(cols._sparse)
-            keep = [k for k in list(dense) + list(sparse)
-                    if (region, group, k) in self.loaded_columns or time_free(cols, k, rendered, ia)]
+            keep = [k for k in list(dense) + list(sparse) if k not in timed or (region, group, k) in self.loaded_columns]
             with cols._lock:
                 out[(region, group)] = {
                     "n": cols.n, "infrequent_access": ia,
@@ -417,39 +423,63 @@ class DemoCache:
                 for (r, g), c in out.items() for part in ("cols", "sparse") for k, v in c[part].items()}
 
 
-def time_free(columns, key, rendered, infrequent_access: bool) -> bool:
-    """Whether the column ``key`` of a group is the same when every time written in its events (ISO
-    times in messages, dates in stream names) moves: recomputed over up to :data:`_PROBE_ROWS` events
-    so moved and compared. Byte counts are (a moved time is as long)."""
+def time_free(members: list[tuple], key) -> bool:
+    """Whether the column ``key`` stays the same when every time written in the events (ISO times in
+    messages, X-Ray trace times, dates in stream names) moves. ``members``: (insights_memo.GroupColumns,
+    log_lines.RenderedGroup, Infrequent Access?) of the groups holding it. It is recomputed over up to
+    :data:`_PROBE_ROWS` of their events (those carrying a time first), so moved, in one pass per log
+    class, and compared with the values computed before. Byte counts are kept (a moved time is as long)."""
     if key == ("bytes",):
         return True
-    how = columns.computes.get(key)
-    if how is None:
-        return False
-    kind, compute, width = how
     from lambdaops.demo.insights_memo import GroupColumns
 
-    done = (columns._cols[key][1] if kind == "column" else columns._sparse[key][1])
-    rows = np.flatnonzero(done)
-    timed = rows[(rendered.tpos[rows] >= 0) | (rendered.xpos[rows] >= 0)]
-    pick = np.unique(np.r_[timed[np.linspace(0, len(timed) - 1, min(len(timed), _PROBE_ROWS)).astype(int)]
-                           if len(timed) else timed,
-                           rows[np.linspace(0, len(rows) - 1, min(len(rows), _PROBE_ROWS // 4)).astype(int)]
-                           if len(rows) else rows]).astype(np.int64)
-    if not len(pick):
-        return True
-    frame = rendered.frame.iloc[pick].reset_index(drop=True)
-    starts = np.array([rendered.stream_starts.get(s, 0) for s in frame["@logStream"].tolist()], dtype=np.int64)
-    moved = frame.assign(**{"@message": shift_messages(frame["@message"].to_numpy(), rendered.tpos[pick], rendered.xpos[pick],
-                                                          _PROBE_MS),
-                            "@logStream": shift_stream_names(frame["@logStream"].to_numpy(), starts, _PROBE_MS)})
-    probe = GroupColumns(moved, infrequent_access=infrequent_access)
-    everything = np.arange(len(pick))
-    if kind == "column":
-        before, after = columns.column(key, compute, pick), probe.column(key, compute, everything)
-        return _same(before, after)
-    before, after = columns.sparse(key, compute, width, pick), probe.sparse(key, compute, width, everything)
-    return all(_same(a, b) for a, b in zip(before, after))
+    for ia in (False, True):
+        held = [(c, r) for c, r, i in members if i == ia and (key in c._cols or key in c._sparse)]
+        if not held:
+            continue
+        how = held[0][0].computes.get(key)
+        if how is None:
+            return False
+        kind, compute, width = how
+        share = max(8, _PROBE_ROWS // len(held))
+        before, frames = [], []
+        for cols, rendered in held:
+            rows = np.flatnonzero(cols._cols[key][1] if kind == "column" else cols._sparse[key][1])
+            timed = rows[(rendered.tpos[rows] >= 0) | (rendered.xpos[rows] >= 0)]
+            pick = np.unique(np.r_[_spread(timed, share), _spread(rows, max(2, share // 4))]).astype(np.int64)
+            if not len(pick):
+                continue
+            before.append(cols.column(key, compute, pick) if kind == "column" else cols.sparse(key, compute, width, pick))
+            frame = rendered.frame.iloc[pick].reset_index(drop=True)
+            starts = np.array([rendered.stream_starts.get(s, 0) for s in frame["@logStream"].tolist()], dtype=np.int64)
+            frames.append(frame.assign(**{
+                "@message": shift_messages(frame["@message"].to_numpy(), rendered.tpos[pick], rendered.xpos[pick],
+                                           _PROBE_MS),
+                "@logStream": shift_stream_names(frame["@logStream"].to_numpy(), starts, _PROBE_MS)}))
+        if not frames:
+            continue
+        probe = GroupColumns(pd.concat(frames, ignore_index=True), infrequent_access=ia)
+        everything = np.arange(probe.n)
+        if kind == "column":
+            if not _same(np.concatenate([_objects(b) for b in before]), _objects(probe.column(key, compute, everything))):
+                return False
+        else:
+            after = probe.sparse(key, compute, width, everything)
+            if not all(_same(np.concatenate([b[i] for b in before]), after[i]) for i in range(width)):
+                return False
+    return True
+
+
+def _spread(rows: np.ndarray, k: int) -> np.ndarray:
+    """Up to ``k`` of ``rows``, evenly spread."""
+    return rows[np.linspace(0, len(rows) - 1, min(len(rows), k)).astype(int)] if len(rows) else rows
+
+
+def _objects(a: np.ndarray) -> np.ndarray:
+    out = a.astype(object)
+    if a.dtype.kind == "f":
+        out[np.isnan(a)] = None
+    return out
 
 
 def _pack(values: np.ndarray):

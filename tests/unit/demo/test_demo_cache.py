@@ -141,8 +141,11 @@ def test_insights_columns_are_kept_unless_they_read_the_times(built):
     cols = GroupColumns(rendered.frame)
     before = {q: _answer(q, cols) for q in (DURATION, MINUTES)}
     parse_keys = {k[2]: k for k in cols.computes if k[0] == "parse"}
-    assert time_free(cols, parse_keys['"durationMs":(?<d>[0-9.]+)'], rendered, False)
-    assert not time_free(cols, parse_keys['"time":"[0-9-]+T[0-9]+:(?<minute>[0-9]+)'], rendered, False)
+    assert time_free([(cols, rendered, False)], parse_keys['"durationMs":(?<d>[0-9.]+)'])
+    assert not time_free([(cols, rendered, False)], parse_keys['"time":"[0-9-]+T[0-9]+:(?<minute>[0-9]+)'])
+    cols.field("time", np.arange(cols.n))  # the JSON key holding each record's ISO time
+    assert not time_free([(cols, rendered, False)], ("field", "time"))
+    assert time_free([(cols, rendered, False)], ("field", "type"))
 
     service = SimpleNamespace(account=SimpleNamespace(state=state), _columns={key: (rendered.frame, False, cols)})
     cache.save_columns(service)
@@ -153,5 +156,6 @@ def test_insights_columns_are_kept_unless_they_read_the_times(built):
     later.restore_columns(*key, restored, False)
     kept = {k[2] for k in restored._sparse}
     assert '"durationMs":(?<d>[0-9.]+)' in kept and not any("minute" in k for k in kept)
+    assert ("field", "type") in restored._cols and ("field", "time") not in restored._cols
     assert _answer(DURATION, restored) == before[DURATION]
     assert _answer(MINUTES, restored) == _answer(MINUTES, GroupColumns(frame)) != before[MINUTES]

@@ -159,3 +159,31 @@ def test_insights_columns_are_kept_unless_they_read_the_times(built):
     assert ("field", "type") in restored._cols and ("field", "time") not in restored._cols
     assert _answer(DURATION, restored) == before[DURATION]
     assert _answer(MINUTES, restored) == _answer(MINUTES, GroupColumns(frame)) != before[MINUTES]
+
+
+def test_the_cache_is_on_unless_switched_off(monkeypatch):
+    from datetime import datetime, timezone
+
+    from lambdaops.demo.server import DemoAccount, cache_enabled
+
+    assert DemoAccount().use_cache
+    assert not DemoAccount(now=datetime(2026, 11, 22, tzinfo=timezone.utc)).use_cache  # a pinned clock: generated
+    assert not DemoAccount(cache=False).use_cache
+    for off in ("0", "false", "OFF"):
+        assert not cache_enabled({"LAMBDAOPS_DEMO_CACHE": off})
+    monkeypatch.setenv("LAMBDAOPS_DEMO_CACHE", "0")  # what --no-demo-cache sets for this process and its children
+    assert not DemoAccount().use_cache
+
+
+def test_no_demo_cache_reaches_the_account_and_child_processes(monkeypatch):
+    from typer.testing import CliRunner
+
+    from lambdaops.cli.main import app, hoist_globals
+
+    monkeypatch.delenv("LAMBDAOPS_DEMO_CACHE", raising=False)
+    assert hoist_globals(["report", "--no-demo-cache"]) == ["--no-demo-cache", "report"]
+    # config needs no AWS: the root callback runs, and sets the variable the demo account reads
+    res = CliRunner().invoke(app, ["--no-demo-cache", "config"])
+    assert res.exit_code == 0, res.output
+    assert os.environ.get("LAMBDAOPS_DEMO_CACHE") == "0"
+    monkeypatch.delenv("LAMBDAOPS_DEMO_CACHE")  # the CLI set it in this process: undone

@@ -57,7 +57,6 @@ def generate_state(account):
     account.state = state
     if cache is not None:
         cache.state = state
-    seed_dlqs(account, state)
     # Render the log groups in the background: the first Logs Insights query then finds them ready.
     # (Not their Insights columns: computing them ahead duplicated the first queries' stats work and
     # slowed the first answers; insights_memo computes them with the first query instead, and
@@ -67,4 +66,6 @@ def generate_state(account):
         cache.save_base_later(state, end_ms)  # renders them, then writes them
     else:
         threading.Thread(target=state.logs.warm, name="demo-log-warmup", daemon=True).start()
+    account.telemetry_ready.set()  # logs, traces and Lambda's metrics answer while the DLQs fill
+    seed_dlqs(account, state)
     return state

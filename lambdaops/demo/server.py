@@ -80,6 +80,18 @@ _EARLY_SERVICES = {
 }
 
 
+def _reads_queues(req) -> bool:
+    """Whether an answer depends on the DLQs' contents, filled last: SQS, SNS, the streams, Lambda
+    (Invoke sends failures there), and CloudWatch unless the request names AWS/Lambda metrics only
+    (the queues' AWS/SQS metrics are published as they are filled). Logs and X-Ray never do."""
+    if req.service in ("logs", "xray"):
+        return False
+    if req.service == "cloudwatch":
+        body = req.body or b""
+        return b"AWS/SQS" in body or b"AWS%2FSQS" in body or not (b"AWS/Lambda" in body or b"AWS%2FLambda" in body)
+    return True
+
+
 class DemoAccount:
     """A seeded fake AWS account reachable at :attr:`endpoint`."""
 
@@ -124,6 +136,9 @@ class DemoAccount:
         self.gateway = None
         # Set once the traffic (metrics, logs, traces, DLQ messages) exists; see ``start(early=True)``.
         self.ready = threading.Event()
+        # Set once the traffic, metrics, logs and traces exist, before the DLQs are filled (``ready``):
+        # in early mode, requests that read no queue answer from then on (see _reads_queues).
+        self.telemetry_ready = threading.Event()
         self.failure: BaseException | None = None
         # Early mode: the traffic is generated once a client asks for it, or once the early readers
         # have been quiet a moment. Generating it holds the GIL for seconds, and the inventory's
@@ -210,6 +225,7 @@ class DemoAccount:
         except BaseException as exc:  # surfaced to every waiting request (early) or re-raised by start()
             self.failure = exc
         finally:
+            self.telemetry_ready.set()
             self.ready.set()
 
     def _wait_for_traffic(self, req) -> None:
@@ -223,6 +239,10 @@ class DemoAccount:
         if SEED_AGENT in req.headers.get("user-agent", ""):
             return
         self._traffic_wanted.set()
+        if not _reads_queues(req):
+            self.telemetry_ready.wait()
+            if self.failure is None:
+                return
         self.ready.wait()
         if self.failure is not None:
             from lambdaops.demo.api_errors import DemoApiError

@@ -187,3 +187,19 @@ def test_no_demo_cache_reaches_the_account_and_child_processes(monkeypatch):
     assert res.exit_code == 0, res.output
     assert os.environ.get("LAMBDAOPS_DEMO_CACHE") == "0"
     monkeypatch.delenv("LAMBDAOPS_DEMO_CACHE")  # the CLI set it in this process: undone
+
+
+def test_early_requests_that_read_no_queue_do_not_wait_for_the_dlqs():
+    from lambdaops.demo.server import _reads_queues
+
+    def req(service, body=b""):
+        return SimpleNamespace(service=service, body=body)
+
+    assert not _reads_queues(req("logs")) and not _reads_queues(req("xray"))
+    assert not _reads_queues(req("cloudwatch", b'{"Namespace":"AWS/Lambda"}'))
+    assert not _reads_queues(req("cloudwatch", b"Namespace=AWS%2FLambda&MetricName=Errors"))
+    assert _reads_queues(req("cloudwatch", b'{"Namespace":"AWS/SQS"}'))
+    assert _reads_queues(req("cloudwatch", b'{"q":["AWS/Lambda","AWS/SQS"]}'))
+    assert _reads_queues(req("cloudwatch"))  # ListMetrics of every namespace
+    for service in ("sqs", "sns", "kinesis", "dynamodb", "lambda"):
+        assert _reads_queues(req(service))

@@ -22,23 +22,43 @@ TUI_DIR = ROOT / "tests" / "tui"
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Work units for pytest-xdist (the README's command runs ``-n 2 --dist loadgroup``): a module's
-    tests stay on one worker, so a module-scoped demo account starts once; the TUI modules form one
-    unit, run in their ``ORDER`` (tests/tui/conftest.py) on one worker, because their in-process
-    account lives in moto's process-global state, which a ``mock_aws`` test run between two of them
-    would reset. Without xdist the marks do nothing."""
+    """Work units for pytest-xdist (pyproject's addopts: ``--dist=loadgroup`` on every core): a
+    module's tests stay on one worker, so a module-scoped demo account starts once; the TUI modules
+    form one unit, run in their ``ORDER`` (tests/tui/conftest.py) on one worker, because their
+    in-process account lives in moto's process-global state, which a ``mock_aws`` test run between two
+    of them would reset. Without xdist the marks do nothing."""
     for item in items:
         path = Path(str(item.fspath))
         group = "tui" if TUI_DIR in path.parents else str(path.relative_to(ROOT))
         item.add_marker(pytest.mark.xdist_group(group))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def demo_cache_dir(tmp_path_factory):
+    """One demo account cache (lambdaops/demo/demo_cache.py) for the whole run, outside every test's
+    home: the first demo account writes it, later ones load it (its entries are written to a temporary
+    file and renamed, so the xdist workers share it). Tests of the cold build name their own."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "demo-cache"  # the run's directory, above each worker's
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("demo-cache")
+    old = os.environ.get("LAMBDAOPS_DEMO_CACHE_DIR")
+    os.environ["LAMBDAOPS_DEMO_CACHE_DIR"] = str(path)  # session fixtures (served_demo) start before isolated_env
+    yield path
+    if old is None:
+        os.environ.pop("LAMBDAOPS_DEMO_CACHE_DIR", None)
+    else:
+        os.environ["LAMBDAOPS_DEMO_CACHE_DIR"] = old
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path_factory):
+def isolated_env(monkeypatch, tmp_path_factory, demo_cache_dir):
     home = tmp_path_factory.mktemp("home")
     for var in list(os.environ):
         if var.startswith(("AWS_", "LAMBDAOPS_")):
             monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LAMBDAOPS_DEMO_CACHE_DIR", str(demo_cache_dir))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

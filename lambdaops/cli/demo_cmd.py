@@ -100,7 +100,7 @@ def serve(
             write_truth(account, truth)
         print(f"lambdaops demo account {account.account_id} listening on {account.endpoint}")
         seeded = "traffic still being generated" if not account.ready.is_set() else \
-            f"seeded in {account.timings.get('total_s', 0):.1f}s"
+            f"seeded in {account.timings.get('total_s', 0):.1f}s" + (" from the demo cache" if account.from_cache else "")
         print(f"regions: {', '.join(account.regions)}; functions: {len(account.fleet)}; seed: {seed}; {seeded}")
         print("point tools at it with (sh, bash, zsh):")
         for line in tool_lines(account.endpoint, account.env_lines(), account.regions):

@@ -8,6 +8,7 @@ of the subcommand before Click parses.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from typing import Optional
@@ -27,7 +28,7 @@ except ImportError:  # pragma: no cover - older Typer on real Click
     from click import exceptions as click_exc
 
 GLOBAL_WITH_VALUE = ("--profile", "--region", "--endpoint-url", "--output", "-o")
-GLOBAL_FLAGS = ("--demo", "--debug", "--write", "--read-only", "--no-cache")
+GLOBAL_FLAGS = ("--demo", "--no-demo-cache", "--debug", "--write", "--read-only", "--no-cache")
 
 
 def hoist_globals(args: list[str]) -> list[str]:
@@ -151,6 +152,7 @@ def root(
     region: Optional[list[str]] = typer.Option(None, "--region", help="Region; repeatable and comma-separated for several."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="Send AWS calls to this endpoint (e.g. `lambdaops demo serve`)."),
     demo: bool = typer.Option(False, "--demo", help="Run against a fresh in-process demo account (no credentials needed)."),
+    no_demo_cache: bool = typer.Option(False, "--no-demo-cache", help="Seed the demo account anew instead of loading it from the cache (also LAMBDAOPS_DEMO_CACHE=0)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="table | json | csv | markdown (report: also html)."),
     debug: bool = typer.Option(False, "--debug", help="Log every AWS call and show full tracebacks."),
     write: Optional[bool] = typer.Option(None, "--write/--read-only", help="Allow actions that change AWS (TUI). Read-only by default."),
@@ -161,6 +163,8 @@ def root(
     from lambdaops.config import split_regions
 
     check_globals(demo=demo, endpoint_url=endpoint_url, regions=split_regions(region))
+    if no_demo_cache:  # the environment, so that the TUI's demo process and `demo serve` see it too
+        os.environ["LAMBDAOPS_DEMO_CACHE"] = "0"
     # botocore logs refresh failures as WARNINGs with tracebacks; the error that follows says it in one line.
     logging.getLogger("botocore").setLevel(logging.WARNING if debug else logging.CRITICAL)
 

@@ -55,8 +55,11 @@ class CliState:
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            self._demo = open_account(insights_memo=False)  # one command: each log group is queried once
-            self._demo.start()
+            # One command queries each log group once: no Insights memo, unless the account comes from
+            # (or goes to) the demo cache, which keeps the memo's columns for the next command.
+            self._demo = open_account(insights_memo=False, save_cache_on_stop=True)
+            # Early: the inventory's control-plane reads answer while the traffic is loaded or built.
+            self._demo.start(early=True, eager=True)
         return self._demo
 
     def aws(self):

@@ -369,6 +369,8 @@ def backdate_sent_timestamps(account_id: str, merged: dict[tuple[str, str], Fill
 
 def hold_in_flight(endpoint: str, region: str, url: str, n: int) -> int:
     """A consumer receives ``n`` messages and keeps them (no delete, no visibility change)."""
+    if n <= 0:
+        return 0
     sqs = client(endpoint, "sqs", region)
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=n, VisibilityTimeout=HOLD_VISIBILITY_S).get("Messages", [])
     if len(got) != n:
@@ -406,7 +408,9 @@ def seed_dlqs(account, state: DemoState) -> None:
     backdate_sent_timestamps(account.account_id, merged, single={(f.region, f.name) for f in filled
                                                                if sum(g.name == f.name and g.region == f.region
                                                                       for g in filled) == 1})
-    held = {key: hold_in_flight(account.endpoint, key[0], merged[key].url, n)
+    # A queue whose window left fewer failures than HELD names (another seed, another hour) has them all held.
+    held = {key: hold_in_flight(account.endpoint, key[0], merged[key].url,
+                                min(n, len(merged[key].arrivals_ms) - merged[key].delayed))
             for key, n in HELD.items() if key in merged}
     for (region, name), f in merged.items():
         truth = QueueTruth(region, name, f.url, f.kind, dlq_messages=len(f.arrivals_ms),

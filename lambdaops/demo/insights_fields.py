@@ -165,20 +165,71 @@ def _typed(values: list) -> np.ndarray:
     return np.array([None if isinstance(v, (dict, list)) else v for v in values], dtype=object)
 
 
+_MISS = object()  # the in-place read could not tell: parse the message
+_TYPE_AT = len('{"time":"2026-11-22T10:00:00.123Z') + len('","type":')  # where a platform record's type is
+
+
+def _platform_type(m: str):
+    """Top-level "type" of a platform record as Lambda writes it ({"time":"<ISO>","type":"platform.x",...})."""
+    if m.startswith('","type":"', _TYPE_AT - 9) and m.startswith('{"time":"'):
+        end = m.find('"', _TYPE_AT + 1)
+        if end > 0 and "\\" not in m[_TYPE_AT:end]:
+            return m[_TYPE_AT + 1:end]
+    return _MISS
+
+
+def _report_metric(m: str, label: str):
+    """``record.metrics.<name>`` of a platform.report record, read in place: Lambda writes the metrics
+    as one flat object of numbers ("metrics":{"durationMs":92.61,...}); None where the key is absent."""
+    start = m.find('"metrics":{')
+    if start < 0:
+        return _MISS
+    end = m.find("}", start)
+    at = m.find(label, start, end)
+    if at < 0:
+        return None
+    at += len(label)
+    stop = min((i for i in (m.find(",", at, end), end) if i >= 0), default=end)
+    try:
+        return float(m[at:stop])
+    except ValueError:
+        return _MISS
+
+
+def _in_place(path: tuple, rows: np.ndarray, kind: np.ndarray, strs: list[str]) -> list:
+    """Values of the key at ``path`` read without parsing where Lambda's own records fix the shape
+    (json.loads costs several microseconds a message and these keys are read for every invocation),
+    _MISS elsewhere."""
+    if path == ("type",):
+        return [_platform_type(m) if k != JSON_OTHER else _MISS for m, k in zip(strs, kind[rows].tolist())]
+    if len(path) == 3 and path[:2] == ("record", "metrics"):
+        label = f'"{path[2]}":'
+        return [_report_metric(m, label) if k == JSON_REPORT else _MISS for m, k in zip(strs, kind[rows].tolist())]
+    return [_MISS] * len(strs)
+
+
 def json_field(name: str, messages: np.ndarray, kind: np.ndarray, docs: np.ndarray, parsed: np.ndarray
                ) -> np.ndarray:
     """Key ``name`` of every JSON message. ``docs``/``parsed`` cache parsed messages across calls;
-    a message is parsed only when the key's last name occurs in it (or it escapes characters)."""
+    a message is parsed only when the key's last name occurs in it (or it escapes characters), and
+    not at all where Lambda's platform records can be read in place (:func:`_in_place`)."""
     path = tuple(name.split("."))
     leaf = next((p for p in reversed(path) if not p.isdigit()), name)
     rows = np.flatnonzero(np.isin(kind, JSON_KINDS))
     strs = messages[rows].tolist()
-    rows = rows[_contains(strs, f'"{leaf}"') | _contains(strs, "\\u")]
-    todo = rows[~parsed[rows]]
+    escaped = _contains(strs, "\\u")
+    keep = _contains(strs, f'"{leaf}"') | escaped
+    rows, strs, escaped = rows[keep], [m for m, k in zip(strs, keep.tolist()) if k], escaped[keep]
+    found = _in_place(path, rows, kind, strs)
+    found = [_MISS if e else v for v, e in zip(found, escaped.tolist())]
+    slow = np.fromiter((v is _MISS for v in found), dtype=bool, count=len(found))
+    todo = rows[slow & ~parsed[rows]]
     if len(todo):
         docs[todo] = [load_json(m) for m in messages[todo].tolist()]
         parsed[todo] = True
-    values = _typed([dig(d, path) for d in docs[rows].tolist()])
+    for i, d in zip(np.flatnonzero(slow).tolist(), docs[rows[slow]].tolist()):
+        found[i] = dig(d, path)
+    values = _typed(found)
     out = np.full(len(messages), np.nan) if values.dtype.kind == "f" else _nulls(len(messages))
     out[rows] = values
     return out

@@ -40,6 +40,9 @@ class GroupColumns:
         self._frame = events_frame(events)  # never read itself: computations take subsets of it
         self._cols: dict = {}  # key -> [values (n,), done mask (n,)]
         self._sparse: dict = {}  # key -> [slot (n,) int32, done mask (n,), list of values arrays, count]
+        # key -> how its values are computed (demo_cache tests whether a column depends on the times
+        # in the text before it keeps it between runs)
+        self.computes: dict = {}
         self._lock = threading.RLock()
 
     def _missing(self, done: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
@@ -67,6 +70,7 @@ class GroupColumns:
         from lambdaops.demo.insights_eval import KIND
 
         with self._lock:
+            self.computes.setdefault(key, ("column", compute, 0))
             entry = self._cols.get(key)
             todo = self._missing(entry[1] if entry is not None else None, rows)
             if len(todo):
@@ -88,6 +92,7 @@ class GroupColumns:
         """``compute(frame) -> (matching positions in frame, [values] * width)`` for these events, kept
         sparse; dense (None where no match) for ``rows``."""
         with self._lock:
+            self.computes.setdefault(key, ("sparse", compute, width))
             entry = self._sparse.get(key)
             if entry is None:
                 entry = self._sparse[key] = [np.full(self.n, -1, dtype=np.int64), np.zeros(self.n, dtype=bool),

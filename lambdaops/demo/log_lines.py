@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,7 @@ def _iso_ms(ms: np.ndarray) -> list[str]:
     return [s + "Z" for s in np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()]
 
 
-def _stream_names(spec: FunctionSpec, rec: Records) -> np.ndarray:
+def _stream_names(spec: FunctionSpec, rec: Records, starts_out: dict | None = None) -> np.ndarray:
     """One log stream per execution environment: a new one starts at each cold start. Default groups
     name it ``YYYY/MM/DD/[<version>]<id>``; a custom group (LoggingConfig.LogGroup) puts the function in
     front, ``YYYY/MM/DD/<function>[<version>]<id>``, so several functions can share the group
@@ -125,12 +126,26 @@ def _stream_names(spec: FunctionSpec, rec: Records) -> np.ndarray:
     names = {int(e): f"{d.replace('-', '/')}/{prefix}[{'$LATEST' if versions[e] == 0 else versions[e]}]"
                      f"{(int(rec.rid[e, 0]) ^ 0x5DEECE66D):016x}{int(rec.rid[e, 1]) % 10**8:08d}"
              for e, d in zip(starts.tolist(), days)}
+    if starts_out is not None:  # the instant each name's date comes from (demo_cache shifts it)
+        starts_out.update({names[e]: t for e, t in zip(starts.tolist(), rec.ts_ms[starts].tolist())})
     return np.array([names[e] for e in env.tolist()], dtype=object)
+
+
+# Where a rendered message carries an ISO-8601 time ("2026-11-22T10:00:00.123Z"): demo_cache rewrites
+# it when it moves a cached account to the present. NO_TIME: the message carries none.
+NO_TIME = -1
+_JSON_TIME = len('{"time":"')
+_JSON_APP_TIME = len('{"timestamp":"')
 
 
 def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     """All log events of one function, built column by column (one list comprehension per line
     kind, then a single sort) because per-event Python work is what makes this slow."""
+    return render_function_parts(spec, rec).frame
+
+
+def render_function_parts(spec: FunctionSpec, rec: Records) -> "RenderedGroup":
+    """:func:`render_function`, with where each message writes a time (see :class:`RenderedGroup`)."""
     fam = _family(spec.runtime)
     version = "".join(ch for ch in spec.runtime if ch.isdigit() or ch == ".") or "al2023"
     runtime_version = _RUNTIME_VERSION[fam].format(v=version)
@@ -146,10 +161,15 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     sampled = sampled_mask(spec, rec)
     traces = {i: (trace_id(rec, i), segment_id(rec, i)) for i in np.flatnonzero(sampled).tolist()}
     is_json = spec.log_format == "JSON"
-    parts: list[tuple[np.ndarray, int, list[str], np.ndarray]] = []  # (ts, order, messages, invocation index)
+    # (ts, order, messages, invocation index, where each message's ISO time starts, its trace id's time)
+    parts: list[tuple[np.ndarray, int, list[str], np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def part(idx: np.ndarray, when: np.ndarray, order: int, messages: list[str]) -> None:
-        parts.append((when.astype(np.int64), order, messages, idx))
+    def positions(at, n: int) -> np.ndarray:
+        return np.full(n, at, dtype=np.int16) if np.isscalar(at) else np.asarray(at, dtype=np.int16)
+
+    def part(idx: np.ndarray, when: np.ndarray, order: int, messages: list[str], tpos=NO_TIME, xpos=NO_TIME) -> None:
+        parts.append((when.astype(np.int64), order, messages, idx, positions(tpos, len(messages)),
+                      positions(xpos, len(messages))))
 
     legacy = spec.legacy_lines
     ci = np.flatnonzero(cold)
@@ -160,11 +180,11 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     if is_json and spec.snapstart:  # a restore is platform.restoreStart (Lambda Telemetry API event schema)
         part(si, t_init, 0, [f'{{"time":"{t}","type":"platform.restoreStart","record":{{"runtimeVersion":'
                              f'"{runtime_version}","functionName":"{spec.name}","functionVersion":"$LATEST"}}}}'
-                             for t in _iso_ms(t_init)])
+                             for t in _iso_ms(t_init)], _JSON_TIME)
     elif is_json:
         part(si, t_init, 0, [f'{{"time":"{t}","type":"platform.initStart","record":{{"initializationType":"on-demand",'
                              f'"phase":"init","runtimeVersion":"{runtime_version}","functionName":"{spec.name}",'
-                             f'"functionVersion":"$LATEST"}}}}' for t in _iso_ms(t_init)])
+                             f'"functionVersion":"$LATEST"}}}}' for t in _iso_ms(t_init)], _JSON_TIME)
     else:
         word = "RESTORE_START" if spec.snapstart else "INIT_START"
         part(si, t_init, 0, [f"{word} Runtime Version: {runtime_version}\tRuntime Version ARN: "
@@ -172,7 +192,7 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     all_idx = np.arange(n)
     if is_json:
         part(all_idx, ts, 1, [f'{{"time":"{t}","type":"platform.start","record":{{"requestId":"{r}","version":"$LATEST"}}}}'
-                              for t, r in zip(_iso_ms(ts), rid)])
+                              for t, r in zip(_iso_ms(ts), rid)], _JSON_TIME)
     else:
         part(all_idx, ts, 1, [f"START RequestId: {r} Version: $LATEST" for r in rid])
 
@@ -181,8 +201,10 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
     logged = np.flatnonzero((status == ERROR) | ((status == OOM) & (not legacy)) | sample)
     stack_json = json.dumps(stack)
     msgs = []
+    tpos = []
     for i, t in zip(logged.tolist(), _iso_ms(ts[logged] + 1)):
         st, r = int(status[i]), rid[i]
+        tpos.append(_JSON_APP_TIME if is_json else 8 if st == ERROR else 0 if st == OOM else 7)
         if is_json:
             if st == ERROR:
                 msgs.append(f'{{"timestamp":"{t}","level":"ERROR","requestId":"{r}","message":{json.dumps(f"{err_type}: {err_msg}")},'
@@ -198,13 +220,13 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
             msgs.append(f"{t} {r} Error: Runtime exited with error: signal: killed\nRuntime.OutOfMemory")
         else:
             msgs.append(f"[INFO]\t{t}\t{r}\tprocessed event for {spec.name}")
-    part(logged, ts[logged] + 1, 2, msgs)
+    part(logged, ts[logged] + 1, 2, msgs, tpos)
 
     ti = np.flatnonzero(status == TIMEOUT)
     # Current runtimes write the timeout line before END and Status: timeout on the REPORT line (so one
     # invocation shows both forms); older ones write it only, after the REPORT line (order 6 below).
     part(ti, end[ti] + (2 if legacy else 0), 6 if legacy else 3,
-         [legacy_timeout_line(t, rid[i], spec.timeout_s) for i, t in zip(ti.tolist(), _iso_ms(end[ti]))])
+         [legacy_timeout_line(t, rid[i], spec.timeout_s) for i, t in zip(ti.tolist(), _iso_ms(end[ti]))], 0)
     if legacy:
         oi = np.flatnonzero(status == OOM)
         part(oi, end[oi] + 2, 6, [legacy_oom_line(rid[i]) for i in oi.tolist()])
@@ -233,32 +255,59 @@ def render_function(spec: FunctionSpec, rec: Records) -> pd.DataFrame:
                                None if inits[i] != inits[i] else inits[i], snap, stats[i], traces.get(i),
                                billed_restore_ms=restores[i], legacy=legacy)
                    for i in range(n)]
-    part(all_idx, end + 1, 5, reports)
+    # X-Ray trace ids start with the request's epoch seconds in hex ("1-5759e988-..."; X-Ray developer guide,
+    # "Tracing header"): where a line carries one, demo_cache moves that time too.
+    xpos = [NO_TIME] * n
+    for i, (tid, _) in traces.items():
+        xpos[i] = reports[i].find(tid) + 2
+    part(all_idx, end + 1, 5, reports, _JSON_TIME if is_json else NO_TIME, xpos)
 
     when = np.concatenate([p[0] for p in parts])
     order = np.concatenate([np.full(p[0].size, p[1], dtype=np.int8) for p in parts])
     inv = np.concatenate([p[3] for p in parts])
     messages = np.array([m for p in parts for m in p[2]], dtype=object)
     sort = np.lexsort((order, inv, when))
-    streams = _stream_names(spec, rec)
+    stream_starts: dict[str, int] = {}
+    streams = _stream_names(spec, rec, stream_starts)
     when = when[sort]
-    return pd.DataFrame({
+    tpos = np.concatenate([p[4] for p in parts])[sort]
+    xpos = np.concatenate([p[5] for p in parts])[sort]
+    frame = pd.DataFrame({
         "@timestamp": when,
         "@message": messages[sort],
         "@logStream": streams[inv[sort]] if n else np.array([], dtype=object),
         "@log": f"{ACCOUNT_ID}:{spec.log_group_name}",
         "@ingestionTime": when + 300,
     })
+    return RenderedGroup(frame, tpos, xpos, stream_starts)
+
+
+@dataclass
+class RenderedGroup:
+    """A log group's events as seeded, with what demo_cache needs to move them in time: where each
+    message's ISO time starts and where the epoch seconds of its X-Ray trace id start (``NO_TIME``:
+    none), and the instant each stream name's date comes from."""
+
+    frame: pd.DataFrame
+    tpos: np.ndarray
+    xpos: np.ndarray
+    stream_starts: dict[str, int]
 
 
 class LogStore:
-    """Rendered log groups, cached per function until its records change; plus client-put events."""
+    """Rendered log groups, cached per function until its records change; plus client-put events.
 
-    def __init__(self, state) -> None:
+    ``stored(region, group)`` gives a group's :class:`RenderedGroup` as seeded, or None (demo_cache keeps
+    them between runs): asked instead of rendering while none of the group's functions has new records.
+    Groups as seeded are kept in :attr:`seeded` (what demo_cache writes, and how it tells them apart)."""
+
+    def __init__(self, state, stored=None) -> None:
         self.state = state
         self._lock = threading.Lock()
         self._group_locks: dict[tuple[str, str], threading.Lock] = {}
         self._cache: dict[tuple[str, str], tuple[tuple, int, pd.DataFrame]] = {}
+        self._stored = stored
+        self.seeded: dict[tuple[str, str], RenderedGroup] = {}
 
     def warm(self) -> None:
         """Render every group ahead of the first query (run in a background thread)."""
@@ -278,18 +327,35 @@ class LogStore:
             hit = self._cache.get(key)
             if hit and hit[0] == gen and hit[1] == len(extra):
                 return hit[2]
-            parts = [render_function(t.spec, t.records()) for t in functions]
+            as_seeded = not extra and all(g == 0 for _, g in gen)
+            rendered = self._stored(region, group) if as_seeded and self._stored is not None else None
+            if rendered is None:
+                rendered = self._render(functions)
+                if rendered is None and not extra:
+                    return None
+            if as_seeded and rendered is not None:
+                self.seeded[key] = rendered
+            frames = [rendered.frame] if rendered is not None else []
             if extra:
                 df = pd.DataFrame(list(extra))
                 df["@log"] = f"{ACCOUNT_ID}:{group}"
                 df["@ingestionTime"] = df["@timestamp"]
-                parts.append(df[COLUMNS])
-            if not parts:
-                return None
-            frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).sort_values(
+                frames.append(df[COLUMNS])
+            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True).sort_values(
                 "@timestamp", kind="stable", ignore_index=True)
             self._cache[key] = (gen, len(extra), frame)
             return frame
+
+    @staticmethod
+    def _render(functions: list[FunctionTraffic]) -> RenderedGroup | None:
+        parts = [render_function_parts(t.spec, t.records()) for t in functions]
+        if len(parts) <= 1:
+            return parts[0] if parts else None
+        frame = pd.concat([p.frame for p in parts], ignore_index=True)
+        order = np.argsort(frame["@timestamp"].to_numpy(), kind="stable")
+        return RenderedGroup(frame.iloc[order].reset_index(drop=True), np.concatenate([p.tpos for p in parts])[order],
+                             np.concatenate([p.xpos for p in parts])[order],
+                             {k: v for p in parts for k, v in p.stream_starts.items()})
 
 
 def functions_logging_to(state, region: str, group: str) -> list[FunctionTraffic]:

@@ -66,6 +66,7 @@ class LogsService:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-insights")
         self._columns: dict[tuple[str, str], tuple] = {}  # (region, group) -> (events, IA?, GroupColumns)
+        self._column_locks: dict[tuple[str, str], threading.Lock] = {}
 
     @property
     def store(self) -> LogStore | None:
@@ -112,9 +113,16 @@ class LogsService:
             return None
         ia = group_class(region, group) == INFREQUENT_ACCESS
         with self._lock:
+            group_lock = self._column_locks.setdefault((region, group), threading.Lock())
+        with group_lock:  # not the service's lock: restoring stored columns takes a moment
             hit = self._columns.get((region, group))
             if hit is None or hit[0] is not df or hit[1] != ia:
-                hit = self._columns[(region, group)] = (df, ia, GroupColumns(df, ia))
+                cols = GroupColumns(df, ia)
+                seeded = store.seeded.get((region, group))
+                cache = getattr(self.account, "cache", None)
+                if cache is not None and seeded is not None and seeded.frame is df:
+                    cache.restore_columns(region, group, cols, ia)  # computed by an earlier run (demo_cache)
+                hit = self._columns[(region, group)] = (df, ia, cols)
         return hit[2]
 
     def events(self, region: str, groups: list[str], start_ms: int, end_ms: int) -> EventsMemo:
@@ -174,6 +182,9 @@ class LogsService:
                 q.results, q.statistics = run_query(compiled, events, limit=limit)
                 if q.status == "Running":
                     q.status = "Complete"
+                cache = getattr(self.account, "cache", None)
+                if cache is not None and not getattr(self.account, "save_cache_on_stop", False):
+                    cache.columns_computed(self)  # kept for the next run (demo_cache)
             except DemoApiError as err:
                 q.status, q.error = "Failed", err.message
             except Exception as exc:  # a bug in the demo must not hang a client polling forever

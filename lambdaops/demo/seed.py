@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 from dataclasses import dataclass, field
 
@@ -52,11 +53,31 @@ class SeededRegion:
 SEED_AGENT = "lambdaops-demo-seed"
 
 
+_clients: dict[tuple[str, str, str], object] = {}
+_clients_lock = threading.Lock()
+
+
 def client(endpoint: str, service: str, region: str):
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, aws_access_key_id="demo",
-                        aws_secret_access_key="demo",
-                        config=botocore.config.Config(retries={"total_max_attempts": 1}, max_pool_connections=20,
-                                                      user_agent_extra=SEED_AGENT))
+    """One client per endpoint, service and region, shared by the seeding threads (botocore clients are
+    thread-safe; making one loads its service model again, and the default session is not safe to make
+    them from several threads: "Multithreading or multiprocessing with resources", boto3 guide)."""
+    key = (endpoint, service, region)
+    with _clients_lock:
+        made = _clients.get(key)
+        if made is None:
+            made = _clients[key] = boto3.client(
+                service, region_name=region, endpoint_url=endpoint, aws_access_key_id="demo",
+                aws_secret_access_key="demo",
+                config=botocore.config.Config(retries={"total_max_attempts": 1}, max_pool_connections=20,
+                                              user_agent_extra=SEED_AGENT))
+        return made
+
+
+def forget_clients(endpoint: str) -> None:
+    """Drop the clients of an account that stopped (their pools point at a closed port)."""
+    with _clients_lock:
+        for key in [k for k in _clients if k[0] == endpoint]:
+            del _clients[key]
 
 
 def seed_account(endpoint: str, fleet: list[FunctionSpec], overlay=None) -> dict[str, SeededRegion]:

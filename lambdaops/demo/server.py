@@ -8,6 +8,7 @@ holds one demo account at a time: ``start()`` resets moto's state first.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import urllib.request
@@ -46,6 +47,28 @@ def _configure_moto() -> None:
 
         cached_modules.lambdaops_cached = True
         backends.list_of_moto_modules = cached_modules
+    # moto makes a new model loader for each service model it loads (moto.core.utils._load_service_model),
+    # and each one lists botocore's and moto's data directories again (hundreds of stats), in every
+    # request thread that races for the same model at start-up: one loader, whose caches then hold.
+    from moto.core import utils as moto_utils
+
+    if not getattr(moto_utils.create_loader, "lambdaops_shared", False):
+        loader = moto_utils.create_loader()
+
+        def shared_loader():
+            return loader
+
+        shared_loader.lambdaops_shared = True
+        moto_utils.create_loader = shared_loader
+
+
+CACHE_ENV = "LAMBDAOPS_DEMO_CACHE"
+
+
+def cache_enabled(env=None) -> bool:
+    """Whether demo accounts keep their seeded state between runs (demo_cache): unless CACHE_ENV says no."""
+    env = os.environ if env is None else env
+    return (env.get(CACHE_ENV) or "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 EARLY_QUIET_S = 1.0
@@ -57,6 +80,18 @@ _EARLY_SERVICES = {
 }
 
 
+def _reads_queues(req) -> bool:
+    """Whether an answer depends on the DLQs' contents, filled last: SQS, SNS, the streams, Lambda
+    (Invoke sends failures there), and CloudWatch unless the request names AWS/Lambda metrics only
+    (the queues' AWS/SQS metrics are published as they are filled). Logs and X-Ray never do."""
+    if req.service in ("logs", "xray"):
+        return False
+    if req.service == "cloudwatch":
+        body = req.body or b""
+        return b"AWS/SQS" in body or b"AWS%2FSQS" in body or not (b"AWS/Lambda" in body or b"AWS%2FLambda" in body)
+    return True
+
+
 class DemoAccount:
     """A seeded fake AWS account reachable at :attr:`endpoint`."""
 
@@ -65,10 +100,11 @@ class DemoAccount:
     def __init__(self, *, seed: int = DEFAULT_SEED, functions: int | None = None, host: str = "127.0.0.1",
                  port: int = 0, window_hours: float = DEFAULT_WINDOW_H, now: datetime | None = None,
                  latency_ms: float = 0.0, quotas: str | None = None, traffic: bool = True,
-                 insights_memo: bool = True) -> None:
+                 insights_memo: bool = True, cache: bool | None = None, save_cache_on_stop: bool = False) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the demo account binds to loopback only")
         self.seed = seed
+        self.functions = functions
         self.fleet: list[FunctionSpec] = build_fleet(seed, functions)
         self.regions = tuple(r for r in REGIONS if any(f.region == r for f in self.fleet))
         self.host, self.port = host, port
@@ -81,6 +117,16 @@ class DemoAccount:
         # long-lived account (demo serve, the TUI's child) answers repeated queries from them; a one-shot
         # command, which queries each group once, is better off without the bookkeeping.
         self.insights_memo = insights_memo
+        # demo_cache: the seeded state kept between runs (None: LAMBDAOPS_DEMO_CACHE decides). Not for an
+        # account pinned to a given ``now``, nor one without traffic. Its Insights columns are kept too,
+        # so every run computes them with insights_memo.
+        self.use_cache = (cache_enabled() if cache is None else cache) and now is None and traffic
+        self.insights_memo = insights_memo or self.use_cache
+        self.cache = None  # demo_cache.DemoCache, made with the traffic
+        self.from_cache = False  # the traffic was loaded from it
+        # A one-shot command's account writes what it computed when it stops (waiting for it); a
+        # long-lived one writes in the background once its queries are idle, and stops at once.
+        self.save_cache_on_stop = save_cache_on_stop
         self.overlay = LambdaConfigOverlay()
         self.seeded = None
         self.state = None  # traffic, metrics, logs, traces: filled by the traffic layer
@@ -90,6 +136,9 @@ class DemoAccount:
         self.gateway = None
         # Set once the traffic (metrics, logs, traces, DLQ messages) exists; see ``start(early=True)``.
         self.ready = threading.Event()
+        # Set once the traffic, metrics, logs and traces exist, before the DLQs are filled (``ready``):
+        # in early mode, requests that read no queue answer from then on (see _reads_queues).
+        self.telemetry_ready = threading.Event()
         self.failure: BaseException | None = None
         # Early mode: the traffic is generated once a client asks for it, or once the early readers
         # have been quiet a moment. Generating it holds the GIL for seconds, and the inventory's
@@ -121,11 +170,13 @@ class DemoAccount:
         self.gateway = gw
         return gw
 
-    def start(self, *, early: bool = False) -> "DemoAccount":
+    def start(self, *, early: bool = False, eager: bool = False) -> "DemoAccount":
         """Serve and seed. With ``early`` it returns as soon as the resources exist and builds the
         traffic in a thread: the control plane's reads (what an inventory needs) answer at once, and
         every other request waits for the traffic (``ready``). The TUI uses this to list the fleet
-        while the telemetry is still being generated."""
+        while the telemetry is still being generated; it starts building once a client asks for
+        telemetry or the inventory goes quiet, unless ``eager`` (a one-shot command: its inventory is
+        paced by the control plane's rate limits, time the build runs in)."""
         from werkzeug.serving import make_server
 
         from moto.moto_server.threaded_moto_server import MotoRequestHandler
@@ -149,6 +200,8 @@ class DemoAccount:
         if early and self.traffic:
             self.gateway.before.insert(0, self._wait_for_traffic)
             self._last_early_request = time.monotonic()
+            if eager:
+                self._traffic_wanted.set()
             threading.Thread(target=self._finish, args=(t0, True), name="demo-traffic", daemon=True).start()
             return self
         self._finish(t0)
@@ -172,6 +225,7 @@ class DemoAccount:
         except BaseException as exc:  # surfaced to every waiting request (early) or re-raised by start()
             self.failure = exc
         finally:
+            self.telemetry_ready.set()
             self.ready.set()
 
     def _wait_for_traffic(self, req) -> None:
@@ -185,6 +239,10 @@ class DemoAccount:
         if SEED_AGENT in req.headers.get("user-agent", ""):
             return
         self._traffic_wanted.set()
+        if not _reads_queues(req):
+            self.telemetry_ready.wait()
+            if self.failure is None:
+                return
         self.ready.wait()
         if self.failure is not None:
             from lambdaops.demo.api_errors import DemoApiError
@@ -197,7 +255,17 @@ class DemoAccount:
             resp.read()
 
     def stop(self) -> None:
+        if self.cache is not None:
+            self.cache.cancel()
+            if self.save_cache_on_stop:
+                try:  # the Insights columns this run computed, for the next one
+                    self.cache.save_columns(getattr(self, "logs_service", None))
+                except Exception:  # a cache that cannot be written is rebuilt next time, never a failed stop
+                    logging.getLogger(__name__).debug("demo cache not written", exc_info=True)
         if self._server is not None:
+            from lambdaops.demo.seed import forget_clients
+
+            forget_clients(self.endpoint)
             self._server.shutdown()
             self._server.server_close()
             self._server = None

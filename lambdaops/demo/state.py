@@ -139,7 +139,13 @@ def publish_queue_metrics(store: MetricStore, queue: QueueTruth, arrivals_ms: np
 
 
 def build_state(fleet: list[FunctionSpec], seed: int, start_ms: int, end_ms: int) -> DemoState:
-    traffic = generate_fleet(fleet, seed, start_ms, end_ms)
+    return state_from_traffic(fleet, seed, start_ms, end_ms, generate_fleet(fleet, seed, start_ms, end_ms))
+
+
+def state_from_traffic(fleet: list[FunctionSpec], seed: int, start_ms: int, end_ms: int,
+                       traffic: dict[tuple[str, str], FunctionTraffic]) -> DemoState:
+    """The account's state from its records, generated now or loaded by demo_cache (the metrics are
+    rebuilt from them: a tenth of a second)."""
     state = DemoState(seed=seed, start_ms=start_ms, end_ms=end_ms, traffic=traffic)
     for spec in fleet:
         publish_function_metrics(state.metrics, spec, traffic[(spec.region, spec.name)])

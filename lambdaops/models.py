@@ -104,6 +104,8 @@ class FunctionInfo:
             "arn": self.arn,
             "tags": dict(self.tags),
             "details_error": self.details_error,
+            # which reads failed: a null reserved_concurrency is "unreserved" unless named here
+            "details_failed": list(self.details_failed),
             "details_unread": dict(self.details_unread),
         }
 

@@ -33,6 +33,12 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.xdist_group(group))
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker more than cores (at most 4). Many tests spend their time waiting, not
+    computing (AWS's request pacing in the demo, retry back-off, a redrive paced to be interrupted)."""
+    return min(4, (os.cpu_count() or 1) + 1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def demo_cache_dir(tmp_path_factory):
     """One demo account cache (lambdaops/demo/demo_cache.py) for the whole run, outside every test's

@@ -35,14 +35,8 @@ from lambdaops.demo.metric_math import (
     Value,
     parse_expression,
 )
-from lambdaops.demo.metric_store import (
-    MetricStore,
-    PeriodAggregator,
-    PeriodGrid,
-    SeriesView,
-    Statistic,
-    parse_statistic,
-)
+from lambdaops.demo.metric_store import MetricStore, SeriesView
+from lambdaops.demo.metric_stats import PeriodAggregator, PeriodGrid, Statistic, parse_statistic
 
 MAX_QUERIES = 500
 DEFAULT_MAX_DATAPOINTS = 100_800

@@ -11,7 +11,8 @@ import pytest
 
 from lambdaops.demo.api_errors import DemoApiError
 from lambdaops.demo.metric_query import get_metric_data
-from lambdaops.demo.metric_store import MetricStore, parse_statistic
+from lambdaops.demo.metric_store import MetricStore
+from lambdaops.demo.metric_stats import parse_statistic
 
 R = "us-east-1"
 NS = "AWS/Lambda"

@@ -122,10 +122,19 @@ def install(gw: Gateway, overlay: LambdaConfigOverlay) -> None:
 
     @gw.handle("lambda", "GetAccountSettings")
     def account_settings(req: DemoRequest) -> DemoResponse:
+        from moto.awslambda.utils import get_backend  # the backend the server chose (as seed.py)
+
+        from lambdaops.demo.fleet import ACCOUNT_ID
+
+        # Concurrency is a per-region quota (1,000 by default) and the unreserved pool is what the
+        # region's reservations leave ("Lambda function scaling", "Configuring reserved concurrency",
+        # Lambda developer guide): computed from this region's functions, not one figure for all.
+        reserved = sum(int(f.reserved_concurrency or 0)
+                       for f in get_backend(ACCOUNT_ID, req.region).list_functions())
         return DemoResponse.json("lambda", {
             "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000,
                              "CodeSizeZipped": 52428800, "ConcurrentExecutions": 1000,
-                             "UnreservedConcurrentExecutions": 1000 - 100 - 4},
+                             "UnreservedConcurrentExecutions": 1000 - reserved},
             "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0},
         })
 

@@ -22,3 +22,19 @@ def test_list_functions_pages_like_aws(served_demo):
     assert sorted(names) == sorted(every) and len(set(names)) == len(names)
     us = {t["name"] for t in served_demo.truth["functions"] if t["region"] == "us-east-1"}
     assert set(names) == us
+
+
+@pytest.mark.e2e
+def test_the_unreserved_pool_is_per_region(served_demo):
+    """GetAccountSettings: each region's 1,000 less that region's reservations (eu-west-1 has none)."""
+    for region in ("us-east-1", "eu-west-1"):
+        lam = served_demo.client("lambda", region)
+        reserved = 0
+        for page in lam.get_paginator("list_functions").paginate():
+            for f in page["Functions"]:
+                reserved += lam.get_function_concurrency(FunctionName=f["FunctionName"]).get(
+                    "ReservedConcurrentExecutions", 0)
+        limit = lam.get_account_settings()["AccountLimit"]
+        assert limit["UnreservedConcurrentExecutions"] == limit["ConcurrentExecutions"] - reserved
+        if region == "eu-west-1":
+            assert reserved == 0 and limit["UnreservedConcurrentExecutions"] == 1000

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -84,10 +86,43 @@ def demo_env(endpoint: str, region: str = "us-east-1") -> dict[str, str]:
 
 
 class ServedDemo:
+    """A `demo serve` child. Its stdout and stderr are read by threads for as long as it runs: a
+    pipe nobody reads fills (64 KB) and blocks the server on its next write, which looked like a
+    server that would not stop."""
+
     def __init__(self, proc: subprocess.Popen, endpoint: str, truth_path: Path | None) -> None:
         self.proc = proc
         self.endpoint = endpoint
         self.truth_path = truth_path
+        self._err: list[str] = []
+        self._out: queue.Queue[str] = queue.Queue()
+        # stdout ends with "", as readline() says it
+        self._drains = [threading.Thread(target=self._drain, args=(stream, keep, end), daemon=True)
+                        for stream, keep, end in ((proc.stdout, self._out.put, ""), (proc.stderr, self._err.append, None))
+                        if stream is not None]
+        for t in self._drains:
+            t.start()
+
+    @staticmethod
+    def _drain(stream, keep, end: str | None) -> None:
+        for line in stream:
+            keep(line)
+        if end is not None:
+            keep(end)
+
+    def readline(self, timeout_s: float = 60) -> str:
+        """The next line the server printed after its announcement ("" once it has exited)."""
+        try:
+            return self._out.get(timeout=timeout_s)
+        except queue.Empty:
+            return ""
+
+    def stderr(self) -> str:
+        """What the server wrote to stderr (all of it once it has exited)."""
+        if self.proc.poll() is not None:
+            for t in self._drains:
+                t.join(timeout=5)
+        return "".join(self._err)
 
     @property
     def truth(self) -> dict:

@@ -18,7 +18,7 @@ def lines(tmp_path_factory):
     try:
         out = []
         for _ in range(40):
-            line = demo.proc.stdout.readline()
+            line = demo.readline()
             if not line or line.startswith("press Ctrl-C"):
                 break
             out.append(line)

@@ -30,7 +30,7 @@ def test_an_account_loaded_from_the_cache_reports_its_truth(served_demo, tmp_pat
     _written(Path(os.environ["LAMBDAOPS_DEMO_CACHE_DIR"]))
     demo = start_served_demo(tmp_path)
     try:
-        assert "from the demo cache" in demo.proc.stdout.readline()  # "regions: ...; seeded in 1.2s from ..."
+        assert "from the demo cache" in demo.readline()  # "regions: ...; seeded in 1.2s from ..."
         truth, first = demo.truth, served_demo.truth
         assert truth["window"]["end"] >= first["window"]["end"]
         fields = ("invocations", "errors", "throttles", "cold_starts", "timeouts", "out_of_memory", "billed_ms",

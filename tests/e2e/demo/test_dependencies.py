@@ -63,4 +63,4 @@ def test_demo_serves_every_service_without_the_server_extras():
         invoked = lam.invoke(FunctionName=names[0], Payload=b"{}", LogType="Tail")
         assert invoked["StatusCode"] == 200
     finally:
-        assert stop_served_demo(demo) == 0, demo.proc.stderr.read()[-2000:]
+        assert stop_served_demo(demo) == 0, demo.stderr()[-2000:]

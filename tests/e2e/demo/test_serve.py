@@ -29,7 +29,7 @@ def test_serve_answers_other_processes_then_exits_cleanly(tmp_path):
         assert len(rows) >= 20 and {r["region"] for r in rows} == {"us-east-1", "eu-west-1"}
     finally:
         code = stop_served_demo(demo)
-    assert code == 0, demo.proc.stderr.read()[-3000:]
+    assert code == 0, demo.stderr()[-3000:]
 
 
 def test_serve_refuses_non_loopback(tmp_path):
@@ -45,7 +45,7 @@ def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(t
 
     demo = start_served_demo(tmp_path, "--early", truth=False)
     try:
-        assert "traffic still being generated" in demo.proc.stdout.readline()
+        assert "traffic still being generated" in demo.readline()
         lam = demo.client("lambda", "us-east-1")
         names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
         assert "checkout-api" in names
@@ -59,7 +59,7 @@ def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(t
         assert sum(resp["MetricDataResults"][0]["Values"]) > 0
     finally:
         code = stop_served_demo(demo)
-    assert code == 0, demo.proc.stderr.read()[-3000:]
+    assert code == 0, demo.stderr()[-3000:]
 
 
 def test_the_tuis_demo_account_stops_when_its_parent_goes():

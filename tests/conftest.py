@@ -170,6 +170,14 @@ def stop_served_demo(demo: ServedDemo) -> int:
             demo.proc.kill()
 
 
+@pytest.fixture
+def cli_demo(served_demo, monkeypatch):
+    """The shared served account, with the demo's credentials in the environment for in-process CLI runs."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
+    return served_demo
+
+
 @pytest.fixture(scope="session")
 def served_demo(tmp_path_factory):
     demo = start_served_demo(tmp_path_factory.mktemp("demo"))

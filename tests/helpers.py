@@ -12,3 +12,12 @@ def handler_zip() -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("app.py", "def handler(e, c):\n    return e\n")
     return buf.getvalue()
+
+
+def run_cli(demo, *args):
+    """``lambdaops --endpoint-url DEMO --region us-east-1,eu-west-1 ARGS`` in-process (Typer's CliRunner)."""
+    from typer.testing import CliRunner
+
+    from lambdaops.cli.main import app
+
+    return CliRunner().invoke(app, ["--endpoint-url", demo.endpoint, "--region", "us-east-1,eu-west-1", *args])

@@ -8,32 +8,19 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from typer.testing import CliRunner
 
 from lambdaops.cli import report_render as rr
-from lambdaops.cli.main import app
+from tests.helpers import run_cli as run
 
-runner = CliRunner()
 CHANGE = re.compile(r"\((?:[+-]\d+%|=|was 0)\)")
 
 
-@pytest.fixture
-def demo(served_demo, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
-    return served_demo
-
-
-def run(demo, *args):
-    return runner.invoke(app, ["--endpoint-url", demo.endpoint, "--region", "us-east-1,eu-west-1", *args])
-
-
 @pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
-def test_compare_previous_shows_the_change_beside_figures(demo, fmt):
-    res = run(demo, "report", "--since", "2h", "--compare-previous", "-o", fmt)
+def test_compare_previous_shows_the_change_beside_figures(cli_demo, fmt):
+    res = run(cli_demo, "report", "--since", "2h", "--compare-previous", "-o", fmt)
     assert res.exit_code == 0, res.stderr
     assert len(CHANGE.findall(res.stdout)) > 20, res.stdout[:2000]
-    plain = run(demo, "report", "--since", "2h", "-o", fmt)
+    plain = run(cli_demo, "report", "--since", "2h", "-o", fmt)
     assert not CHANGE.findall(plain.stdout)
 
 
@@ -68,8 +55,8 @@ class _Cells(HTMLParser):
             self.cells[-1] = (cls, text + data)
 
 
-def test_html_is_readable(demo):
-    res = run(demo, "report", "--since", "3h", "-o", "html")
+def test_html_is_readable(cli_demo):
+    res = run(cli_demo, "report", "--since", "3h", "-o", "html")
     assert res.exit_code == 0, res.stderr
     doc = res.stdout
     assert re.search(r"window \d{4}-\d\d-\d\d \d\d:\d\d UTC to \d{4}-\d\d-\d\d \d\d:\d\d UTC", doc)

@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from lambdaops.cli.main import app
+from tests.helpers import run_cli as run
 from lambdaops.plural import plural
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def demo(served_demo, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
-    return served_demo
-
-
-def run(demo, *args):
-    return runner.invoke(app, ["--endpoint-url", demo.endpoint, "--region", "us-east-1,eu-west-1", *args])
 
 
 def test_plural_helper():
@@ -31,20 +15,20 @@ def test_plural_helper():
     assert plural(2, "retry") == "2 retries" and plural(1204, "API call", sep=True) == "1,204 API calls"
 
 
-def test_report_header_counts_one_function_in_the_singular(demo):
-    res = run(demo, "report", "--functions", "checkout-api", "--since", "1h")
+def test_report_header_counts_one_function_in_the_singular(cli_demo):
+    res = run(cli_demo, "report", "--functions", "checkout-api", "--since", "1h")
     assert res.exit_code == 0, res.stderr
     assert "1 function in" in res.stdout and "1 functions" not in res.stdout
     assert "API calls" in res.stdout  # several calls: plural
-    res = run(demo, "report", "--functions", "checkout-*", "--since", "1h", "-o", "markdown")
+    res = run(cli_demo, "report", "--functions", "checkout-*", "--since", "1h", "-o", "markdown")
     assert "2 functions in" in res.stdout
 
 
-def test_trace_json_has_depth_and_unpadded_span_names(demo):
-    res = run(demo, "traces", "tax-calculator", "--since", "6h", "--top", "1", "-o", "json")
+def test_trace_json_has_depth_and_unpadded_span_names(cli_demo):
+    res = run(cli_demo, "traces", "tax-calculator", "--since", "6h", "--top", "1", "-o", "json")
     assert res.exit_code == 0, res.stderr
     trace_id = json.loads(res.stdout)[0]["trace_id"]
-    res = run(demo, "traces", "tax-calculator", "--id", trace_id, "-o", "json")
+    res = run(cli_demo, "traces", "tax-calculator", "--id", trace_id, "-o", "json")
     assert res.exit_code == 0, res.stderr
     spans = json.loads(res.stdout)
     assert spans and all(s["span"] == s["span"].strip() for s in spans)

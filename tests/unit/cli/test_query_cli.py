@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from lambdaops.cli import query_rows as qr
 from lambdaops.cli.main import app
+from tests.helpers import run_cli as run
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def demo(served_demo, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
-    return served_demo
-
-
-def run(demo, *args):
-    return runner.invoke(app, ["--endpoint-url", demo.endpoint, "--region", "us-east-1,eu-west-1", *args])
-
-
-def test_slowest_rows_name_function_and_region_and_are_ordered_overall(demo):
-    res = run(demo, "query", "slowest", "--since", "6h", "-o", "json")
+def test_slowest_rows_name_function_and_region_and_are_ordered_overall(cli_demo):
+    res = run(cli_demo, "query", "slowest", "--since", "6h", "-o", "json")
     assert res.exit_code == 0, res.stderr
     rows = json.loads(res.stdout)
     assert rows and all(r["function"] and r["region"] in ("us-east-1", "eu-west-1") for r in rows)
@@ -37,8 +26,8 @@ def test_slowest_rows_name_function_and_region_and_are_ordered_overall(demo):
     assert all(isinstance(d, (int, float)) for d in durations)  # JSON: numbers, exact
 
 
-def test_errors_rows_name_their_function(demo):
-    res = run(demo, "query", "errors", "-o", "json")
+def test_errors_rows_name_their_function(cli_demo):
+    res = run(cli_demo, "query", "errors", "-o", "json")
     assert res.exit_code == 0, res.stderr
     rows = json.loads(res.stdout)
     assert rows and all(r["function"] for r in rows)
@@ -46,8 +35,8 @@ def test_errors_rows_name_their_function(demo):
     assert stamps == sorted(stamps, reverse=True)
 
 
-def test_table_rounds_numbers(demo):
-    res = run(demo, "query", "cold-starts", "--since", "6h")
+def test_table_rounds_numbers(cli_demo):
+    res = run(cli_demo, "query", "cold-starts", "--since", "6h")
     assert res.exit_code == 0, res.stderr
     header = res.stdout.splitlines()[0].split()
     assert header[:2] == ["function", "region"]
@@ -56,9 +45,9 @@ def test_table_rounds_numbers(demo):
     assert decimals and all(len(c.split(".")[1]) <= 2 for c in decimals)
 
 
-def test_functions_takes_an_arn(demo):
+def test_functions_takes_an_arn(cli_demo):
     arn = "arn:aws:lambda:eu-west-1:123456789012:function:checkout-api-eu"
-    res = run(demo, "query", "cold-starts", "--functions", arn, "-o", "json")
+    res = run(cli_demo, "query", "cold-starts", "--functions", arn, "-o", "json")
     assert res.exit_code == 0, res.stderr
     assert [(r["function"], r["region"]) for r in json.loads(res.stdout)] == [("checkout-api-eu", "eu-west-1")]
 

@@ -12,38 +12,23 @@ from __future__ import annotations
 import json
 
 import boto3
-import botocore.config
 import pytest
 from typer.testing import CliRunner
 
 from lambdaops.aws.tuning import ALIAS_PREFIX, NONCE_VAR, TAG_RESTORE, TAG_RUN
 from lambdaops.cli.main import app
 from lambdaops.demo.memory_model import expected_billed_ms, expected_duration_ms
-from lambdaops.demo.server import DemoAccount
 from lambdaops.pricing import invocation_cost
 
-pytestmark = pytest.mark.e2e
+from tests.helpers import lambda_client as lam
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fast_tuning")]
 
 NOISE_BAND = 0.06
 CPU_BOUND = ("image-resize", "us-east-1", "512,1024,1536,2048,3008")  # working set 930 MB: 512 dies
 IO_BOUND = ("orders-api", "us-east-1", "128,256,512,1024,2048")
 
 
-@pytest.fixture(scope="module")
-def account():
-    # Its own account: tuning publishes versions, changes memory and invokes (new log records and metrics).
-    acct = DemoAccount(functions=24).start()
-    yield acct
-    acct.stop()
-
-
-@pytest.fixture(autouse=True)
-def demo_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
-    # The 15 requests/s pacing is tested in test_tune_engine; here it would only make the suite slow.
-    monkeypatch.setattr("lambdaops.aws.tuning.CONTROL_PLANE_RPS", 500.0)
-    monkeypatch.setattr("lambdaops.aws.tuning.CONTROL_PLANE_BURST", 500)
 
 
 def cli(account, *args):
@@ -51,9 +36,6 @@ def cli(account, *args):
     return result.exit_code, result.stdout, result.stderr
 
 
-def lam(account, region):
-    return boto3.client("lambda", region_name=region, endpoint_url=account.endpoint, aws_access_key_id="demo",
-                        aws_secret_access_key="demo", config=botocore.config.Config(retries={"total_max_attempts": 1}))
 
 
 def spec(account, name):

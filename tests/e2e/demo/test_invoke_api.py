@@ -12,35 +12,24 @@ import threading
 import urllib.request
 import zipfile
 
-import boto3
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
 from lambdaops.demo.memory_model import expected_billed_ms
-from lambdaops.demo.server import DemoAccount
 from lambdaops.report_line import parse_report
+
+from tests.helpers import lambda_client
 
 pytestmark = pytest.mark.e2e
 
 US, EU = "us-east-1", "eu-west-1"
 
 
-@pytest.fixture(scope="module")
-def account():
-    # Its own account: invokes write log records, metrics and DLQ messages the shared account's readers
-    # compare with the truth file.
-    acct = DemoAccount(functions=24).start()
-    yield acct
-    acct.stop()
-
 
 @pytest.fixture(scope="module")
 def lam(account):
     def make(region):
-        return boto3.client("lambda", region_name=region, endpoint_url=account.endpoint, aws_access_key_id="demo",
-                            aws_secret_access_key="demo",
-                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        return lambda_client(account, region)
     return {US: make(US), EU: make(EU)}
 
 

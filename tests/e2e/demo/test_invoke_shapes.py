@@ -9,11 +9,12 @@ import json
 import math
 
 import boto3
-import botocore.config
 import pytest
 
 from lambdaops.demo.server import DemoAccount
 from tests.e2e.demo.test_log_records import OLD_OOM_RE, REPORT_RE, TIMEOUT_RE
+
+from tests.helpers import lambda_client
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +33,7 @@ def account():
 @pytest.fixture(scope="module")
 def lam(account):
     def make(region):
-        return boto3.client("lambda", region_name=region, endpoint_url=account.endpoint, aws_access_key_id="demo",
-                            aws_secret_access_key="demo",
-                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        return lambda_client(account, region)
     return {US: make(US), EU: make(EU)}
 
 

@@ -19,42 +19,25 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
-import botocore.config
 import pytest
 from typer.testing import CliRunner
 
 from lambdaops.aws.tuning import ALIAS_PREFIX, NONCE_VAR, TAG_RESTORE, TAG_RUN, TuningApi
 from lambdaops.cli.main import app
-from lambdaops.demo.server import DemoAccount
 
-pytestmark = pytest.mark.e2e
+from tests.helpers import lambda_client
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fast_tuning")]
 
 ROOT = Path(__file__).resolve().parents[3]
 FN, REGION = "orders-api", "us-east-1"  # 256 MB, x86_64
 COMMAND_RE = re.compile(r"run: (lambdaops .*--cleanup .*)$", re.M)
 
 
-@pytest.fixture(scope="module")
-def account():
-    # Its own account: tuning publishes versions, changes memory and invokes; interrupted runs leave
-    # the leftovers these tests then clean up.
-    acct = DemoAccount(functions=24).start()
-    yield acct
-    acct.stop()
-
-
-@pytest.fixture(autouse=True)
-def demo_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "demo")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "demo")
-    monkeypatch.setattr("lambdaops.aws.tuning.CONTROL_PLANE_RPS", 500.0)
-    monkeypatch.setattr("lambdaops.aws.tuning.CONTROL_PLANE_BURST", 500)
 
 
 def lam(account):
-    return boto3.client("lambda", region_name=REGION, endpoint_url=account.endpoint, aws_access_key_id="demo",
-                        aws_secret_access_key="demo", config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    return lambda_client(account, REGION)
 
 
 def footprint(account, name=FN):

@@ -117,8 +117,9 @@ def details(ctx: "AwsContext", fn: "FunctionInfo", cache_dir: Any = None) -> "Fu
 
     unread = {d: None for d in (RESERVED, DESTINATIONS) if d in fn.details_unread}
     if unread:
-        read_details(ctx, fn.region, {fn.arn: unread}, [fn], details_cache(ctx, cache_dir),
-                     region_limiter(ctx, fn.region), ErrorTally())
+        cache = details_cache(ctx, cache_dir)
+        read_details(ctx, fn.region, {fn.arn: unread}, [fn], cache, region_limiter(ctx, fn.region), ErrorTally())
+        cache.save()  # the next fleet collection finds them
     return fn
 
 

@@ -41,3 +41,8 @@ def test_unread_details_are_read_for_the_one_function(tmp_path):
 
         details(ctx, api, tmp_path)  # nothing left unread: no call
         assert ctx.calls.snapshot() == {**before, **{k: before.get(k, 0) + v for k, v in calls.items()}}
+
+        fresh = {f.name: f for f in region_functions(ctx, "us-east-1")}["api"]  # a later run: the cache answers
+        made = ctx.calls.snapshot()
+        details(ctx, fresh, tmp_path)
+        assert fresh.reserved_concurrency == 100 and ctx.calls.snapshot() == made

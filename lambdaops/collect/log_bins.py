@@ -104,8 +104,9 @@ class BinnedLogs:
     failed: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     bytes_scanned: float = 0.0
-    bytes_saved: float = 0.0  # what the stored bins used here cost when they were scanned
+    bytes_saved: float = 0.0  # what the stored bins and partials used here cost when they were scanned
     notes: list[str] = field(default_factory=list)
+    scanned: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # kind -> [start, end) asked
 
 
 @dataclass
@@ -115,18 +116,62 @@ class _Task:
     end: int
 
 
+def plan(start: int, end: int, closed: list[int], stored: set[int], partial: dict[int, int]
+         ) -> list[tuple[str, int, int]]:
+    """What one log group needs asked of Insights for [start, end): (kind, from, to) pieces in time
+    order. ``stored``: its closed bins in the store; ``partial``: bin start -> the end of its stored
+    beginning (an open bin, or the bin the window's end cuts). Kinds: "head" (the window's unaligned
+    start), "closed" (a closed bin not stored: asked once in full, which also catches lines delivered
+    late), "new" (the rest of an open bin after what was scanned of it)."""
+    pieces: list[tuple[str, int, int]] = []
+    first_edge = -(-start // BIN_S) * BIN_S
+    if start < first_edge:
+        pieces.append(("head", start, min(first_edge, end)))
+    closed_set = set(closed)
+    for b in range(first_edge, end, BIN_S):
+        if b in closed_set:
+            if b not in stored:
+                pieces.append(("closed", b, b + BIN_S))
+            continue
+        e = min(b + BIN_S, end)
+        x = partial.get(b, b)
+        if not b < x <= e:  # none stored, or it reaches past this window's end: ask it whole
+            x = b
+        if x < e:
+            pieces.append(("new", x, e))
+    return pieces
+
+
+def spans_of(pieces: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Contiguous pieces joined: one query each (StartQuery reads one time range)."""
+    spans: list[tuple[int, int]] = []
+    for _, a, b in pieces:
+        if spans and spans[-1][1] == a:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
+
+
 def collect(runner: InsightsRunner, region: str, groups: list[str], window: Window, store: Store | None, *,
             meter: Meter | None = None, concurrency: int = 10, now: float | None = None) -> BinnedLogs:
-    """The log cells of ``groups`` over ``window``: stored closed bins merged, the rest queried."""
+    """The log cells of ``groups`` over ``window``: stored closed bins and the stored beginnings of
+    open bins merged, the rest queried; closed bins queried are stored, and so is what was scanned of
+    each open bin (a partial: the next run of a moving window asks only what came after it)."""
     text, qid = binned_query()
     now = datetime.now(timezone.utc).timestamp() if now is None else now
     start, end = seconds_of(window)
     closed = closed_bins(start, end, now) if store is not None else []
+    closed_set = set(closed)
+    first_edge = -(-start // BIN_S) * BIN_S
+    open_bins = [b for b in range(first_edge, end, BIN_S) if b not in closed_set] if store is not None else []
     out = BinnedLogs()
     stored: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
-    if closed:
+    partials: dict[tuple[str, int], tuple[int, float, dict[str, Cell]]] = {}
+    if closed or open_bins:
         try:
             stored = store.get_log_bins(region, qid, groups, closed)
+            partials = store.get_log_partials(region, qid, groups, open_bins)
         except StoreUnavailable as exc:
             out.notes.append(f"{region}: local store not read ({exc}): Logs Insights scanned the whole window")
         while store.rebuilt:
@@ -135,23 +180,37 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
         out.bytes_saved += nbytes
         for fn, cell in cells.items():
             _merge(out.cells, (g, fn), cell)
+    # Groups with the same needs share queries (after a moving window: all of them).
+    # The stored beginnings this window can use: those that end inside it (plan's rule).
+    prior = {k: p for k, p in partials.items() if k[1] < p[0] <= min(k[1] + BIN_S, end)}
+    by_plan: dict[tuple, list[str]] = {}
+    if store is None:
+        by_plan[(("new", start, end),)] = list(groups)
+    else:
+        for g in groups:
+            have = {b for b in closed if (g, b) in stored}
+            reach = {b: p[0] for b in open_bins if (p := prior.get((g, b))) is not None}
+            by_plan.setdefault(tuple(plan(start, end, closed, have, reach)), []).append(g)
+    for pieces in by_plan:
+        for kind in {k for k, _, _ in pieces}:
+            out.scanned.setdefault(kind, []).extend(spans_of([p for p in pieces if p[0] == kind]))
+    for (g, b), (_, nbytes, cells) in prior.items():
+        out.bytes_saved += nbytes
+        for fn, cell in cells.items():
+            _merge(out.cells, (g, fn), cell)
     add(meter, saved_bytes=out.bytes_saved)
-    # Groups with the same stored bins share queries (after a moving window: all of them).
-    by_spans: dict[tuple, list[str]] = {}
-    for g in groups:
-        have = {b for b in closed if (g, b) in stored}
-        by_spans.setdefault(tuple(needed_spans(start, end, closed, have)), []).append(g)
     tasks: list[_Task] = []
-    for spans, members in by_spans.items():
+    for pieces, members in by_plan.items():
         for i in range(0, len(members), MAX_GROUPS_PER_QUERY):
             batch = members[i:i + MAX_GROUPS_PER_QUERY]
             step = max(1, ROWS_PER_QUERY // len(batch)) * BIN_S
-            for a, b in spans:
-                first_edge = -(-a // BIN_S) * BIN_S  # cuts at bin edges only: a stored bin is queried whole
-                cuts = [a] + list(range(first_edge + step, b, step)) + [b]
+            for a, b in spans_of(list(pieces)):
+                edge = -(-a // BIN_S) * BIN_S  # cuts at bin edges only: a stored bin is queried whole
+                cuts = [a] + list(range(edge + step, b, step)) + [b]
                 tasks.extend(_Task(batch, x, y) for x, y in zip(cuts, cuts[1:]))
-    closed_set = set(closed)
+    open_set = set(open_bins)
     new_bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
+    new_partials: dict[tuple[str, int], tuple[int, float, dict[str, Cell]]] = {}
     lock = threading.Lock()
 
     def run(task: _Task) -> None:
@@ -173,17 +232,22 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
                     pending.extend(split)
                 continue
             ok = [g for g in t.groups if g not in res.failed_groups and g not in res.missing_groups]
-            _take(res.rows, res.bytes_scanned, t, ok, closed_set, out, new_bins, lock)
+            _take(res.rows, res.bytes_scanned, t, ok, closed_set, open_set, prior, out, new_bins, new_partials, lock)
 
     if len(tasks) == 1:
         run(tasks[0])
     elif tasks:
         with ThreadPoolExecutor(max_workers=min(max(1, concurrency), len(tasks)), thread_name_prefix="bins") as pool:
             list(pool.map(run, tasks))
-    keep = {k: v for k, v in new_bins.items() if k[0] not in out.failed and k[0] not in out.missing}
-    if store is not None and keep:
+    for kind, ranges in out.scanned.items():
+        if meter is not None:
+            meter.add_scan(kind, ranges)
+    bad = set(out.failed) | set(out.missing)
+    keep = {k: v for k, v in new_bins.items() if k[0] not in bad}
+    keep_partials = {k: v for k, v in new_partials.items() if k[0] not in bad}
+    if store is not None and (keep or keep_partials):
         try:
-            store.put_log_bins(region, qid, BIN_S, keep)
+            store.put_log_bins(region, qid, BIN_S, keep, keep_partials)
         except StoreUnavailable as exc:
             out.notes.append(f"{region}: local store not written ({exc}): the next run scans these bins again")
     return out
@@ -245,15 +309,18 @@ def row_cell(row: dict[str, str]) -> Cell:
     return cell
 
 
-def _take(rows, nbytes: float, t: _Task, ok: list[str], closed: set[int], out: BinnedLogs, new_bins: dict,
-          lock) -> None:
-    """Fold a task's rows into the window's cells and, for its closed bins, into bins to store;
-    each stored bin carries a share of the task's bytes by its REPORT lines (StartQuery reports one
-    byte count per query), the estimate of what reading it from the store saves next time."""
+def _take(rows, nbytes: float, t: _Task, ok: list[str], closed: set[int], open_bins: set[int], prior: dict,
+          out: BinnedLogs, new_bins: dict, new_partials: dict, lock) -> None:
+    """Fold a task's rows into the window's cells; for its closed bins, into bins to store; for its
+    open bins, into partials to store (the stored beginning this run extended, plus these rows, now
+    reaching the task's end or the bin's). Each stored piece carries a share of the task's bytes by
+    its REPORT lines (StartQuery reports one byte count per query), the estimate of what reading it
+    from the store saves next time."""
     ok_set = set(ok)
     bins = [b for b in range(t.start - t.start % BIN_S, t.end, BIN_S)
             if b in closed and t.start <= b and b + BIN_S <= t.end]
-    fresh: dict[tuple[str, int], dict[str, Cell]] = {(g, b): {} for g in ok for b in bins}
+    opened = [b for b in range(t.start - t.start % BIN_S, t.end, BIN_S) if b in open_bins]
+    fresh: dict[tuple[str, int], dict[str, Cell]] = {(g, b): {} for g in ok for b in bins + opened}
     weight: dict[tuple[str, int], float] = {}
     window_cells: dict[tuple[str, str], Cell] = {}
     for row in rows:
@@ -273,6 +340,13 @@ def _take(rows, nbytes: float, t: _Task, ok: list[str], closed: set[int], out: B
     with lock:
         for k, c in window_cells.items():
             _merge(out.cells, k, c)
-        for key, cells in fresh.items():
-            share = nbytes * (weight.get(key, 0.0) / total if total else 1.0 / cells_in_task)
-            new_bins[key] = (share, cells)
+        for (g, b), cells in fresh.items():
+            share = nbytes * (weight.get((g, b), 0.0) / total if total else 1.0 / cells_in_task)
+            if b in open_bins:
+                covered = min(t.end, b + BIN_S)
+                _, before, old = prior.get((g, b), (None, 0.0, {}))
+                for fn, c in old.items():
+                    _merge(cells, fn, c)
+                new_partials[(g, b)] = (covered, before + share, cells)
+            else:
+                new_bins[(g, b)] = (share, cells)

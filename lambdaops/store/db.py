@@ -24,9 +24,12 @@ from typing import Iterable
 
 from lambdaops.store.cells import Cell
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: log_partials
 BUSY_TIMEOUT_S = 10.0
 KEEP_S = 35 * 86400  # bins not stored again for this long are dropped (a window rarely reaches back further)
+# A partial is worth keeping while its bin is open (15 minutes after its end) and a moving window
+# may still extend it; a day covers a laptop asleep over a TUI session without growing the file.
+PARTIAL_KEEP_S = 86400
 PREFIX, SUFFIX = "store-", ".sqlite3"
 
 _SCHEMA = """
@@ -38,7 +41,15 @@ CREATE TABLE IF NOT EXISTS log_bins (
     cells TEXT NOT NULL,  -- JSON: function named in the stream ("" in its own group) -> Cell
     PRIMARY KEY (region, log_group, query, bin_start)
 );
+CREATE TABLE IF NOT EXISTS log_partials (
+    region TEXT NOT NULL, log_group TEXT NOT NULL, query TEXT NOT NULL, bin_start INTEGER NOT NULL,
+    covered_to INTEGER NOT NULL,  -- the cells hold [bin_start, covered_to), whole seconds
+    bytes REAL NOT NULL, stored_at REAL NOT NULL, cells TEXT NOT NULL,
+    PRIMARY KEY (region, log_group, query, bin_start)
+);
 """
+
+Partial = tuple[int, float, dict[str, Cell]]  # (covered_to, bytes scanned for it, cells per function)
 
 
 def scope_key(endpoint: str | None, profile: str | None, account: str) -> str:
@@ -199,20 +210,53 @@ class Store:
                         out[(group, start)] = (nbytes, {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
         return out
 
+    def get_log_partials(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
+                         ) -> dict[tuple[str, int], Partial]:
+        """(log group, bin start) -> (covered_to, bytes, cells) of the open bins' stored beginnings."""
+        groups, starts = list(groups), sorted(starts)
+        if not groups or not starts:
+            return {}
+        out: dict[tuple[str, int], Partial] = {}
+        with self._session() as con:
+            wanted = set(starts)
+            for i in range(0, len(groups), 500):
+                chunk = groups[i:i + 500]
+                rows = con.execute(
+                    f"SELECT log_group, bin_start, covered_to, bytes, cells FROM log_partials WHERE region = ? "
+                    f"AND query = ? AND bin_start BETWEEN ? AND ? AND log_group IN ({','.join('?' * len(chunk))})",
+                    (region, query, starts[0], starts[-1], *chunk))
+                for group, start, covered, nbytes, cells in rows:
+                    if start in wanted:
+                        out[(group, start)] = (int(covered), nbytes,
+                                               {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
+        return out
+
     def put_log_bins(self, region: str, query: str, bin_s: int,
-                     bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]]) -> None:
-        """Store closed bins in one transaction: a reader sees all of them or none."""
-        if not bins:
+                     bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]],
+                     partials: dict[tuple[str, int], Partial] | None = None) -> None:
+        """Store closed bins, and the scanned beginnings of open bins (``partials``), in one
+        transaction: a reader sees all of them or none. A closed bin replaces its partial."""
+        partials = partials or {}
+        if not bins and not partials:
             return
         now = time.time()
-        rows = [(region, g, query, start, bin_s, nbytes, now,
-                 json.dumps({fn: c.to_json() for fn, c in cells.items()}, separators=(",", ":")))
+
+        def text(cells: dict[str, Cell]) -> str:
+            return json.dumps({fn: c.to_json() for fn, c in cells.items()}, separators=(",", ":"))
+
+        rows = [(region, g, query, start, bin_s, nbytes, now, text(cells))
                 for (g, start), (nbytes, cells) in bins.items()]
+        parts = [(region, g, query, start, covered, nbytes, now, text(cells))
+                 for (g, start), (covered, nbytes, cells) in partials.items()]
         with self._session() as con:
             con.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for another writer
             try:
                 con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
+                                "AND bin_start = ?", [r[:4] for r in rows])
+                con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
                 con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
+                con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -228,10 +272,11 @@ class Store:
                 "SELECT COUNT(*), COUNT(DISTINCT region || ' ' || log_group), MIN(bin_start), MAX(bin_start + bin_s), "
                 "COALESCE(SUM(bytes), 0) FROM log_bins").fetchone()
             last = con.execute("SELECT MAX(stored_at) FROM log_bins").fetchone()[0]
+            partials = con.execute("SELECT COUNT(*) FROM log_partials").fetchone()[0]
         size = sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal"))
                    if p.exists())
         created = float(scope.pop("created", 0) or 0) or None
         return {"path": str(self.path), "size_bytes": size, "scope": scope, "created": created,
                 "last_write": last, "schema_version": SCHEMA_VERSION,
                 "log_bins": {"bins": n, "log_groups": groups, "oldest": oldest, "newest": newest,
-                             "insights_bytes_paid": nbytes}}
+                             "insights_bytes_paid": nbytes, "open_bin_partials": partials}}

@@ -191,9 +191,6 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
             have = {b for b in closed if (g, b) in stored}
             reach = {b: p[0] for b in open_bins if (p := prior.get((g, b))) is not None}
             by_plan.setdefault(tuple(plan(start, end, closed, have, reach)), []).append(g)
-    for pieces in by_plan:
-        for kind in {k for k, _, _ in pieces}:
-            out.scanned.setdefault(kind, []).extend(spans_of([p for p in pieces if p[0] == kind]))
     for (g, b), (_, nbytes, cells) in prior.items():
         out.bytes_saved += nbytes
         for fn, cell in cells.items():
@@ -239,10 +236,14 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
     elif tasks:
         with ThreadPoolExecutor(max_workers=min(max(1, concurrency), len(tasks)), thread_name_prefix="bins") as pool:
             list(pool.map(run, tasks))
+    bad = set(out.failed) | set(out.missing)
+    for pieces, members in by_plan.items():  # what was read: a missing log group is asked, never scanned
+        if not set(members) <= bad:
+            for kind in sorted({k for k, _, _ in pieces}):
+                out.scanned.setdefault(kind, []).extend(spans_of([p for p in pieces if p[0] == kind]))
     for kind, ranges in out.scanned.items():
         if meter is not None:
             meter.add_scan(kind, ranges)
-    bad = set(out.failed) | set(out.missing)
     keep = {k: v for k, v in new_bins.items() if k[0] not in bad}
     keep_partials = {k: v for k, v in new_partials.items() if k[0] not in bad}
     if store is not None and (keep or keep_partials):

@@ -47,9 +47,17 @@ CREATE TABLE IF NOT EXISTS log_partials (
     bytes REAL NOT NULL, stored_at REAL NOT NULL, cells TEXT NOT NULL,
     PRIMARY KEY (region, log_group, query, bin_start)
 );
+CREATE TABLE IF NOT EXISTS log_suffixes (
+    region TEXT NOT NULL, log_group TEXT NOT NULL, query TEXT NOT NULL, bin_start INTEGER NOT NULL,
+    from_s INTEGER NOT NULL,  -- the cells hold [from_s, bin end), per second
+    bytes REAL NOT NULL, stored_at REAL NOT NULL,
+    cells TEXT NOT NULL,  -- JSON: second -> function named in the stream -> Cell
+    PRIMARY KEY (region, log_group, query, bin_start)
+);
 """
 
 Partial = tuple[int, float, dict[str, Cell]]  # (covered_to, bytes scanned for it, cells per function)
+Suffix = tuple[int, float, dict[int, dict[str, Cell]]]  # (from_s, bytes, second -> cells per function)
 
 
 def scope_key(endpoint: str | None, profile: str | None, account: str) -> str:
@@ -231,13 +239,33 @@ class Store:
                                                {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
         return out
 
+    def get_log_suffixes(self, region: str, query: str, groups: Iterable[str], start: int
+                         ) -> dict[str, Suffix]:
+        """log group -> (from_s, bytes, cells per second) of the end of the closed bin at ``start``."""
+        groups = list(groups)
+        out: dict[str, Suffix] = {}
+        with self._session() as con:
+            for i in range(0, len(groups), 500):
+                chunk = groups[i:i + 500]
+                rows = con.execute(
+                    f"SELECT log_group, from_s, bytes, cells FROM log_suffixes WHERE region = ? AND query = ? "
+                    f"AND bin_start = ? AND log_group IN ({','.join('?' * len(chunk))})",
+                    (region, query, start, *chunk))
+                for group, from_s, nbytes, cells in rows:
+                    out[group] = (int(from_s), nbytes, {int(sec): {fn: Cell.from_json(c) for fn, c in fns.items()}
+                                                        for sec, fns in json.loads(cells).items()})
+        return out
+
     def put_log_bins(self, region: str, query: str, bin_s: int,
                      bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]],
-                     partials: dict[tuple[str, int], Partial] | None = None) -> None:
-        """Store closed bins, and the scanned beginnings of open bins (``partials``), in one
-        transaction: a reader sees all of them or none. A closed bin replaces its partial."""
+                     partials: dict[tuple[str, int], Partial] | None = None,
+                     suffixes: tuple[str, dict[tuple[str, int], Suffix]] | None = None) -> None:
+        """Store closed bins, the scanned beginnings of open bins (``partials``) and the per-second
+        ends of closed bins (``suffixes``: their query's id, and them) in one transaction: a reader
+        sees all of them or none. A closed bin replaces its partial."""
         partials = partials or {}
-        if not bins and not partials:
+        squery, sfx = suffixes or ("", {})
+        if not bins and not partials and not sfx:
             return
         now = time.time()
 
@@ -248,6 +276,10 @@ class Store:
                 for (g, start), (nbytes, cells) in bins.items()]
         parts = [(region, g, query, start, covered, nbytes, now, text(cells))
                  for (g, start), (covered, nbytes, cells) in partials.items()]
+        ends = [(region, g, squery, start, from_s, nbytes, now,
+                 json.dumps({str(sec): {fn: c.to_json() for fn, c in fns.items()} for sec, fns in cells.items()},
+                            separators=(",", ":")))
+                for (g, start), (from_s, nbytes, cells) in sfx.items()]
         with self._session() as con:
             con.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for another writer
             try:
@@ -255,8 +287,10 @@ class Store:
                 con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
                                 "AND bin_start = ?", [r[:4] for r in rows])
                 con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
+                con.executemany("INSERT OR REPLACE INTO log_suffixes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ends)
                 con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
                 con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+                con.execute("DELETE FROM log_suffixes WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -273,10 +307,12 @@ class Store:
                 "COALESCE(SUM(bytes), 0) FROM log_bins").fetchone()
             last = con.execute("SELECT MAX(stored_at) FROM log_bins").fetchone()[0]
             partials = con.execute("SELECT COUNT(*) FROM log_partials").fetchone()[0]
+            suffixes = con.execute("SELECT COUNT(*) FROM log_suffixes").fetchone()[0]
         size = sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal"))
                    if p.exists())
         created = float(scope.pop("created", 0) or 0) or None
         return {"path": str(self.path), "size_bytes": size, "scope": scope, "created": created,
                 "last_write": last, "schema_version": SCHEMA_VERSION,
                 "log_bins": {"bins": n, "log_groups": groups, "oldest": oldest, "newest": newest,
-                             "insights_bytes_paid": nbytes, "open_bin_partials": partials}}
+                             "insights_bytes_paid": nbytes, "open_bin_partials": partials,
+                             "head_suffixes": suffixes}}

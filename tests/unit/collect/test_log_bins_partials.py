@@ -1,6 +1,7 @@
-"""Open bins through the store (collect.log_bins): a moving window's next run asks Logs Insights only
-for the minutes after what the last run scanned (plus the window's unaligned head, and a bin once in
-full as it closes), and its figures equal one query over the window. No server: the demo's Insights
+"""Open bins and the head through the store (collect.log_bins): a moving window's next run asks Logs
+Insights only for the minutes after what the last run scanned (a bin once in full as it closes, and
+the window's unaligned head, per second, when its start enters a new bin), and its figures equal one
+query over the window. No server: the demo's Insights
 engine answers, through a runner that records every time range asked."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from lambdaops.collect import log_bins
-from lambdaops.collect.meter import Meter
+from lambdaops.collect.meter import Meter, bytes_label
 from lambdaops.store import Store
 from lambdaops.window import Window
 from tests.unit.collect.test_log_bins import ACCOUNT, END, GROUPS, STREAMS, EngineRunner, _report, assert_same, \
@@ -53,7 +54,7 @@ def figures(runner, w: Window, store=None, now=None, meter=None) -> dict:
     return {k: c.figures() for k, c in out.cells.items()}
 
 
-def test_a_refresh_a_minute_later_asks_only_the_new_minute_and_the_head(events, tmp_path):
+def test_a_refresh_a_minute_later_asks_only_the_new_minute(events, tmp_path):
     store = Store(tmp_path / "store-p.sqlite3")
     first = Recording(events)
     w1 = window_at(T0)
@@ -63,14 +64,13 @@ def test_a_refresh_a_minute_later_asks_only_the_new_minute_and_the_head(events, 
 
     second, meter = Recording(events), Meter()
     w2 = window_at(T0 + 60)
-    s2 = int(w2.start.timestamp())
     got = figures(second, w2, store, now=T0 + 60.4, meter=meter)
     assert_same(got, figures(EngineRunner(events), w2))
-    head = (s2, -(-s2 // BIN) * BIN)
-    assert sorted(set(second.asked)) == [head, (T0, T0 + 60)]  # one query each: 3 groups in one batch
-    assert meter.scan == {"head": [head], "new": [(T0, T0 + 60)]}
-    assert meter.scan_label().startswith("Insights: 1m00s new + ")
-    assert meter.saved() > 0
+    # one query (3 groups in one batch): the head's bin is still the one the first run kept per second
+    assert second.asked == [(T0, T0 + 60)]
+    assert meter.scan == {"new": [(T0, T0 + 60)]}
+    assert meter.scan_label() == f"Insights: 1m00s new · {bytes_label(meter.scan_bytes)}" and meter.scan_bytes > 0
+    assert meter.saved() > 0 and store.info()["log_bins"]["head_suffixes"] == 3
 
 
 def test_a_bin_is_asked_once_in_full_when_it_closes(events, tmp_path):
@@ -82,7 +82,9 @@ def test_a_bin_is_asked_once_in_full_when_it_closes(events, tmp_path):
     assert_same(figures(runner, w, store, now=later + 0.4, meter=meter), figures(EngineRunner(events), w))
     closing = ((T0 - 7) - log_bins.INGEST_DELAY_S, (T0 - 7) - log_bins.INGEST_DELAY_S + BIN)
     assert meter.scan["closed"] == [closing] and meter.scan["new"] == [(T0, later)]
-    assert closing in runner.asked and (T0, later) in runner.asked and len(runner.asked) == 3  # and the head
+    s2 = int(w.start.timestamp())  # the window's start has entered the next bin: its head is asked
+    head = (s2, -(-s2 // BIN) * BIN)
+    assert sorted(runner.asked) == sorted([closing, (T0, later), head]) and meter.scan["head"] == [head]
     info = store.info()["log_bins"]
     assert info["open_bin_partials"] == 3 * 4  # the closed bin's partial was replaced by the bin
 
@@ -94,7 +96,7 @@ def test_without_a_refresh_for_a_while_the_open_bins_are_extended_not_rescanned(
         runner = Recording(events)
         w = window_at(T0 + step)
         assert_same(figures(runner, w, store, now=T0 + step + 0.4), figures(EngineRunner(events), w))
-        assert (T0 + step - 60, T0 + step) in runner.asked and len(runner.asked) == 2
+        assert runner.asked == [(T0 + step - 60, T0 + step)]
 
 
 def test_a_window_that_ends_earlier_than_the_stored_beginning_asks_the_bin_whole(events, tmp_path):
@@ -137,3 +139,28 @@ def test_plan():
     assert log_bins.spans_of([("new", 1000, 1200), ("new", 1200, 1250)]) == [(1000, 1250)]
     assert log_bins.plan(300, 1250, [], set(), {600: 1300}) == [("new", 300, 600), ("new", 600, 900),
                                                                 ("new", 900, 1200), ("new", 1200, 1250)]
+
+
+def test_the_head_kept_per_second_serves_every_start_inside_its_bin(events, tmp_path, monkeypatch):
+    store = Store(tmp_path / "store-h.sqlite3")
+    s0 = T0 - 6 * 3600
+    edge = -(-s0 // BIN) * BIN
+    figures(Recording(events), window_at(T0), store, now=T0 + 0.4)  # its head [s0, edge) kept per second
+    for start in (s0 + 1, edge - 1):  # windows of other lengths, starting later in the same bin
+        runner = Recording(events)
+        w = Window(at(start), at(T0))
+        assert_same(figures(runner, w, store, now=T0 + 0.4), figures(EngineRunner(events), w))
+        assert runner.asked == []
+    earlier = Recording(events)
+    w = Window(at(s0 - 1), at(T0))  # starts before what was kept: its head is asked again
+    assert_same(figures(earlier, w, store, now=T0 + 0.4), figures(EngineRunner(events), w))
+    assert earlier.asked == [(s0 - 1, edge)]
+    # a head too busy for one result per second is asked as one piece (and not kept)
+    monkeypatch.setattr(log_bins, "MAX_ROWS", 3)
+    busy = Recording(events)
+    got = log_bins.collect(busy, "us-east-1", ["/aws/lambda/api"], Window(at(edge + 100), at(edge + 300)),
+                           Store(tmp_path / "store-busy.sqlite3"), now=T0)
+    assert busy.asked == [(edge + 100, edge + 300)] * 2 and not got.failed
+    monkeypatch.setattr(log_bins, "MAX_ROWS", 10_000)
+    want = figures(EngineRunner(events), Window(at(edge + 100), at(edge + 300)))
+    assert {k: c.figures() for k, c in got.cells.items()} == {k: v for k, v in want.items() if k[0] == "/aws/lambda/api"}

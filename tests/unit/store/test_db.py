@@ -49,6 +49,13 @@ def test_open_bins_beginnings_round_trip_and_give_way_to_the_closed_bin(tmp_path
     store.put_log_bins("us-east-1", "q", 300, bins([600]))  # the bin closed: asked in full, stored
     assert list(store.get_log_partials("us-east-1", "q", ["/aws/lambda/a"], [600, 900])) == [("/aws/lambda/a", 900)]
     assert store.info()["log_bins"]["open_bin_partials"] == 1
+    store.put_log_bins("us-east-1", "q", 300, {}, None, ("qs", {("/aws/lambda/a", 0): (17, 2.0, {
+        17: {"": Cell(invocations=1.0)}, 299: {"f": Cell(invocations=2.0, timeout_ids={"t"})}})}))
+    ends = store.get_log_suffixes("us-east-1", "qs", ["/aws/lambda/a", "/aws/lambda/b"], 0)
+    assert list(ends) == ["/aws/lambda/a"] and ends["/aws/lambda/a"][:2] == (17, 2.0)
+    assert ends["/aws/lambda/a"][2][299]["f"].timeout_ids == {"t"} and store.get_log_suffixes("us-east-1", "q",
+                                                                                               ["/aws/lambda/a"], 0) == {}
+    assert store.info()["log_bins"]["head_suffixes"] == 1
 
 
 def test_a_damaged_file_is_moved_aside_and_rebuilt(tmp_path):

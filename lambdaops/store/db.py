@@ -198,63 +198,43 @@ class Store:
             con.close()
 
     # -- log bins ----------------------------------------------------------------------------------
-    def get_log_bins(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
-                     ) -> dict[tuple[str, int], tuple[float, dict[str, Cell]]]:
-        """(log group, bin start) -> (bytes scanned for it, cells per function) for the stored ones."""
-        groups, starts = list(groups), sorted(starts)
+    def _select(self, table: str, columns: str, region: str, query: str, groups: list[str], starts: list[int],
+                parse) -> dict:
+        """``parse(row)`` -> (key, value) of each row of ``table`` (log_group, bin_start, then
+        ``columns``) for these groups and bins; parsed inside the session, so a damaged row moves
+        the file aside."""
+        out: dict = {}
         if not groups or not starts:
-            return {}
-        out: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
+            return out
+        wanted = set(starts)
         with self._session() as con:
-            wanted = set(starts)
             for i in range(0, len(groups), 500):  # SQLite's default limit of bound parameters is 999+
                 chunk = groups[i:i + 500]
                 rows = con.execute(
-                    f"SELECT log_group, bin_start, bytes, cells FROM log_bins WHERE region = ? AND query = ? "
+                    f"SELECT log_group, bin_start, {columns} FROM {table} WHERE region = ? AND query = ? "
                     f"AND bin_start BETWEEN ? AND ? AND log_group IN ({','.join('?' * len(chunk))})",
-                    (region, query, starts[0], starts[-1], *chunk))
-                for group, start, nbytes, cells in rows:
-                    if start in wanted:
-                        out[(group, start)] = (nbytes, {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
+                    (region, query, min(starts), max(starts), *chunk))
+                out.update(parse(r) for r in rows if r[1] in wanted)
         return out
+
+    def get_log_bins(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
+                     ) -> dict[tuple[str, int], tuple[float, dict[str, Cell]]]:
+        """(log group, bin start) -> (bytes scanned for it, cells per function) for the stored ones."""
+        return self._select("log_bins", "bytes, cells", region, query, list(groups), list(starts),
+                            lambda r: ((r[0], r[1]), (r[2], _cells(r[3]))))
 
     def get_log_partials(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
                          ) -> dict[tuple[str, int], Partial]:
         """(log group, bin start) -> (covered_to, bytes, cells) of the open bins' stored beginnings."""
-        groups, starts = list(groups), sorted(starts)
-        if not groups or not starts:
-            return {}
-        out: dict[tuple[str, int], Partial] = {}
-        with self._session() as con:
-            wanted = set(starts)
-            for i in range(0, len(groups), 500):
-                chunk = groups[i:i + 500]
-                rows = con.execute(
-                    f"SELECT log_group, bin_start, covered_to, bytes, cells FROM log_partials WHERE region = ? "
-                    f"AND query = ? AND bin_start BETWEEN ? AND ? AND log_group IN ({','.join('?' * len(chunk))})",
-                    (region, query, starts[0], starts[-1], *chunk))
-                for group, start, covered, nbytes, cells in rows:
-                    if start in wanted:
-                        out[(group, start)] = (int(covered), nbytes,
-                                               {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
-        return out
+        return self._select("log_partials", "covered_to, bytes, cells", region, query, list(groups), list(starts),
+                            lambda r: ((r[0], r[1]), (int(r[2]), r[3], _cells(r[4]))))
 
     def get_log_suffixes(self, region: str, query: str, groups: Iterable[str], start: int
                          ) -> dict[str, Suffix]:
         """log group -> (from_s, bytes, cells per second) of the end of the closed bin at ``start``."""
-        groups = list(groups)
-        out: dict[str, Suffix] = {}
-        with self._session() as con:
-            for i in range(0, len(groups), 500):
-                chunk = groups[i:i + 500]
-                rows = con.execute(
-                    f"SELECT log_group, from_s, bytes, cells FROM log_suffixes WHERE region = ? AND query = ? "
-                    f"AND bin_start = ? AND log_group IN ({','.join('?' * len(chunk))})",
-                    (region, query, start, *chunk))
-                for group, from_s, nbytes, cells in rows:
-                    out[group] = (int(from_s), nbytes, {int(sec): {fn: Cell.from_json(c) for fn, c in fns.items()}
-                                                        for sec, fns in json.loads(cells).items()})
-        return out
+        return self._select("log_suffixes", "from_s, bytes, cells", region, query, list(groups), [start],
+                            lambda r: (r[0], (int(r[2]), r[3], {int(sec): _cells(fns)
+                                                                 for sec, fns in json.loads(r[4]).items()})))
 
     def put_log_bins(self, region: str, query: str, bin_s: int,
                      bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]],
@@ -316,3 +296,8 @@ class Store:
                 "log_bins": {"bins": n, "log_groups": groups, "oldest": oldest, "newest": newest,
                              "insights_bytes_paid": nbytes, "open_bin_partials": partials,
                              "head_suffixes": suffixes}}
+
+
+def _cells(text: str | dict) -> dict[str, Cell]:
+    """Cells per function from their stored JSON (text, or already parsed)."""
+    return {fn: Cell.from_json(c) for fn, c in (json.loads(text) if isinstance(text, str) else text).items()}

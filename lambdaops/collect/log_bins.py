@@ -222,27 +222,32 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
                 for fn, cell in cells.items():
                     _merge(out.cells, (g, fn), cell)
     add(meter, saved_bytes=out.bytes_saved)
-    tasks: list[_Task] = []
+    units: list[list[_Task]] = []  # each run in order by one worker
     for pieces, members in by_plan.items():
         for i in range(0, len(members), MAX_GROUPS_PER_QUERY):
             batch = members[i:i + MAX_GROUPS_PER_QUERY]
             step = max(1, ROWS_PER_QUERY // len(batch)) * BIN_S
-            rest = list(pieces)
+            rest, head = list(pieces), []
             if head_bin is not None and pieces and pieces[0][0] == "head":  # asked per second, on its own
-                tasks.append(_Task(batch, pieces[0][1], pieces[0][2], per_second=True))
-                rest = rest[1:]
+                head, rest = [_Task(batch, pieces[0][1], pieces[0][2], per_second=True)], rest[1:]
             for a, b in spans_of(rest):
                 edge = -(-a // BIN_S) * BIN_S  # cuts at bin edges only: a stored bin is queried whole
                 cuts = [a] + list(range(edge + step, b, step)) + [b]
-                tasks.extend(_Task(batch, x, y) for x, y in zip(cuts, cuts[1:]))
+                units.extend([_Task(batch, x, y)] for x, y in zip(cuts, cuts[1:]))
+            # The head after another query of its batch: a log group that does not exist is then known
+            # to the runner and left out, not found missing by two StartQuery calls at once.
+            if head and units and units[-1][0].groups is batch:
+                units[-1].extend(head)
+            elif head:
+                units.append(head)
     open_set = set(open_bins)
     new_bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
     new_partials: dict[tuple[str, int], tuple[int, float, dict[str, Cell]]] = {}
     new_suffixes: dict[tuple[str, int], tuple[int, float, dict[int, dict[str, Cell]]]] = {}
     lock = threading.Lock()
 
-    def run(task: _Task) -> None:
-        pending = [task]
+    def run(unit: list[_Task]) -> None:
+        pending = unit[::-1]
         while pending:
             t = pending.pop()
             res = runner.run(region, per_second_text if t.per_second else text, t.groups, _dt(t.start),
@@ -268,11 +273,11 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
                 continue
             _take(res.rows, res.bytes_scanned, t, ok, closed_set, open_set, prior, out, new_bins, new_partials, lock)
 
-    if len(tasks) == 1:
-        run(tasks[0])
-    elif tasks:
-        with ThreadPoolExecutor(max_workers=min(max(1, concurrency), len(tasks)), thread_name_prefix="bins") as pool:
-            list(pool.map(run, tasks))
+    if len(units) == 1:
+        run(units[0])
+    elif units:
+        with ThreadPoolExecutor(max_workers=min(max(1, concurrency), len(units)), thread_name_prefix="bins") as pool:
+            list(pool.map(run, units))
     bad = set(out.failed) | set(out.missing)
     for pieces, members in by_plan.items():  # what was read: a missing log group is asked, never scanned
         if not set(members) <= bad:

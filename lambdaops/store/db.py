@@ -28,7 +28,8 @@ SCHEMA_VERSION = 2  # 2: log_partials
 BUSY_TIMEOUT_S = 10.0
 KEEP_S = 35 * 86400  # bins not stored again for this long are dropped (a window rarely reaches back further)
 # A partial is worth keeping while its bin is open (15 minutes after its end) and a moving window
-# may still extend it; a day covers a laptop asleep over a TUI session without growing the file.
+# may still extend it, a head suffix while windows start in its bin; a day covers a laptop asleep
+# over a TUI session without growing the file.
 PARTIAL_KEEP_S = 86400
 PREFIX, SUFFIX = "store-", ".sqlite3"
 

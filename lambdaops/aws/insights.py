@@ -13,6 +13,14 @@ the group the message names (one failed StartQuery each, which scans nothing); w
 none, or a batch has lost several groups already, one DescribeLogGroups listing (by the batch's common
 name prefix, pages of 50) finds every missing group at once. Groups found missing are remembered by
 the runner, so a second window (compare-previous) does not pay again.
+
+Pace: StartQuery and GetQueryResults are each allowed 5 requests per second per account and region
+("CloudWatch Logs quotas", Amazon CloudWatch Logs User Guide; the demo's ``--quotas aws`` enforces the
+same): ten queries started at once were throttled and each retry waited a second or more. Both calls
+take from one token bucket per operation, endpoint, profile and region, shared by every runner of the
+process (a TUI refresh and its Logs tab), at 90% of the quota. Polls: the first soon (the demo answers
+in tens of milliseconds, a small real query in under a second), then each interval twice the last up
+to ``max_poll_s``: a query that runs 10 s on AWS costs about 7 GetQueryResults, not 40.
 """
 
 from __future__ import annotations
@@ -29,12 +37,26 @@ from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import error_code, is_throttle, translate
+from lambdaops.aws.ratelimit import PACE_FRACTION, RateLimiter
 from lambdaops.errors import ServiceError
 
 MAX_GROUPS_PER_QUERY = 50
 TERMINAL = {"Complete", "Failed", "Cancelled", "Timeout", "Unknown"}
 NAMED_RETRIES = 2  # missing groups dropped by name per batch before one DescribeLogGroups listing
 _MISSING = re.compile(r"Log group '([^']+)' does not exist")
+QUERY_RPS = 5.0  # StartQuery, and GetQueryResults, per account and region (CloudWatch Logs quotas)
+_pacers: dict[tuple, RateLimiter] = {}
+_pacers_lock = threading.Lock()
+
+
+def pacer(ctx: AwsContext, region: str, operation: str) -> RateLimiter:
+    """The process's one token bucket for ``operation`` in this endpoint, profile and region."""
+    key = (getattr(ctx, "endpoint_url", None), ctx.profile, region, operation)
+    with _pacers_lock:
+        found = _pacers.get(key)
+        if found is None:
+            found = _pacers[key] = RateLimiter(QUERY_RPS * PACE_FRACTION, burst=3)
+        return found
 
 
 class MissingLogGroup(ServiceError):
@@ -60,7 +82,7 @@ def rows_to_dicts(results: list[list[dict]]) -> list[dict[str, str]]:
 
 
 class InsightsRunner:
-    def __init__(self, ctx: AwsContext, *, concurrency: int = 10, poll_s: float = 0.25, max_poll_s: float = 2.0,
+    def __init__(self, ctx: AwsContext, *, concurrency: int = 10, poll_s: float = 0.1, max_poll_s: float = 5.0,
                  timeout_s: float = 900.0) -> None:
         self.ctx = ctx
         self.concurrency = max(1, concurrency)
@@ -169,8 +191,10 @@ class InsightsRunner:
             qid = self._start(cli, region, query, groups, start, end, limit)
             deadline = time.monotonic() + self.timeout_s
             delay = self.poll_s
+            polls = pacer(self.ctx, region, "GetQueryResults")
             while True:
                 time.sleep(delay)
+                polls.acquire()
                 try:
                     resp = cli.get_query_results(queryId=qid)
                 except bx.ClientError as exc:
@@ -187,14 +211,16 @@ class InsightsRunner:
                     except bx.ClientError:
                         pass
                     raise ServiceError(f"Logs Insights query did not finish in {self.timeout_s:.0f}s", region=region)
-                delay = min(self.max_poll_s, delay * 1.5)
+                delay = min(self.max_poll_s, delay * 2)
         if status != "Complete":
             raise ServiceError(f"Logs Insights query ended {status}", code=status, region=region)
         return rows_to_dicts(resp.get("results", [])), resp.get("statistics", {})
 
     def _start(self, cli, region, query, groups, start, end, limit) -> str:
         attempt = 0
+        starts = pacer(self.ctx, region, "StartQuery")
         while True:
+            starts.acquire()
             try:
                 return cli.start_query(logGroupNames=groups, startTime=int(start.timestamp()),
                                        endTime=int(end.timestamp()), queryString=query, limit=limit)["queryId"]

@@ -74,6 +74,7 @@ class CollectOptions:
     cache_dir: Any = None
     progress: Callable[[str], None] | None = None
     meter: Meter | None = None  # metrics requested and bytes Insights scanned (the TUI's cost header)
+    now: datetime | None = None  # the clock Insights bins are judged closed by (the TUI's); None: the wall clock
     # Per region, once its metrics and DLQ depths are in and before Logs Insights runs (the TUI fills
     # its metric columns then): (region, one record per function: identity, metric figures,
     # dlq_depth, and ``missing``: the figures that could not be fetched). Called from worker threads.

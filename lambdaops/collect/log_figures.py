@@ -100,7 +100,8 @@ def log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Wind
         gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
         if opts.insights:
             results.append(insights_figures(runner, region, groups, w, errors, gaps, opts.meter, store=store,
-                                             concurrency=opts.insights_concurrency, notes=notes))
+                                             concurrency=opts.insights_concurrency, notes=notes,
+                                             now=opts.now))
         else:
             results.append(raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
     return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
@@ -108,11 +109,13 @@ def log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Wind
 
 def insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: ErrorTally,
                       failed: set[str], meter: Meter | None, *, store: Store | None = None,
-                      concurrency: int = 10, notes: list | None = None) -> LogResult:
-    """With a store: closed bins from it, the rest per bin from Insights (log_bins); without: one
-    query over the window."""
+                      concurrency: int = 10, notes: list | None = None, now=None) -> LogResult:
+    """With a store: closed bins and open bins' beginnings from it, the rest from Insights
+    (log_bins; ``now``, a datetime, judges which bins are closed: default the wall clock); without:
+    one query over the window."""
     if store is not None:
-        binned = log_bins.collect(runner, region, groups, w, store, meter=meter, concurrency=concurrency)
+        binned = log_bins.collect(runner, region, groups, w, store, meter=meter, concurrency=concurrency,
+                                  now=None if now is None else now.timestamp())
         if notes is not None:
             notes.extend(binned.notes)
         tally_insights_failures(errors, region, binned.failed)

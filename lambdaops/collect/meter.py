@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+from lambdaops.durations import age
+
 # "Amazon CloudWatch Pricing" (aws.amazon.com/cloudwatch/pricing, Logs tab, "Analyze (Logs Insights
 # queries)": $0.005 per GB of data scanned, US East). The page does not say 10^9 or 2^30: 10^9 is
 # taken, which errs towards the higher price.
@@ -21,14 +23,41 @@ class Meter:
         self.metrics = 0
         self.insights_bytes = 0.0
         self.saved_bytes = 0.0
+        # What the last refresh's Logs Insights runs read, by kind (collect.log_bins: "new" minutes,
+        # "closed" bins asked once in full, the window's unaligned "head"): time ranges in epoch
+        # seconds, shown as their union's length; and the bytes scanned since ``begin_scan``.
+        self.scan: dict[str, list[tuple[int, int]]] = {}
+        self.scan_bytes = 0.0
 
     def add(self, metrics: int = 0, insights_bytes: float = 0.0, saved_bytes: float = 0.0) -> None:
         with self._lock:
             self.metrics += metrics
             self.insights_bytes += insights_bytes
             self.saved_bytes += saved_bytes
+            self.scan_bytes += insights_bytes
         if self.parent is not None:
             self.parent.add(metrics, insights_bytes, saved_bytes)
+
+    def begin_scan(self) -> None:
+        """A refresh starts: what it scans is counted afresh (the totals are not)."""
+        with self._lock:
+            self.scan, self.scan_bytes = {}, 0.0
+
+    def add_scan(self, kind: str, ranges: list[tuple[int, int]]) -> None:
+        with self._lock:
+            self.scan.setdefault(kind, []).extend(ranges)
+        if self.parent is not None:
+            self.parent.add_scan(kind, ranges)
+
+    def scan_label(self) -> str | None:
+        """"Insights: 1m00s new + 5m00s closed · 0.4 MB" (what the refresh scanned), None before any."""
+        with self._lock:
+            spans = {k: _union_s(v) for k, v in self.scan.items()}
+            nbytes = self.scan_bytes
+        parts = [f"{age(spans[k])} {k}" for k in SCAN_KINDS if spans.get(k)]
+        if not parts:
+            return None
+        return f"Insights: {' + '.join(parts)} · {bytes_label(nbytes)}"
 
     def read(self) -> tuple[int, float]:
         with self._lock:
@@ -41,6 +70,23 @@ class Meter:
     def reset(self) -> None:
         with self._lock:
             self.metrics, self.insights_bytes, self.saved_bytes = 0, 0.0, 0.0
+            self.scan, self.scan_bytes = {}, 0.0
+
+
+SCAN_KINDS = ("new", "closed", "head")
+
+
+def _union_s(ranges: list[tuple[int, int]]) -> int:
+    """Seconds covered by ``ranges`` (regions and groups ask the same minutes: counted once)."""
+    total, end = 0, None
+    for a, b in sorted(ranges):
+        if end is None or a >= end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
 
 
 def add(meter: Meter | None, metrics: int = 0, insights_bytes: float = 0.0, saved_bytes: float = 0.0) -> None:

@@ -1,7 +1,8 @@
 """The local store: what lambdaops has already paid AWS for and that cannot change any more.
 
-Today it keeps the Logs Insights figures of closed time bins (``lambdaops.collect.log_bins``), so a
-moving window (cron's ``report --since 6h``, the TUI's refresh) queries only the minutes that are new.
+Today it keeps the Logs Insights figures of closed time bins, and of the beginnings of open bins
+already scanned (``lambdaops.collect.log_bins``), so a moving window (cron's ``report --since 6h``,
+the TUI's refresh) queries only the minutes that are new.
 
 Why SQLite (the standard library's ``sqlite3``) and not Parquet files through pandas: a cron report
 and the TUI may write at the same moment, and SQLite serialises writers with its own file locks

@@ -24,9 +24,13 @@ from typing import Iterable
 
 from lambdaops.store.cells import Cell
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: log_partials
 BUSY_TIMEOUT_S = 10.0
 KEEP_S = 35 * 86400  # bins not stored again for this long are dropped (a window rarely reaches back further)
+# A partial is worth keeping while its bin is open (15 minutes after its end) and a moving window
+# may still extend it, a head suffix while windows start in its bin; a day covers a laptop asleep
+# over a TUI session without growing the file.
+PARTIAL_KEEP_S = 86400
 PREFIX, SUFFIX = "store-", ".sqlite3"
 
 _SCHEMA = """
@@ -38,7 +42,23 @@ CREATE TABLE IF NOT EXISTS log_bins (
     cells TEXT NOT NULL,  -- JSON: function named in the stream ("" in its own group) -> Cell
     PRIMARY KEY (region, log_group, query, bin_start)
 );
+CREATE TABLE IF NOT EXISTS log_partials (
+    region TEXT NOT NULL, log_group TEXT NOT NULL, query TEXT NOT NULL, bin_start INTEGER NOT NULL,
+    covered_to INTEGER NOT NULL,  -- the cells hold [bin_start, covered_to), whole seconds
+    bytes REAL NOT NULL, stored_at REAL NOT NULL, cells TEXT NOT NULL,
+    PRIMARY KEY (region, log_group, query, bin_start)
+);
+CREATE TABLE IF NOT EXISTS log_suffixes (
+    region TEXT NOT NULL, log_group TEXT NOT NULL, query TEXT NOT NULL, bin_start INTEGER NOT NULL,
+    from_s INTEGER NOT NULL,  -- the cells hold [from_s, bin end), per second
+    bytes REAL NOT NULL, stored_at REAL NOT NULL,
+    cells TEXT NOT NULL,  -- JSON: second -> function named in the stream -> Cell
+    PRIMARY KEY (region, log_group, query, bin_start)
+);
 """
+
+Partial = tuple[int, float, dict[str, Cell]]  # (covered_to, bytes scanned for it, cells per function)
+Suffix = tuple[int, float, dict[int, dict[str, Cell]]]  # (from_s, bytes, second -> cells per function)
 
 
 def scope_key(endpoint: str | None, profile: str | None, account: str) -> str:
@@ -179,40 +199,79 @@ class Store:
             con.close()
 
     # -- log bins ----------------------------------------------------------------------------------
-    def get_log_bins(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
-                     ) -> dict[tuple[str, int], tuple[float, dict[str, Cell]]]:
-        """(log group, bin start) -> (bytes scanned for it, cells per function) for the stored ones."""
-        groups, starts = list(groups), sorted(starts)
+    def _select(self, table: str, columns: str, region: str, query: str, groups: list[str], starts: list[int],
+                parse) -> dict:
+        """``parse(row)`` -> (key, value) of each row of ``table`` (log_group, bin_start, then
+        ``columns``) for these groups and bins; parsed inside the session, so a damaged row moves
+        the file aside."""
+        out: dict = {}
         if not groups or not starts:
-            return {}
-        out: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
+            return out
+        wanted = set(starts)
         with self._session() as con:
-            wanted = set(starts)
             for i in range(0, len(groups), 500):  # SQLite's default limit of bound parameters is 999+
                 chunk = groups[i:i + 500]
                 rows = con.execute(
-                    f"SELECT log_group, bin_start, bytes, cells FROM log_bins WHERE region = ? AND query = ? "
+                    f"SELECT log_group, bin_start, {columns} FROM {table} WHERE region = ? AND query = ? "
                     f"AND bin_start BETWEEN ? AND ? AND log_group IN ({','.join('?' * len(chunk))})",
-                    (region, query, starts[0], starts[-1], *chunk))
-                for group, start, nbytes, cells in rows:
-                    if start in wanted:
-                        out[(group, start)] = (nbytes, {fn: Cell.from_json(c) for fn, c in json.loads(cells).items()})
+                    (region, query, min(starts), max(starts), *chunk))
+                out.update(parse(r) for r in rows if r[1] in wanted)
         return out
 
+    def get_log_bins(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
+                     ) -> dict[tuple[str, int], tuple[float, dict[str, Cell]]]:
+        """(log group, bin start) -> (bytes scanned for it, cells per function) for the stored ones."""
+        return self._select("log_bins", "bytes, cells", region, query, list(groups), list(starts),
+                            lambda r: ((r[0], r[1]), (r[2], _cells(r[3]))))
+
+    def get_log_partials(self, region: str, query: str, groups: Iterable[str], starts: Iterable[int]
+                         ) -> dict[tuple[str, int], Partial]:
+        """(log group, bin start) -> (covered_to, bytes, cells) of the open bins' stored beginnings."""
+        return self._select("log_partials", "covered_to, bytes, cells", region, query, list(groups), list(starts),
+                            lambda r: ((r[0], r[1]), (int(r[2]), r[3], _cells(r[4]))))
+
+    def get_log_suffixes(self, region: str, query: str, groups: Iterable[str], start: int
+                         ) -> dict[str, Suffix]:
+        """log group -> (from_s, bytes, cells per second) of the end of the closed bin at ``start``."""
+        return self._select("log_suffixes", "from_s, bytes, cells", region, query, list(groups), [start],
+                            lambda r: (r[0], (int(r[2]), r[3], {int(sec): _cells(fns)
+                                                                 for sec, fns in json.loads(r[4]).items()})))
+
     def put_log_bins(self, region: str, query: str, bin_s: int,
-                     bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]]) -> None:
-        """Store closed bins in one transaction: a reader sees all of them or none."""
-        if not bins:
+                     bins: dict[tuple[str, int], tuple[float, dict[str, Cell]]],
+                     partials: dict[tuple[str, int], Partial] | None = None,
+                     suffixes: tuple[str, dict[tuple[str, int], Suffix]] | None = None) -> None:
+        """Store closed bins, the scanned beginnings of open bins (``partials``) and the per-second
+        ends of closed bins (``suffixes``: their query's id, and them) in one transaction: a reader
+        sees all of them or none. A closed bin replaces its partial."""
+        partials = partials or {}
+        squery, sfx = suffixes or ("", {})
+        if not bins and not partials and not sfx:
             return
         now = time.time()
-        rows = [(region, g, query, start, bin_s, nbytes, now,
-                 json.dumps({fn: c.to_json() for fn, c in cells.items()}, separators=(",", ":")))
+
+        def text(cells: dict[str, Cell]) -> str:
+            return json.dumps({fn: c.to_json() for fn, c in cells.items()}, separators=(",", ":"))
+
+        rows = [(region, g, query, start, bin_s, nbytes, now, text(cells))
                 for (g, start), (nbytes, cells) in bins.items()]
+        parts = [(region, g, query, start, covered, nbytes, now, text(cells))
+                 for (g, start), (covered, nbytes, cells) in partials.items()]
+        ends = [(region, g, squery, start, from_s, nbytes, now,
+                 json.dumps({str(sec): {fn: c.to_json() for fn, c in fns.items()} for sec, fns in cells.items()},
+                            separators=(",", ":")))
+                for (g, start), (from_s, nbytes, cells) in sfx.items()]
         with self._session() as con:
             con.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for another writer
             try:
                 con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
+                                "AND bin_start = ?", [r[:4] for r in rows])
+                con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
+                con.executemany("INSERT OR REPLACE INTO log_suffixes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ends)
                 con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
+                con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+                con.execute("DELETE FROM log_suffixes WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -228,10 +287,18 @@ class Store:
                 "SELECT COUNT(*), COUNT(DISTINCT region || ' ' || log_group), MIN(bin_start), MAX(bin_start + bin_s), "
                 "COALESCE(SUM(bytes), 0) FROM log_bins").fetchone()
             last = con.execute("SELECT MAX(stored_at) FROM log_bins").fetchone()[0]
+            partials = con.execute("SELECT COUNT(*) FROM log_partials").fetchone()[0]
+            suffixes = con.execute("SELECT COUNT(*) FROM log_suffixes").fetchone()[0]
         size = sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal"))
                    if p.exists())
         created = float(scope.pop("created", 0) or 0) or None
         return {"path": str(self.path), "size_bytes": size, "scope": scope, "created": created,
                 "last_write": last, "schema_version": SCHEMA_VERSION,
                 "log_bins": {"bins": n, "log_groups": groups, "oldest": oldest, "newest": newest,
-                             "insights_bytes_paid": nbytes}}
+                             "insights_bytes_paid": nbytes, "open_bin_partials": partials,
+                             "head_suffixes": suffixes}}
+
+
+def _cells(text: str | dict) -> dict[str, Cell]:
+    """Cells per function from their stored JSON (text, or already parsed)."""
+    return {fn: Cell.from_json(c) for fn, c in (json.loads(text) if isinstance(text, str) else text).items()}

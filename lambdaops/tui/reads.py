@@ -40,9 +40,10 @@ class Reads:
         from lambdaops.collect import fleet
 
         s = self.session
+        s.meter.begin_scan()  # the header shows what this refresh scanned in Logs Insights
         return fleet.collect_fleet(s.ctx, fleet.CollectOptions(
             window=window, thresholds=s.settings.thresholds, insights_concurrency=s.settings.insights_concurrency,
-            cache_dir=s.cache_dir, progress=progress, meter=s.meter, on_metrics=on_metrics))
+            cache_dir=s.cache_dir, progress=progress, meter=s.meter, on_metrics=on_metrics, now=s.now()))
 
     def sparklines(self, functions: list["FunctionInfo"], window: "Window") -> dict[str, list[float]]:
         """Invocations per function (by row key) in a few periods."""

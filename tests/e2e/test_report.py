@@ -83,11 +83,12 @@ def test_findings_and_calls(report):
     assert "throttling" in codes["webhook-receiver"]
     assert "dlq_not_empty" in codes["payments-async"]
     # 24 functions x 8 metric figures (+4 IteratorAge) fit in one GetMetricData call per region;
-    # one Insights query per region (under 50 log groups), and one more in us-east-1: its batch names
-    # the log group of reports-backfill, which never ran and has none, so StartQuery fails as a whole
-    # and is asked again without it.
+    # two Insights queries per region (under 50 log groups): the window, and its unaligned head per
+    # second (kept, so the next window starting in that bin asks nothing for it, collect.log_bins);
+    # and one more in us-east-1: its batch names the log group of reports-backfill, which never ran
+    # and has none, so StartQuery fails as a whole and is asked again without it.
     assert data["api_calls"]["cloudwatch.GetMetricData"] == 2
-    assert data["api_calls"]["logs.StartQuery"] == 3
+    assert data["api_calls"]["logs.StartQuery"] == 5
     assert list(data) == ["generated_at", "window", "regions", "functions", "errors", "notes", "api_calls",
                           "api_retries", "cost"]
     # a healthy run: nothing missing, no error, no retry

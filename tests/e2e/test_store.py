@@ -4,7 +4,7 @@ and gives the figures of a --no-cache run; ``cache info`` / ``cache clear`` show
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -60,3 +60,41 @@ def test_a_moving_window_scans_what_is_new_and_equals_no_cache(served_demo):
     cleared = run(served_demo, "cache", "clear", "-o", "json")
     assert cleared.exit_code == 0 and stores[0]["path"] in json.loads(cleared.stdout)["removed"]
     assert json.loads(run(served_demo, "cache", "info", "-o", "json").stdout)["stores"] == []
+
+
+def test_two_tui_refreshes_a_minute_apart_scan_the_new_minute_and_equal_no_cache(served_demo, tmp_path):
+    """The TUI's refresh (Reads.collect) on an injected clock: the second, a minute later, asks Logs
+    Insights for that minute only (the window's start is still in the bin whose end the first kept
+    per second), and its figures are those of a collection without the store."""
+    from lambdaops.aws.context import AwsContext, StaticCredentials
+    from lambdaops.collect import fleet
+    from lambdaops.collect.log_bins import BIN_S
+    from lambdaops.tui.reads import Reads
+    from lambdaops.tui.session import Session, TuiSettings
+    from lambdaops.window import parse_duration
+
+    truth = served_demo.truth
+    end = int(datetime.fromisoformat(truth["window"]["end"].replace("Z", "+00:00")).timestamp())
+    t1 = end // BIN_S * BIN_S - BIN_S + 30  # 30 s into a bin: a minute later no bin has closed
+    clock = {"now": datetime.fromtimestamp(t1, tz=timezone.utc)}
+    ctx = AwsContext(regions=["us-east-1"], endpoint_url=served_demo.endpoint,
+                     credentials=StaticCredentials("demo", "demo"))
+    settings = TuiSettings(window_s=parse_duration("1h"))
+    session = Session(lambda: ctx, clock=lambda: clock["now"], settings=settings, cache_dir=tmp_path / "cache")
+    reads = Reads(session)
+    reads.collect(session.window())
+    clock["now"] += timedelta(seconds=60)
+    second = reads.collect(session.window())
+    scan = session.meter.scan
+    assert scan == {"new": [(t1, t1 + 60)]}
+    assert session.meter.scan_label().startswith("Insights: 1m00s new · ")
+
+    plain = fleet.collect_fleet(ctx, fleet.CollectOptions(window=session.window(), cache_dir=None))
+    got, want = second.table.set_index(["region", "name"]), plain.table.set_index(["region", "name"])
+    assert len(want) > 10 and want["cold_starts"].sum() > 0
+    for fig in ("cold_starts", "log_invocations", "memory_used_max_mb", "billed_ms", "timeouts", "out_of_memory"):
+        if fig in want:
+            assert got[fig].fillna(-1).to_dict() == want[fig].fillna(-1).to_dict(), fig
+    for fig in ("init_p50_ms", "init_p99_ms"):
+        assert (got[fig].isna() == want[fig].isna()).all()
+        assert (got[fig] - want[fig]).abs().fillna(0).le(want[fig].fillna(0) * ((1 + R) ** 0.5 - 1)).all()

@@ -49,6 +49,9 @@ class StatusHeader(Widget):
         line.append(f"   {session.usage().label()}", style="dim")
         if session.cache_dir is not None:  # the local store is in use: what it saved beside what was paid
             line.append(f" ({store_label(session.meter)})", style="dim")
+            scanned = session.meter.scan_label()  # the last refresh: "Insights: 1m00s new + 5m00s closed · 0.4 MB"
+            if scanned:
+                line.append(f"  {scanned}", style="dim")
         right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:

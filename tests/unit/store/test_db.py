@@ -37,6 +37,27 @@ def test_round_trip_and_scope(tmp_path):
     assert store_files(tmp_path) == [store.path]
 
 
+def test_open_bins_beginnings_round_trip_and_give_way_to_the_closed_bin(tmp_path):
+    store = open_store(tmp_path, None, None, "123456789012")
+    part = {("/aws/lambda/a", 600): (720, 4.0, {"": Cell(invocations=3.0, oom_ids={"r1"})}),
+            ("/aws/lambda/a", 900): (960, 1.0, {})}
+    store.put_log_bins("us-east-1", "q", 300, {}, part)
+    got = store.get_log_partials("us-east-1", "q", ["/aws/lambda/a"], [600, 900, 1200])
+    assert got[("/aws/lambda/a", 600)][:2] == (720, 4.0) and got[("/aws/lambda/a", 600)][2][""].oom_ids == {"r1"}
+    assert got[("/aws/lambda/a", 900)] == (960, 1.0, {})
+    assert store.get_log_partials("us-east-1", "other", ["/aws/lambda/a"], [600]) == {}
+    store.put_log_bins("us-east-1", "q", 300, bins([600]))  # the bin closed: asked in full, stored
+    assert list(store.get_log_partials("us-east-1", "q", ["/aws/lambda/a"], [600, 900])) == [("/aws/lambda/a", 900)]
+    assert store.info()["log_bins"]["open_bin_partials"] == 1
+    store.put_log_bins("us-east-1", "q", 300, {}, None, ("qs", {("/aws/lambda/a", 0): (17, 2.0, {
+        17: {"": Cell(invocations=1.0)}, 299: {"f": Cell(invocations=2.0, timeout_ids={"t"})}})}))
+    ends = store.get_log_suffixes("us-east-1", "qs", ["/aws/lambda/a", "/aws/lambda/b"], 0)
+    assert list(ends) == ["/aws/lambda/a"] and ends["/aws/lambda/a"][:2] == (17, 2.0)
+    assert ends["/aws/lambda/a"][2][299]["f"].timeout_ids == {"t"} and store.get_log_suffixes("us-east-1", "q",
+                                                                                               ["/aws/lambda/a"], 0) == {}
+    assert store.info()["log_bins"]["head_suffixes"] == 1
+
+
 def test_a_damaged_file_is_moved_aside_and_rebuilt(tmp_path):
     store = open_store(tmp_path, None, "p", "1")
     store.path.parent.mkdir(parents=True, exist_ok=True)

@@ -70,11 +70,26 @@ def test_queue_urls_are_built_from_arns_on_aws_endpoints(fleet):
     assert "lambda.GetFunctionConcurrency" not in calls  # discovery never asks for reserved concurrency
 
 
-def test_an_endpoint_url_asks_for_the_url(fleet, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.us-east-1.amazonaws.com")
+def test_an_endpoint_url_gets_urls_in_its_own_form_without_get_queue_url(fleet, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.us-east-1.amazonaws.com/")
     found = discover_dlqs(fleet, ages=False)
-    assert {q.name: q.visible for q in found.queues if q.url} == {"orders-dlq": 3, "worker-failures": 1}
-    assert fleet.calls.snapshot()["sqs.GetQueueUrl"] >= 3
+    assert {q.name: q.visible for q in found.queues if q.visible is not None} == {"orders-dlq": 3, "worker-failures": 1}
+    by = {q.name: q for q in found.queues}
+    account = by["orders-dlq"].arn.split(":")[4]
+    assert by["orders-dlq"].url == f"https://sqs.us-east-1.amazonaws.com/{account}/orders-dlq"
+    assert by["gone-failures"].depth is None and "does not exist" in by["gone-failures"].note
+    assert "sqs.GetQueueUrl" not in fleet.calls.snapshot()
+
+
+def test_a_custom_endpoint_url_is_the_base_of_built_queue_urls():
+    from lambdaops.aws.context import AwsContext, StaticCredentials
+    from lambdaops.aws.dlq import known_queue_url
+
+    ctx = AwsContext(regions=["us-east-1"], endpoint_url="http://127.0.0.1:4566/",
+                     credentials=StaticCredentials("demo", "demo"))
+    assert known_queue_url(ctx, "arn:aws:sqs:us-east-1:123456789012:orders-dlq") == \
+        "http://127.0.0.1:4566/123456789012/orders-dlq"
+    assert ctx.calls.total == 0
 
 
 def test_other_partitions_have_their_domain():

@@ -26,6 +26,7 @@ from lambdaops.analysis.fleet import FIGURES, analyze, iterator_age_growth
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.inventory import DESTINATIONS, InventoryOptions, details_cache, fleet_inventory
+from lambdaops.aws.inventory_cache import INVENTORY_TTL_S
 from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
 from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
@@ -78,6 +79,9 @@ class CollectOptions:
     # its metric columns then): (region, one record per function: identity, metric figures,
     # dlq_depth, and ``missing``: the figures that could not be fetched). Called from worker threads.
     on_metrics: Callable[[str, list[dict[str, Any]]], None] | None = None
+    # A listing kept this long (seconds) is used instead of listing again; 0: list afresh (the TUI's
+    # ``r``). Only with ``cache_dir`` (``--no-cache`` always lists). See lambdaops.aws.inventory_cache.
+    inventory_max_age_s: float = INVENTORY_TTL_S
 
 
 @dataclass
@@ -95,6 +99,7 @@ class FleetSnapshot:
     api_retries: dict[str, int] = field(default_factory=dict)  # of api_calls, the retried attempts
     failed_regions: list[str] = field(default_factory=list)  # regions whose inventory or collection failed
     cost: dict[str, Any] = field(default_factory=dict)  # this run: calls, Insights bytes paid and saved (meter.run_cost)
+    inventory: dict[str, Any] = field(default_factory=dict)  # how old the listing is (inventory_age)
 
     def missing_count(self) -> int:
         """Figures that could not be fetched (the table's ``missing`` column, summed)."""
@@ -165,7 +170,9 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         raise UsageError(f"window starts too long ago: {exc}") from None
     say("listing functions")
     # Bulk calls only: per-function details come after the metrics, for the chosen functions that need them.
-    inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir))
+    started = time.time()
+    inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir,
+                                                     max_age_s=opts.inventory_max_age_s or None))
     cache = details_cache(ctx, opts.cache_dir)
     errors = [e.to_dict() for e in inv.errors] + list(inv.detail_errors)
     tally = ErrorTally()  # this collection's failures, per region and operation
@@ -267,7 +274,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                          errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
                          elapsed_s=time.perf_counter() - t0, api_retries=ctx.calls.retries(),
                          failed_regions=sorted({e.region for e in inv.errors} | broken),
-                         cost=run_cost(ctx.calls.total - calls_before, opts.meter))
+                         cost=run_cost(ctx.calls.total - calls_before, opts.meter),
+                         inventory=inventory_age(inv.listed_at, started, opts.inventory_max_age_s if opts.cache_dir else 0))
 
 
 def _tally_metric_failures(tally: ErrorTally, region: str, metrics) -> None:
@@ -334,13 +342,27 @@ def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: E
     return found
 
 
+def inventory_age(listed_at: dict[str, float], started: float, max_age_s: float) -> dict[str, Any]:
+    """The report's ``inventory`` block: when each region was listed, the oldest listing's age at
+    the run's start, and which regions' listings were kept from an earlier run (a function created
+    since is missing from them until they expire after ``max_age_s``)."""
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+    oldest = min(listed_at.values()) if listed_at else None
+    return {"listed_at": {r: iso(t) for r, t in sorted(listed_at.items())},
+            "age_s": None if oldest is None else round(max(0.0, started - oldest), 1),
+            "kept": sorted(r for r, t in listed_at.items() if t < started), "max_age_s": max_age_s}
+
+
 def failure_targets(fn: FunctionInfo) -> list[str]:
     return [arn_name(t) for t in fn.failure_targets() if t]
 
 
-def functions(ctx: AwsContext, cache_dir: Any = None) -> Inventory:
-    """The functions of every region without their per-function details: a few calls per region."""
-    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir))
+def functions(ctx: AwsContext, cache_dir: Any = None, max_age_s: float = INVENTORY_TTL_S) -> Inventory:
+    """The functions of every region without their per-function details: a few calls per region,
+    none when a listing younger than ``max_age_s`` is kept (0: list afresh)."""
+    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir, max_age_s=max_age_s or None))
 
 
 def sparklines(ctx: AwsContext, fns: list[FunctionInfo], window: Window, *, points: int = SPARK_POINTS,

@@ -363,6 +363,7 @@ class LambdaopsApp(App):
         if callable(refresh):
             refresh()
         else:
+            self.reads.relist_next = True  # r: list the functions afresh, not a listing kept for minutes
             self.poll()
 
     def action_pause(self) -> None:

@@ -49,6 +49,11 @@ class StatusHeader(Widget):
         line.append(f"   {session.usage().label()}", style="dim")
         if session.cache_dir is not None:  # the local store is in use: what it saved beside what was paid
             line.append(f" ({store_label(session.meter)})", style="dim")
+        snap = getattr(app, "snapshot", None)
+        kept = getattr(snap, "inventory", None) or {}
+        if kept.get("kept"):  # functions listed minutes ago: one created since is not shown yet
+            since = max(0.0, (session.now() - snap.generated_at).total_seconds())
+            line.append(f"  inventory {fmt.age_s((kept['age_s'] or 0) + since)} old (r lists)", style="dim")
         right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:

@@ -215,7 +215,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         fns = by_region[region]
         say(f"{region}: metrics for {len(fns)} functions")
         queries = [q for fn in fns for q in (*_metric_queries(fn, period, age_period),
-                                             *on_need.metric_queries(fn, period))]
+                                             *on_need.metric_queries(fn, period, cache))]
         metrics = get_metric_data(ctx, region, queries, query_start, query_end)
         add(opts.meter, metrics=len(queries))
         _tally_metric_failures(tally, region, metrics)
@@ -229,7 +229,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         notes.extend(done.notes)
         if done.error is not None:
             raise done.error
-        dlq = _dlq_depths(ctx, region, fns, tally, notes)
+        dlq = _dlq_depths(ctx, region, fns, tally, notes, cache)
         sharing = group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
@@ -328,11 +328,11 @@ def _identity(fn: FunctionInfo) -> dict[str, Any]:
 
 
 def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: ErrorTally,
-                notes: list) -> dict:
+                notes: list, kept=None) -> dict:
     """Per function name: its FunctionDepth from the one DLQ discovery ``dlq list`` and the TUI use
     (depth, in flight, delayed); a depth that cannot be counted is None and a note says why."""
     try:
-        found = function_depths(region_dlqs(ctx, region, fns, sources=False), fns)
+        found = function_depths(region_dlqs(ctx, region, fns, sources=False, kept=kept), fns)
     except LambdaopsError as exc:
         errors.add_error(exc, region=region)
         return {}

@@ -276,3 +276,20 @@ def test_a_source_queue_whose_redrive_policy_is_refused_leaves_only_its_function
     assert depths["fine"].depth == 1
     assert found["partner-queue"].depth is None and not found["partner-queue"].resolved
     assert depths["consumer"].depth is None and "RedrivePolicy could not be read" in depths["consumer"].note
+
+
+def test_a_kept_redrive_policy_spares_its_read_and_depths_are_read_every_time(fleet, tmp_path):
+    from lambdaops.aws.inventory import DetailsCache, InventoryOptions, fleet_inventory
+
+    fns = fleet_inventory(fleet, opts=InventoryOptions(concurrency=False, control_plane_rps=10_000)).functions
+    kept = DetailsCache(tmp_path, "t")
+    before = fleet.calls.snapshot().get("sqs.GetQueueAttributes", 0)
+    first = {q.name: q.depth for q in region_dlqs(fleet, "us-east-1", fns, sources=False, kept=kept)}
+    cold = fleet.calls.snapshot()["sqs.GetQueueAttributes"] - before
+    boto3.client("sqs", **KW).send_message(QueueUrl=queue_url_from_arn(queue_arn("us-east-1", ACCOUNT, "orders-dlq")),
+                                           MessageBody="z")
+    again = {q.name: q.depth for q in region_dlqs(fleet, "us-east-1", fns, sources=False, kept=kept)}
+    warm = fleet.calls.snapshot()["sqs.GetQueueAttributes"] - before - cold
+    assert warm == cold - 1  # the source queue's RedrivePolicy, and nothing else
+    assert first["orders-dlq"] == 3 and again["orders-dlq"] == 4  # the depth is the queue as it is now
+    assert set(again) == set(first)

@@ -293,3 +293,26 @@ def test_a_kept_redrive_policy_spares_its_read_and_depths_are_read_every_time(fl
     assert warm == cold - 1  # the source queue's RedrivePolicy, and nothing else
     assert first["orders-dlq"] == 3 and again["orders-dlq"] == 4  # the depth is the queue as it is now
     assert set(again) == set(first)
+
+
+def test_a_topics_kept_subscriptions_spare_listing_them_again(aws_endpoints, tmp_path):
+    from lambdaops.aws.inventory import DetailsCache
+
+    with mock_aws():
+        sqs, sns = boto3.client("sqs", **KW), boto3.client("sns", **KW)
+        topic = sns.create_topic(Name="alerts-dlq")["TopicArn"]
+        lonely = sns.create_topic(Name="lonely-dlq")["TopicArn"]
+        _, qarn = _queue(sqs, "alerts-archive")
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+        sns.publish(TopicArn=topic, Message="b")
+        fns = [_fn("via-topic", "us-east-1", dead_letter_target=topic),
+               _fn("lonely", "us-east-1", dead_letter_target=lonely)]
+        kept = DetailsCache(tmp_path, "t")
+        runs = []
+        for _ in range(2):
+            ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+            runs.append(({q.name: (q.depth, q.note) for q in region_dlqs(ctx, "us-east-1", fns, kept=kept)},
+                         ctx.calls.snapshot().get("sns.ListSubscriptionsByTopic", 0)))
+    (first, listed), (again, relisted) = runs
+    assert first == again and first["alerts-archive"] == (1, None) and first["lonely-dlq"][1] == NOT_RETAINED
+    assert listed == 2 and relisted == 0

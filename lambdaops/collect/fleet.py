@@ -330,7 +330,15 @@ def _identity(fn: FunctionInfo) -> dict[str, Any]:
 def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: ErrorTally,
                 notes: list, kept=None) -> dict:
     """Per function name: its FunctionDepth from the one DLQ discovery ``dlq list`` and the TUI use
-    (depth, in flight, delayed); a depth that cannot be counted is None and a note says why."""
+    (depth, in flight, delayed); a depth that cannot be counted is None and a note says why.
+
+    Depths are GetQueueAttributes every run (one call per queue, not per function), not CloudWatch's
+    AWS/SQS ApproximateNumberOfMessages* folded into the metric batch: SQS reports those only for
+    active queues ("Available CloudWatch metrics for Amazon SQS", SQS Developer Guide), and an empty
+    DLQ nobody touches is not active, so most DLQs would need the call anyway; a datapoint is a
+    sampled minute that trails a redrive, and AWS asks for several consecutive zero datapoints before
+    a queue is taken for empty ("Confirming that a queue is empty"); and the report would disagree
+    with ``dlq list``. What is kept (``kept``) are settings: RedrivePolicy, a topic's queues."""
     try:
         found = function_depths(region_dlqs(ctx, region, fns, sources=False, kept=kept), fns)
     except LambdaopsError as exc:

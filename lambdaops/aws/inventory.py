@@ -121,8 +121,9 @@ class InventoryOptions:
     cache_dir: Path | None = None
     control_plane_rps: float = CONTROL_PLANE_RPS
     workers: int = 8
-    # A region's listing kept up to this many seconds is used instead of listing again (None: list
-    # every time; only with a cache directory). :mod:`lambdaops.aws.inventory_cache` says why 5 minutes.
+    # A region's listing kept up to this many seconds is used instead of listing again; 0: list afresh
+    # and keep that listing; None: neither read nor keep one. Only with a cache directory
+    # (:mod:`lambdaops.aws.inventory_cache` says why 5 minutes).
     max_age_s: float | None = None
 
 
@@ -343,7 +344,7 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
     opts = opts or InventoryOptions()
     regions = list(regions or ctx.require_regions())
     cache = details_cache(ctx, opts.cache_dir)
-    listings = listing_cache(ctx, opts.cache_dir) if opts.cache_dir is not None and opts.max_age_s else None
+    listings = listing_cache(ctx, opts.cache_dir) if opts.cache_dir is not None and opts.max_age_s is not None else None
     listed_at: dict[str, float] = {}
     functions: list[FunctionInfo] = []
     errors: list[RegionError] = []

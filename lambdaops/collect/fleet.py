@@ -172,11 +172,15 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
     # Bulk calls only: per-function details come after the metrics, for the chosen functions that need them.
     started = time.time()
     inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir,
-                                                     max_age_s=opts.inventory_max_age_s or None))
+                                                     max_age_s=opts.inventory_max_age_s))
     cache = details_cache(ctx, opts.cache_dir)
     errors = [e.to_dict() for e in inv.errors] + list(inv.detail_errors)
     tally = ErrorTally()  # this collection's failures, per region and operation
     chosen = select(inv.functions, opts.globs, opts.tags)
+    if (opts.globs or opts.tags) and not chosen and any(t < started for t in inv.listed_at.values()):
+        # nothing matches in a kept listing: the function may be newer than it, so list afresh once
+        inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir, max_age_s=0))
+        chosen = select(inv.functions, opts.globs, opts.tags)
     if (opts.globs or opts.tags) and not chosen and inv.functions:
         what = " ".join(opts.globs + [f"{k}={v}" for k, v in opts.tags.items()])
         raise UsageError(f"no function matches {what} (in {', '.join(inv.regions)}; {len(inv.functions)} functions)")
@@ -370,7 +374,7 @@ def failure_targets(fn: FunctionInfo) -> list[str]:
 def functions(ctx: AwsContext, cache_dir: Any = None, max_age_s: float = INVENTORY_TTL_S) -> Inventory:
     """The functions of every region without their per-function details: a few calls per region,
     none when a listing younger than ``max_age_s`` is kept (0: list afresh)."""
-    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir, max_age_s=max_age_s or None))
+    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir, max_age_s=max_age_s))
 
 
 def sparklines(ctx: AwsContext, fns: list[FunctionInfo], window: Window, *, points: int = SPARK_POINTS,

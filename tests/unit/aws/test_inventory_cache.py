@@ -92,3 +92,33 @@ def test_inventory_age_names_the_kept_regions():
     assert block["age_s"] == 90.0 and block["kept"] == ["us-east-1"] and block["max_age_s"] == 300
     assert block["listed_at"]["us-east-1"] == "1970-01-01T00:16:40Z"
     assert inventory_age({}, 5.0, 300)["age_s"] is None
+
+
+def test_max_age_zero_lists_afresh_and_keeps_that_listing(moto, tmp_path):
+    fleet_inventory(_ctx(), opts=_opts(tmp_path, 300))
+    lam = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    lam.delete_function(FunctionName="fn-2")
+    ctx = _ctx()
+    assert "fn-2" not in {f.name for f in fleet_inventory(ctx, opts=_opts(tmp_path, 0)).functions}
+    assert ctx.calls.snapshot()["lambda.ListFunctions"] == 1
+    after = _ctx()
+    assert "fn-2" not in {f.name for f in fleet_inventory(after, opts=_opts(tmp_path, 300)).functions}
+    assert _listing_calls(after) == 0
+
+
+def test_a_selection_that_matches_nothing_in_a_kept_listing_lists_afresh(moto, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from lambdaops.collect.fleet import CollectOptions, collect_fleet
+    from lambdaops.window import Window
+
+    fleet_inventory(_ctx(), opts=_opts(tmp_path, 300))
+    lam = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
+    lam.create_function(FunctionName="fn-new", Runtime="python3.12", Role=role, Handler="app.handler",
+                        Code={"ZipFile": handler_zip()})
+    end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    ctx = _ctx()
+    snap = collect_fleet(ctx, CollectOptions(window=Window(end - timedelta(hours=1), end), globs=["fn-new"],
+                                             insights=False, cache_dir=tmp_path))
+    assert [f.name for f in snap.functions] == ["fn-new"] and snap.inventory["kept"] == []

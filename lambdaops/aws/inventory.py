@@ -311,6 +311,15 @@ def listing_cache(ctx: AwsContext, directory: Path | None) -> InventoryCache:
     return InventoryCache(directory, f"{scope_of(ctx)}|{ctx.credentials_tag()}")
 
 
+def forget_listing(ctx: AwsContext, directory: Path | None, region: str) -> None:
+    """After a write to one of ``region``'s functions (``tune --apply``): no run takes the listing
+    that shows it as it was."""
+    if directory is not None:
+        listings = listing_cache(ctx, directory)
+        listings.forget(region)
+        listings.save()
+
+
 def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache: DetailsCache,
                      limiter: RateLimiter, tally: ErrorTally | None = None,
                      listings: InventoryCache | None = None, listed_at: dict[str, float] | None = None

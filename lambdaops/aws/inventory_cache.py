@@ -83,6 +83,12 @@ class InventoryCache:
             self._data[region] = entry
             self._dirty = True
 
+    def forget(self, region: str) -> None:
+        """Drop the region's listing (we changed one of its functions): the next run lists it."""
+        with self._lock:
+            if self._data.pop(region, None) is not None:
+                self._dirty = True
+
     def save(self) -> None:
         if self._path is None or not self._dirty:
             return

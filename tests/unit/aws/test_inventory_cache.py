@@ -122,3 +122,13 @@ def test_a_selection_that_matches_nothing_in_a_kept_listing_lists_afresh(moto, t
     snap = collect_fleet(ctx, CollectOptions(window=Window(end - timedelta(hours=1), end), globs=["fn-new"],
                                              insights=False, cache_dir=tmp_path))
     assert [f.name for f in snap.functions] == ["fn-new"] and snap.inventory["kept"] == []
+
+
+def test_a_write_forgets_the_regions_listing(moto, tmp_path):
+    from lambdaops.aws.inventory import forget_listing
+
+    fleet_inventory(_ctx(), opts=_opts(tmp_path, 300))
+    forget_listing(_ctx(), tmp_path, "us-east-1")
+    ctx = _ctx()
+    fleet_inventory(ctx, opts=_opts(tmp_path, 300))
+    assert ctx.calls.snapshot()["lambda.ListFunctions"] == 1

@@ -29,6 +29,14 @@ def _opts(tmp_path, max_age_s):
     return InventoryOptions(details=False, cache_dir=tmp_path, max_age_s=max_age_s, control_plane_rps=FAST)
 
 
+def _create(name: str) -> None:
+    """A function created after the first listing."""
+    lam = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                        Code={"ZipFile": handler_zip()})
+
+
 @pytest.fixture
 def moto():
     with mock_aws():
@@ -58,10 +66,7 @@ def test_no_ttl_or_no_cache_dir_lists_every_time(moto, tmp_path):
 
 def test_an_expired_listing_is_listed_again_and_sees_a_new_function(moto, tmp_path):
     fleet_inventory(_ctx(), opts=_opts(tmp_path, 300))
-    lam = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
-    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
-    lam.create_function(FunctionName="fn-new", Runtime="python3.12", Role=role, Handler="app.handler",
-                        Code={"ZipFile": handler_zip()})
+    _create("fn-new")
     kept = fleet_inventory(_ctx(), opts=_opts(tmp_path, 300))
     assert "fn-new" not in {f.name for f in kept.functions}  # the price of the TTL, shown by the report
     ctx = _ctx()
@@ -113,10 +118,7 @@ def test_a_selection_that_matches_nothing_in_a_kept_listing_lists_afresh(moto, t
     from lambdaops.window import Window
 
     fleet_inventory(_ctx(), opts=_opts(tmp_path, 300))
-    lam = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
-    role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="r")["Role"]["Arn"]
-    lam.create_function(FunctionName="fn-new", Runtime="python3.12", Role=role, Handler="app.handler",
-                        Code={"ZipFile": handler_zip()})
+    _create("fn-new")
     end = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     ctx = _ctx()
     snap = collect_fleet(ctx, CollectOptions(window=Window(end - timedelta(hours=1), end), globs=["fn-new"],

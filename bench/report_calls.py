@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Logs Insights' own calls, shown apart from the rest (metrics, inventory, details, SQS)
+INSIGHTS_OPS = {"logs.StartQuery", "logs.GetQueryResults", "logs.StopQuery"}
 
 
 def _env(cache: Path | None = None) -> dict[str, str]:
@@ -73,7 +75,10 @@ def report(endpoint: str, regions: list[str], cache: Path) -> dict:
     out, wall, rss, code = timed(cmd, _env(cache))
     data = json.loads(out) if out.strip() else {}
     calls = data.get("api_calls", {})
+    insights = sum(n for op, n in calls.items() if op in INSIGHTS_OPS)
     return {"seconds": round(wall, 2), "calls": sum(calls.values()), "rss_mb": round(rss), "exit": code,
+            "insights_calls": insights, "other_calls": sum(calls.values()) - insights,
+            "inventory_age_s": (data.get("inventory") or {}).get("age_s"),
             "functions": len(data.get("functions", [])), "by_operation": calls,
             "retries": sum(data.get("api_retries", {}).values()), "retried": data.get("api_retries", {}),
             "with_missing": sum(1 for f in data.get("functions", []) if f.get("missing"))}
@@ -145,7 +150,10 @@ def main() -> None:
                     runs.append(r)
                     print(f"{n:>6} {kind:<5} {r['seconds']:>8.1f} s {r['calls']:>6} calls ({r['retries']} retried) "
                           f"{r['rss_mb']:>5} MB RSS "
-                          f"{r['functions']:>5} rows ({r['with_missing']} with missing figures) exit {r['exit']}",
+                          f"{r['functions']:>5} rows ({r['with_missing']} with missing figures) exit {r['exit']}; "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+                    print(f"{'':>13}Insights {r['insights_calls']}, other {r['other_calls']}: "
+                          + ", ".join(f"{op.split('.', 1)[1]} {n}" for op, n in sorted(r["by_operation"].items())),
                           flush=True)
             if args.tui:
                 r = {"size": n, "run": "tui", **tui(endpoint, regions)}

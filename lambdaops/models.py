@@ -135,6 +135,9 @@ class Inventory:
     # per-function calls that failed in regions that were listed: ErrorTally entries, one per
     # (region, operation, error code) with how many failed; those functions carry details_error
     detail_errors: list[dict[str, Any]] = field(default_factory=list)
+    # region -> when (epoch seconds) its functions were listed: earlier than now when a kept
+    # listing was used (lambdaops.aws.inventory_cache), which the report and the TUI show
+    listed_at: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 import time
@@ -132,6 +133,17 @@ class AwsContext:
             creds.get_frozen_credentials()  # SSO and assume-role resolve lazily: force it here
         except bx.BotoCoreError as exc:
             raise translate(exc, profile=self.profile) from exc
+
+    def credentials_tag(self) -> str:
+        """A short hash of the access key id in use ("" without credentials): what a local cache
+        of account data is keyed by, so that other credentials under the same profile name (another
+        account) are never served it. The key id itself is never written anywhere."""
+        try:
+            creds = self._session.get_credentials()
+            key = creds.get_frozen_credentials().access_key if creds is not None else ""
+        except bx.BotoCoreError:
+            key = ""
+        return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
 
     # -- clients ------------------------------------------------------------------------------
     def client(self, service: str, region: str, *, read_timeout: float | None = None,

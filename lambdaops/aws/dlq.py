@@ -73,19 +73,32 @@ def parse_queue(text: str) -> tuple[str | None, str | None, str, str | None]:
     return None, None, text, None
 
 
-def _aws_endpoints(ctx: AwsContext) -> bool:
-    """Whether SQS is reached at AWS's own endpoints (no --endpoint-url, no AWS_ENDPOINT_URL*)."""
-    return ctx.endpoint_url is None and not any(os.environ.get(v) for v in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"))
+def _sqs_endpoint(ctx: AwsContext) -> str | None:
+    """The endpoint SQS is reached at when it is not AWS's own: ``--endpoint-url``, else
+    ``AWS_ENDPOINT_URL_SQS``, else ``AWS_ENDPOINT_URL`` (botocore's order: the service's variable
+    before the global one, "Service-specific endpoints", AWS SDKs and Tools Reference Guide)."""
+    if ctx.endpoint_url:
+        return ctx.endpoint_url
+    return os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 def known_queue_url(ctx: AwsContext, arn: str) -> str | None:
-    """The URL of the queue ``arn``: built from the ARN on AWS's own endpoints (the format is fixed:
-    a GetQueueUrl call saved per queue, every refresh), asked with GetQueueUrl elsewhere (another
-    endpoint may use another format). None when GetQueueUrl says it does not exist; a built URL of a
-    queue that is gone fails on first use instead (NotFoundError)."""
+    """The URL of the queue ``arn``, built from the ARN without a GetQueueUrl call (one saved per
+    queue, every refresh). On AWS's own endpoints: ``https://sqs.<region>.<domain>/<account>/<name>``
+    ("Amazon SQS queue and message identifiers", SQS Developer Guide: a queue's URL is made of its
+    region, account and name, so the same name after a delete and re-create has the same URL).
+    Elsewhere, the endpoint's own form ``<endpoint>/<account>/<name>``: what moto's server answers
+    GetQueueUrl with (``Queue.url``: the request's scheme and host, then account and name); SQS
+    takes the queue from the URL's path, and with botocore's JSON protocol the request goes to the
+    client's endpoint whatever host the URL names. A built URL of a queue that is gone fails on
+    first use (NotFoundError), as a stale GetQueueUrl answer would. An ARN without an account is
+    asked for (GetQueueUrl); None when it does not exist."""
     parts = arn.split(":")
-    if _aws_endpoints(ctx) and len(parts) == 6 and parts[4]:
-        return queue_url_from_arn(arn)
+    if len(parts) == 6 and parts[4]:
+        endpoint = _sqs_endpoint(ctx)
+        if endpoint is None:
+            return queue_url_from_arn(arn)
+        return f"{endpoint.rstrip('/')}/{parts[4]}/{parts[5]}"
     return get_queue_url(ctx, parts[3], parts[5], parts[4] or None)
 
 

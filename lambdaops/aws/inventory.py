@@ -28,6 +28,7 @@ from botocore import exceptions as bx
 
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import translate
+from lambdaops.aws.inventory_cache import InventoryCache
 from lambdaops.aws.ratelimit import CONTROL_PLANE_RPS, RateLimiter, control_plane
 from lambdaops.errors import ErrorTally, LambdaopsError
 from lambdaops.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
@@ -120,6 +121,10 @@ class InventoryOptions:
     cache_dir: Path | None = None
     control_plane_rps: float = CONTROL_PLANE_RPS
     workers: int = 8
+    # A region's listing kept up to this many seconds is used instead of listing again; 0: list afresh
+    # and keep that listing; None: neither read nor keep one. Only with a cache directory
+    # (:mod:`lambdaops.aws.inventory_cache` says why 5 minutes).
+    max_age_s: float | None = None
 
 
 def _marker_pages(ctx: AwsContext, region: str, method: str, key: str, limiter: RateLimiter | None) -> list[dict]:
@@ -302,14 +307,39 @@ def region_functions(ctx: AwsContext, region: str, limiter: RateLimiter | None =
     return sorted(functions.values(), key=lambda f: f.name)
 
 
+def listing_cache(ctx: AwsContext, directory: Path | None) -> InventoryCache:
+    return InventoryCache(directory, f"{scope_of(ctx)}|{ctx.credentials_tag()}")
+
+
+def forget_listing(ctx: AwsContext, directory: Path | None, region: str) -> None:
+    """After a write to one of ``region``'s functions (``tune --apply``): no run takes the listing
+    that shows it as it was."""
+    if directory is not None:
+        listings = listing_cache(ctx, directory)
+        listings.forget(region)
+        listings.save()
+
+
 def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache: DetailsCache,
-                     limiter: RateLimiter, tally: ErrorTally | None = None) -> list[FunctionInfo]:
+                     limiter: RateLimiter, tally: ErrorTally | None = None,
+                     listings: InventoryCache | None = None, listed_at: dict[str, float] | None = None
+                     ) -> list[FunctionInfo]:
     """The functions of one region, with every function's details when ``opts.details``. A
     per-function call that fails (throttling that outlived its retries, access denied) leaves that
     detail unknown: ``details_error`` says why and ``tally`` counts it per operation, so the caller
-    can report the gap instead of showing "none"."""
+    can report the gap instead of showing "none". With ``opts.max_age_s`` a listing ``listings``
+    kept that long is taken instead of listing; ``listed_at[region]`` says when it was listed."""
     tally = tally if tally is not None else ErrorTally()
-    functions = region_functions(ctx, region, limiter)
+    kept = listings.get(region, opts.max_age_s) if listings is not None and opts.max_age_s else None
+    if kept is not None:
+        functions, at = kept
+    else:
+        at = time.time()
+        functions = region_functions(ctx, region, limiter)
+        if listings is not None:
+            listings.put(region, functions, at)
+    if listed_at is not None:
+        listed_at[region] = at
     if opts.details:
         wanted = {DESTINATIONS: None, RESERVED: None if opts.concurrency else "not read (not asked for)"}
         read_details(ctx, region, {fn.arn: wanted for fn in functions}, functions, cache, limiter, tally,
@@ -323,6 +353,8 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
     opts = opts or InventoryOptions()
     regions = list(regions or ctx.require_regions())
     cache = details_cache(ctx, opts.cache_dir)
+    listings = listing_cache(ctx, opts.cache_dir) if opts.cache_dir is not None and opts.max_age_s is not None else None
+    listed_at: dict[str, float] = {}
     functions: list[FunctionInfo] = []
     errors: list[RegionError] = []
     tally = ErrorTally()
@@ -330,7 +362,7 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
     def one(region: str) -> tuple[str, list[FunctionInfo] | LambdaopsError]:
         limiter = region_limiter(ctx, region, opts.control_plane_rps)
         try:
-            return region, region_inventory(ctx, region, opts, cache, limiter, tally)
+            return region, region_inventory(ctx, region, opts, cache, limiter, tally, listings, listed_at)
         except (bx.ClientError, bx.BotoCoreError) as exc:
             return region, translate(exc, profile=ctx.profile, region=region)
 
@@ -342,7 +374,9 @@ def fleet_inventory(ctx: AwsContext, regions: Iterable[str] | None = None,
             else:
                 functions.extend(result)
     cache.save()
+    if listings is not None:
+        listings.save()
     failed = {e.region for e in errors}
     detail_errors = [e for e in tally.entries() if e["region"] not in failed]
     return Inventory(functions=functions, errors=errors, api_calls=ctx.calls.snapshot(), regions=regions,
-                     detail_errors=detail_errors)
+                     detail_errors=detail_errors, listed_at={r: t for r, t in listed_at.items() if r not in failed})

@@ -2,7 +2,7 @@
 
 JSON (documented in the README): ``{"generated_at", "window": {"start", "end"}, "regions",
 "functions": [{name, region, runtime, architecture, memory_mb, timeout_s, <every figure>, findings, missing}],
-"errors", "notes", "api_calls", "api_retries", "cost"}``; keys in a stable order so reports diff cleanly. ``missing``
+"errors", "notes", "api_calls", "api_retries", "cost", "inventory": {"listed_at", "age_s", "kept", "max_age_s"}}``; keys in a stable order so reports diff cleanly. ``missing``
 names the figures that could not be fetched (null in JSON, ``?`` in the human formats), apart from
 those that are null because they do not apply.
 """
@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lambdaops.analysis.fleet import FIGURES, IDENTITY, to_records
+from lambdaops.durations import age
 from lambdaops.cli.output import Column, json_default, make_console, to_csv, to_markdown
 from lambdaops.safe_text import json_inert, safe_text
 from lambdaops.errors import MISSING_MARK, error_line
@@ -143,6 +144,7 @@ def envelope(snapshot, top: int | None = None) -> dict[str, Any]:
         "api_calls": snapshot.api_calls,
         "api_retries": getattr(snapshot, "api_retries", {}),
         "cost": getattr(snapshot, "cost", {}),  # this run: calls, Insights bytes paid and saved by the store
+        "inventory": getattr(snapshot, "inventory", {}),  # how old the function listing is (a kept one)
     }
 
 
@@ -191,6 +193,10 @@ def _summary_lines(env: dict) -> list[str]:
                                                      fns and "change" in fns[0] else ""),
              f"{plural(inv, 'invocation', sep=True)}, ${cost:,.4f} compute+requests; {crit} critical, {warn} warning; "
              f"{plural(calls, 'API call')}" + (f" ({plural(retries, 'retry')})" if retries else "")]
+    inv_kept = (env.get("inventory") or {}).get("kept")
+    if inv_kept:  # a function created since that listing is missing: say so, never silently
+        lines.append(f"inventory as of {age(env['inventory']['age_s'] or 0)} ago ({', '.join(inv_kept)}: listing kept up to "
+                     f"{age(env['inventory']['max_age_s'])}; --no-cache lists afresh)")
     if gaps or env["errors"]:
         lines.append(f"INCOMPLETE: {plural(gaps, 'figure')} of {plural(short, 'function')} could not be fetched (shown as "
                      f"{MISSING_MARK}); {plural(len(env['errors']), 'error')}")

@@ -270,6 +270,9 @@ def register(app: typer.Typer) -> None:
             print("lambdaops: not applied", file=sys.stderr)
             return
         apply_memory(api, result.function, rec.memory_mb)
+        from lambdaops.aws.inventory import forget_listing
+
+        forget_listing(aws, state.cache_dir(), region)  # the next report lists the new memory, not a kept listing
         print(f"lambdaops: set {result.function} to {rec.memory_mb} MB", file=sys.stderr)
 
     del tune

@@ -38,7 +38,8 @@ from typing import Any, Iterable
 
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import call_translated
-from lambdaops.aws.inventory import DESTINATIONS, RESERVED, DetailsCache, account_concurrency, read_details, region_limiter
+from lambdaops.aws.inventory import (_MISS, DESTINATIONS, RESERVED, DetailsCache, account_concurrency, cache_key,
+                                     read_details, region_limiter, scope_of)
 from lambdaops.aws.metrics import MetricQuery
 from lambdaops.errors import ErrorTally, LambdaopsError
 from lambdaops.models import FunctionInfo
@@ -46,11 +47,16 @@ from lambdaops.plural import plural
 
 APPROACH = 0.8  # of the region's unreserved concurrency pool
 ASYNC = "async_events"
+POOL, POOL_KEY = "account_pool", "account-settings@{region}@{scope}"  # its details-cache entry
 
 
-def metric_queries(fn: FunctionInfo, period: int) -> list[MetricQuery]:
+def metric_queries(fn: FunctionInfo, period: int, cache: DetailsCache | None = None) -> list[MetricQuery]:
     """What the decision needs beyond the report's own figures (Throttles and ConcurrentExecutions
-    are fetched for the report): the function's async events, in the same GetMetricData pass."""
+    are fetched for the report): the function's async events, in the same GetMetricData pass. Not
+    when ``cache`` holds the function's destinations: they are taken from it whatever the events
+    say, so the metric would decide nothing (and every metric requested is billed)."""
+    if cache is not None and cache.get(cache_key(fn), DESTINATIONS) is not _MISS:
+        return []
     return [MetricQuery((fn.region, fn.name, ASYNC), "AWS/Lambda", "AsyncEventsReceived",
                         (("FunctionName", fn.name),), "Sum", period)]
 
@@ -132,8 +138,13 @@ def fill_region(ctx: AwsContext, region: str, fns: list[FunctionInfo], results: 
     pool = None
     if needs_pool(uses.values()):
         try:
-            limit, unreserved = call_translated(account_concurrency, ctx, region, limiter, region=region)
-            pool = AccountPool(limit, unreserved)
+            # The pool changes with any function's reservation, and so, like a reservation, it is
+            # kept for the details cache's TTL (one GetAccountSettings per region per TTL).
+            kept = cache.get(POOL_KEY.format(region=region, scope=scope_of(ctx)), POOL)
+            if kept is _MISS or not isinstance(kept, list) or len(kept) != 2:
+                kept = list(call_translated(account_concurrency, ctx, region, limiter, region=region))
+                cache.put(POOL_KEY.format(region=region, scope=scope_of(ctx)), POOL, kept)
+            pool = AccountPool(int(kept[0]), int(kept[1]))
         except LambdaopsError as err:
             out.notes.append(f"{region}: the account's concurrency pool could not be read (GetAccountSettings: "
                              f"{err.one_line()}): reserved concurrency is read for every function that ran")

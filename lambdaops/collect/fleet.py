@@ -26,6 +26,7 @@ from lambdaops.analysis.fleet import FIGURES, analyze, iterator_age_growth
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.inventory import DESTINATIONS, InventoryOptions, details_cache, fleet_inventory
+from lambdaops.aws.inventory_cache import INVENTORY_TTL_S
 from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
 from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
@@ -79,6 +80,9 @@ class CollectOptions:
     # its metric columns then): (region, one record per function: identity, metric figures,
     # dlq_depth, and ``missing``: the figures that could not be fetched). Called from worker threads.
     on_metrics: Callable[[str, list[dict[str, Any]]], None] | None = None
+    # A listing kept this long (seconds) is used instead of listing again; 0: list afresh (the TUI's
+    # ``r``). Only with ``cache_dir`` (``--no-cache`` always lists). See lambdaops.aws.inventory_cache.
+    inventory_max_age_s: float = INVENTORY_TTL_S
 
 
 @dataclass
@@ -96,6 +100,7 @@ class FleetSnapshot:
     api_retries: dict[str, int] = field(default_factory=dict)  # of api_calls, the retried attempts
     failed_regions: list[str] = field(default_factory=list)  # regions whose inventory or collection failed
     cost: dict[str, Any] = field(default_factory=dict)  # this run: calls, Insights bytes paid and saved (meter.run_cost)
+    inventory: dict[str, Any] = field(default_factory=dict)  # how old the listing is (inventory_age)
 
     def missing_count(self) -> int:
         """Figures that could not be fetched (the table's ``missing`` column, summed)."""
@@ -166,11 +171,17 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         raise UsageError(f"window starts too long ago: {exc}") from None
     say("listing functions")
     # Bulk calls only: per-function details come after the metrics, for the chosen functions that need them.
-    inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir))
+    started = time.time()
+    inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir,
+                                                     max_age_s=opts.inventory_max_age_s))
     cache = details_cache(ctx, opts.cache_dir)
     errors = [e.to_dict() for e in inv.errors] + list(inv.detail_errors)
     tally = ErrorTally()  # this collection's failures, per region and operation
     chosen = select(inv.functions, opts.globs, opts.tags)
+    if (opts.globs or opts.tags) and not chosen and any(t < started for t in inv.listed_at.values()):
+        # nothing matches in a kept listing: the function may be newer than it, so list afresh once
+        inv = fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=opts.cache_dir, max_age_s=0))
+        chosen = select(inv.functions, opts.globs, opts.tags)
     if (opts.globs or opts.tags) and not chosen and inv.functions:
         what = " ".join(opts.globs + [f"{k}={v}" for k, v in opts.tags.items()])
         raise UsageError(f"no function matches {what} (in {', '.join(inv.regions)}; {len(inv.functions)} functions)")
@@ -209,7 +220,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         fns = by_region[region]
         say(f"{region}: metrics for {len(fns)} functions")
         queries = [q for fn in fns for q in (*_metric_queries(fn, period, age_period),
-                                             *on_need.metric_queries(fn, period))]
+                                             *on_need.metric_queries(fn, period, cache))]
         metrics = get_metric_data(ctx, region, queries, query_start, query_end)
         add(opts.meter, metrics=len(queries))
         _tally_metric_failures(tally, region, metrics)
@@ -223,7 +234,7 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
         notes.extend(done.notes)
         if done.error is not None:
             raise done.error
-        dlq = _dlq_depths(ctx, region, fns, tally, notes)
+        dlq = _dlq_depths(ctx, region, fns, tally, notes, cache)
         sharing = group_users(fns)
         for fn in fns:
             key = (fn.region, fn.name)
@@ -268,7 +279,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                          errors=errors + tally.entries(), api_calls=ctx.calls.snapshot(), notes=notes,
                          elapsed_s=time.perf_counter() - t0, api_retries=ctx.calls.retries(),
                          failed_regions=sorted({e.region for e in inv.errors} | broken),
-                         cost=run_cost(ctx.calls.total - calls_before, opts.meter))
+                         cost=run_cost(ctx.calls.total - calls_before, opts.meter),
+                         inventory=inventory_age(inv.listed_at, started, opts.inventory_max_age_s if opts.cache_dir else 0))
 
 
 def _tally_metric_failures(tally: ErrorTally, region: str, metrics) -> None:
@@ -321,11 +333,19 @@ def _identity(fn: FunctionInfo) -> dict[str, Any]:
 
 
 def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: ErrorTally,
-                notes: list) -> dict:
+                notes: list, kept=None) -> dict:
     """Per function name: its FunctionDepth from the one DLQ discovery ``dlq list`` and the TUI use
-    (depth, in flight, delayed); a depth that cannot be counted is None and a note says why."""
+    (depth, in flight, delayed); a depth that cannot be counted is None and a note says why.
+
+    Depths are GetQueueAttributes every run (one call per queue, not per function), not CloudWatch's
+    AWS/SQS ApproximateNumberOfMessages* folded into the metric batch: SQS reports those only for
+    active queues ("Available CloudWatch metrics for Amazon SQS", SQS Developer Guide), and an empty
+    DLQ nobody touches is not active, so most DLQs would need the call anyway; a datapoint is a
+    sampled minute that trails a redrive, and AWS asks for several consecutive zero datapoints before
+    a queue is taken for empty ("Confirming that a queue is empty"); and the report would disagree
+    with ``dlq list``. What is kept (``kept``) are settings: RedrivePolicy, a topic's queues."""
     try:
-        found = function_depths(region_dlqs(ctx, region, fns, sources=False), fns)
+        found = function_depths(region_dlqs(ctx, region, fns, sources=False, kept=kept), fns)
     except LambdaopsError as exc:
         errors.add_error(exc, region=region)
         return {}
@@ -335,13 +355,27 @@ def _dlq_depths(ctx: AwsContext, region: str, fns: list[FunctionInfo], errors: E
     return found
 
 
+def inventory_age(listed_at: dict[str, float], started: float, max_age_s: float) -> dict[str, Any]:
+    """The report's ``inventory`` block: when each region was listed, the oldest listing's age at
+    the run's start, and which regions' listings were kept from an earlier run (a function created
+    since is missing from them until they expire after ``max_age_s``)."""
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(t, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+    oldest = min(listed_at.values()) if listed_at else None
+    return {"listed_at": {r: iso(t) for r, t in sorted(listed_at.items())},
+            "age_s": None if oldest is None else round(max(0.0, started - oldest), 1),
+            "kept": sorted(r for r, t in listed_at.items() if t < started), "max_age_s": max_age_s}
+
+
 def failure_targets(fn: FunctionInfo) -> list[str]:
     return [arn_name(t) for t in fn.failure_targets() if t]
 
 
-def functions(ctx: AwsContext, cache_dir: Any = None) -> Inventory:
-    """The functions of every region without their per-function details: a few calls per region."""
-    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir))
+def functions(ctx: AwsContext, cache_dir: Any = None, max_age_s: float = INVENTORY_TTL_S) -> Inventory:
+    """The functions of every region without their per-function details: a few calls per region,
+    none when a listing younger than ``max_age_s`` is kept (0: list afresh)."""
+    return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir, max_age_s=max_age_s))
 
 
 def sparklines(ctx: AwsContext, fns: list[FunctionInfo], window: Window, *, points: int = SPARK_POINTS,

@@ -38,7 +38,7 @@ from typing import Any, Iterable
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws import dlq as _dlq
 from lambdaops.aws.dlq import QueueRef, _ref_from_url, dead_letter_sources, known_queue_url, topic_sqs_subscriptions
-from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
+from lambdaops.aws.inventory import _MISS, DetailsCache, InventoryOptions, fleet_inventory
 from lambdaops.models import FunctionInfo, RegionError, arn_name
 from lambdaops.aws.queues import arn_parts, arn_service
 from lambdaops.errors import LambdaopsError, NotFoundError
@@ -46,6 +46,8 @@ from lambdaops.errors import LambdaopsError, NotFoundError
 KIND_ORDER = ("source-dlq", "function-dlq", "sns-dlq", "on-failure", "stream-on-failure")
 DEPTH_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                     "ApproximateNumberOfMessagesDelayed", "FifoQueue"]
+REDRIVE = "redrive_target"  # an SQS source queue's deadLetterTargetArn, in the details cache (None: none)
+SUBSCRIBED = "sqs_subscribers"  # the SQS queues subscribed to an SNS topic, in the details cache
 NOT_RETAINED = "SNS topic with no SQS queue subscribed: messages are not retained, nothing to count"
 
 
@@ -127,9 +129,10 @@ class DlqDiscovery:
 
 
 class _Targets:
-    def __init__(self) -> None:
+    def __init__(self, kept: DetailsCache | None = None) -> None:
         self.by_arn: dict[str, DlqInfo] = {}
         self.topics: dict[str, list[str] | str] = {}  # topic ARN -> subscribed queue ARNs, or why unknown
+        self.kept = kept  # settings read by a recent run (RedrivePolicy, a topic's queues), see region_dlqs
 
     def add(self, arn: str, kind: str, function: str | None = None, source: str | None = None) -> DlqInfo:
         info = self.by_arn.get(arn)
@@ -142,9 +145,14 @@ class _Targets:
 
 def _topic_queues(ctx: AwsContext, targets: _Targets, topic: str) -> list[str] | str:
     """The SQS queues subscribed to ``topic`` (once per topic), or why they could not be listed."""
+    hit = targets.kept.get(topic, SUBSCRIBED) if targets.kept is not None else _MISS
+    if topic not in targets.topics and isinstance(hit, list):
+        targets.topics[topic] = hit
     if topic not in targets.topics:
         try:
             targets.topics[topic] = [q for q, _ in topic_sqs_subscriptions(ctx, _region(topic), topic, raw=False)]
+            if targets.kept is not None:
+                targets.kept.put(topic, SUBSCRIBED, targets.topics[topic])
         except LambdaopsError as exc:
             targets.topics[topic] = "its subscriptions could not be listed: " + exc.one_line()
     return targets.topics[topic]
@@ -172,8 +180,9 @@ def _describe_target(ctx: AwsContext, targets: _Targets, arn: str, kind: str, fu
         info.note = f"{what}: not a queue, its messages cannot be counted here"
 
 
-def _region_targets(ctx: AwsContext, functions: Iterable[FunctionInfo]) -> list[DlqInfo]:
-    targets = _Targets()
+def _region_targets(ctx: AwsContext, functions: Iterable[FunctionInfo], kept: DetailsCache | None = None
+                    ) -> list[DlqInfo]:
+    targets = _Targets(kept)
     sqs_sources: dict[str, list[str]] = {}
     for fn in functions:
         if fn.dead_letter_target:
@@ -187,6 +196,11 @@ def _region_targets(ctx: AwsContext, functions: Iterable[FunctionInfo]) -> list[
                 _describe_target(ctx, targets, es.on_failure, "stream-on-failure", fn.name, es.name,
                                  "stream-on-failure")
     for src_arn, fns in sqs_sources.items():
+        hit = kept.get(src_arn, REDRIVE) if kept is not None else _MISS
+        if hit is not _MISS:  # read by a recent run: a RedrivePolicy is a setting like a destination
+            for fn in fns if hit else ():
+                targets.add(hit, "source-dlq", fn, arn_name(src_arn))
+            continue
         try:
             src_url = known_queue_url(ctx, src_arn)
             if not src_url:
@@ -205,6 +219,8 @@ def _region_targets(ctx: AwsContext, functions: Iterable[FunctionInfo]) -> list[
             dlq_arn = json.loads(attrs.get("RedrivePolicy") or "{}").get("deadLetterTargetArn")
         except ValueError:
             dlq_arn = None
+        if kept is not None:
+            kept.put(src_arn, REDRIVE, dlq_arn)
         if dlq_arn:
             for fn in fns:
                 targets.add(dlq_arn, "source-dlq", fn, arn_name(src_arn))
@@ -247,9 +263,12 @@ def _fill_depth(ctx: AwsContext, info: DlqInfo, sources: bool = True) -> None:
 
 
 def region_dlqs(ctx: AwsContext, region: str, functions: Iterable[FunctionInfo], *, sources: bool = True,
-                workers: int = 8) -> list[DlqInfo]:
-    """Every failure target of ``functions`` (all of one region) with its depth."""
-    found = _region_targets(ctx, [f for f in functions if f.region == region])
+                workers: int = 8, kept: DetailsCache | None = None) -> list[DlqInfo]:
+    """Every failure target of ``functions`` (all of one region) with its depth. With ``kept`` (the
+    report's and the TUI's details cache) an SQS source queue's RedrivePolicy and an SNS topic's SQS
+    subscriptions read within the cache's TTL are taken from it; the depths are always read
+    (GetQueueAttributes: the queue as it is now)."""
+    found = _region_targets(ctx, [f for f in functions if f.region == region], kept)
     if found:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"dlq-{region}") as pool:
             list(pool.map(lambda i: _fill_depth(ctx, i, sources), found))

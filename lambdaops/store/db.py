@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from lambdaops.store.cells import Cell
+from lambdaops.store.prune import prune_once
 
 SCHEMA_VERSION = 2  # 2: log_partials
 BUSY_TIMEOUT_S = 10.0
@@ -95,6 +96,7 @@ def open_store(directory: Path | None, endpoint: str | None, profile: str | None
     if directory is None or not account:
         return None
     scope = scope_key(endpoint, profile, account)
+    prune_once(directory, store_path(directory, scope))  # other scopes' files unused for a week (store/prune.py)
     return Store(store_path(directory, scope), scope={"endpoint": endpoint or "", "profile": profile or "",
                                                       "account": account})
 

@@ -316,6 +316,8 @@ class LambdaopsApp(App):
         model = build_fleet_model(self.functions, self.fleet_records, self.sparks, window_label=label)
         self.fleet_screen.show_rows(FleetRows(self.generation, "snapshot" if self.fleet_records else "inventory",
                                               model, self.functions))
+        if memory_mb is not None:
+            self.reads.relist_next = True  # the kept listing has the old memory size
         self.poll(relist=memory_mb is not None)
 
     def without_tuning(self, records: list[dict], window) -> list[dict]:
@@ -363,6 +365,7 @@ class LambdaopsApp(App):
         if callable(refresh):
             refresh()
         else:
+            self.reads.relist_next = True  # r: list the functions afresh, not a listing kept for minutes
             self.poll()
 
     def action_pause(self) -> None:

@@ -25,13 +25,22 @@ if TYPE_CHECKING:
 class Reads:
     def __init__(self, session: "Session") -> None:
         self.session = session
+        # Set by ``r`` on the fleet: the next fleet read lists the functions afresh instead of taking
+        # a listing kept a few minutes (lambdaops.aws.inventory_cache); the automatic refresh keeps it.
+        self.relist_next = False
+
+    def _listing_max_age(self) -> float:
+        from lambdaops.aws.inventory_cache import INVENTORY_TTL_S
+
+        fresh, self.relist_next = self.relist_next, False
+        return 0 if fresh else INVENTORY_TTL_S
 
     # -- fleet -----------------------------------------------------------------------------
     def inventory(self) -> "Inventory":
         """Functions without the per-function details: a few calls per region, for the first paint."""
         from lambdaops.collect import fleet
 
-        return fleet.functions(self.session.ctx, self.session.cache_dir)
+        return fleet.functions(self.session.ctx, self.session.cache_dir, self._listing_max_age())
 
     def collect(self, window: "Window", progress: Callable[[str], None] | None = None,
                 on_metrics: Callable[[str, list[dict]], None] | None = None) -> "FleetSnapshot":
@@ -43,7 +52,8 @@ class Reads:
         s.meter.begin_scan()  # the header shows what this refresh scanned in Logs Insights
         return fleet.collect_fleet(s.ctx, fleet.CollectOptions(
             window=window, thresholds=s.settings.thresholds, insights_concurrency=s.settings.insights_concurrency,
-            cache_dir=s.cache_dir, progress=progress, meter=s.meter, on_metrics=on_metrics, now=s.now()))
+            cache_dir=s.cache_dir, progress=progress, meter=s.meter, on_metrics=on_metrics, now=s.now(),
+            inventory_max_age_s=self._listing_max_age()))
 
     def sparklines(self, functions: list["FunctionInfo"], window: "Window") -> dict[str, list[float]]:
         """Invocations per function (by row key) in a few periods."""

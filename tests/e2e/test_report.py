@@ -90,7 +90,7 @@ def test_findings_and_calls(report):
     assert data["api_calls"]["cloudwatch.GetMetricData"] == 2
     assert data["api_calls"]["logs.StartQuery"] == 5
     assert list(data) == ["generated_at", "window", "regions", "functions", "errors", "notes", "api_calls",
-                          "api_retries", "cost"]
+                          "api_retries", "cost", "inventory"]
     # a healthy run: nothing missing, no error, no retry
     assert data["errors"] == [] and data["api_retries"] == {}
     assert all(f["missing"] == [] for f in data["functions"])

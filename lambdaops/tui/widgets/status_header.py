@@ -52,6 +52,11 @@ class StatusHeader(Widget):
             scanned = session.meter.scan_label()  # the last refresh: "Insights: 1m00s new + 5m00s closed · 0.4 MB"
             if scanned:
                 line.append(f"  {scanned}", style="dim")
+        snap = getattr(app, "snapshot", None)
+        kept = getattr(snap, "inventory", None) or {}
+        if kept.get("kept"):  # functions listed minutes ago: one created since is not shown yet
+            since = max(0.0, (session.now() - snap.generated_at).total_seconds())
+            line.append(f"  inventory {fmt.age_s((kept['age_s'] or 0) + since)} old (r lists)", style="dim")
         right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:

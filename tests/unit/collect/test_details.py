@@ -202,3 +202,25 @@ def test_a_listing_or_dlq_discovery_never_reads_as_unreserved(ctx):
     assert all(set(f.details_unread) == {RESERVED, DESTINATIONS} for f in region_functions(ctx, R))
     inv = inventory.fleet_inventory(ctx, [R], inventory.InventoryOptions(concurrency=False, control_plane_rps=10_000))
     assert all(RESERVED in f.details_unread and DESTINATIONS not in f.details_unread for f in inv.functions)
+
+
+def test_the_account_pool_is_kept_with_the_details_ttl(ctx, monkeypatch, tmp_path):
+    asked = []
+    monkeypatch.setattr(details, "account_concurrency", lambda c, r, lim: asked.append(r) or (1000, 998))
+    for _ in range(2):
+        cache = inventory.details_cache(ctx, tmp_path)
+        details.fill_region(ctx, R, region_functions(ctx, R), metrics(TRAFFIC), {}, cache, ErrorTally())
+        cache.save()
+    assert asked == [R]
+    expired = inventory.DetailsCache(tmp_path, inventory.scope_of(ctx), ttl_s=0)
+    details.fill_region(ctx, R, region_functions(ctx, R), metrics(TRAFFIC), {}, expired, ErrorTally())
+    assert asked == [R, R]
+
+
+def test_async_events_are_not_requested_where_the_destinations_are_cached(ctx, tmp_path):
+    fns = {f.name: f for f in region_functions(ctx, R)}
+    cache = DetailsCache(tmp_path, "t")
+    cache.put(inventory.cache_key(fns["async"]), DESTINATIONS, {"on_failure": None, "on_success": None})
+    assert details.metric_queries(fns["async"], 60, cache) == []
+    assert [q.metric for q in details.metric_queries(fns["quiet"], 60, cache)] == ["AsyncEventsReceived"]
+    assert len(details.metric_queries(fns["async"], 60)) == 1

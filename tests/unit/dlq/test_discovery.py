@@ -70,11 +70,26 @@ def test_queue_urls_are_built_from_arns_on_aws_endpoints(fleet):
     assert "lambda.GetFunctionConcurrency" not in calls  # discovery never asks for reserved concurrency
 
 
-def test_an_endpoint_url_asks_for_the_url(fleet, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.us-east-1.amazonaws.com")
+def test_an_endpoint_url_gets_urls_in_its_own_form_without_get_queue_url(fleet, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.us-east-1.amazonaws.com/")
     found = discover_dlqs(fleet, ages=False)
-    assert {q.name: q.visible for q in found.queues if q.url} == {"orders-dlq": 3, "worker-failures": 1}
-    assert fleet.calls.snapshot()["sqs.GetQueueUrl"] >= 3
+    assert {q.name: q.visible for q in found.queues if q.visible is not None} == {"orders-dlq": 3, "worker-failures": 1}
+    by = {q.name: q for q in found.queues}
+    account = by["orders-dlq"].arn.split(":")[4]
+    assert by["orders-dlq"].url == f"https://sqs.us-east-1.amazonaws.com/{account}/orders-dlq"
+    assert by["gone-failures"].depth is None and "does not exist" in by["gone-failures"].note
+    assert "sqs.GetQueueUrl" not in fleet.calls.snapshot()
+
+
+def test_a_custom_endpoint_url_is_the_base_of_built_queue_urls():
+    from lambdaops.aws.context import AwsContext, StaticCredentials
+    from lambdaops.aws.dlq import known_queue_url
+
+    ctx = AwsContext(regions=["us-east-1"], endpoint_url="http://127.0.0.1:4566/",
+                     credentials=StaticCredentials("demo", "demo"))
+    assert known_queue_url(ctx, "arn:aws:sqs:us-east-1:123456789012:orders-dlq") == \
+        "http://127.0.0.1:4566/123456789012/orders-dlq"
+    assert ctx.calls.total == 0
 
 
 def test_other_partitions_have_their_domain():
@@ -261,3 +276,43 @@ def test_a_source_queue_whose_redrive_policy_is_refused_leaves_only_its_function
     assert depths["fine"].depth == 1
     assert found["partner-queue"].depth is None and not found["partner-queue"].resolved
     assert depths["consumer"].depth is None and "RedrivePolicy could not be read" in depths["consumer"].note
+
+
+def test_a_kept_redrive_policy_spares_its_read_and_depths_are_read_every_time(fleet, tmp_path):
+    from lambdaops.aws.inventory import DetailsCache, InventoryOptions, fleet_inventory
+
+    fns = fleet_inventory(fleet, opts=InventoryOptions(concurrency=False, control_plane_rps=10_000)).functions
+    kept = DetailsCache(tmp_path, "t")
+    before = fleet.calls.snapshot().get("sqs.GetQueueAttributes", 0)
+    first = {q.name: q.depth for q in region_dlqs(fleet, "us-east-1", fns, sources=False, kept=kept)}
+    cold = fleet.calls.snapshot()["sqs.GetQueueAttributes"] - before
+    boto3.client("sqs", **KW).send_message(QueueUrl=queue_url_from_arn(queue_arn("us-east-1", ACCOUNT, "orders-dlq")),
+                                           MessageBody="z")
+    again = {q.name: q.depth for q in region_dlqs(fleet, "us-east-1", fns, sources=False, kept=kept)}
+    warm = fleet.calls.snapshot()["sqs.GetQueueAttributes"] - before - cold
+    assert warm == cold - 1  # the source queue's RedrivePolicy, and nothing else
+    assert first["orders-dlq"] == 3 and again["orders-dlq"] == 4  # the depth is the queue as it is now
+    assert set(again) == set(first)
+
+
+def test_a_topics_kept_subscriptions_spare_listing_them_again(aws_endpoints, tmp_path):
+    from lambdaops.aws.inventory import DetailsCache
+
+    with mock_aws():
+        sqs, sns = boto3.client("sqs", **KW), boto3.client("sns", **KW)
+        topic = sns.create_topic(Name="alerts-dlq")["TopicArn"]
+        lonely = sns.create_topic(Name="lonely-dlq")["TopicArn"]
+        _, qarn = _queue(sqs, "alerts-archive")
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+        sns.publish(TopicArn=topic, Message="b")
+        fns = [_fn("via-topic", "us-east-1", dead_letter_target=topic),
+               _fn("lonely", "us-east-1", dead_letter_target=lonely)]
+        kept = DetailsCache(tmp_path, "t")
+        runs = []
+        for _ in range(2):
+            ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+            runs.append(({q.name: (q.depth, q.note) for q in region_dlqs(ctx, "us-east-1", fns, kept=kept)},
+                         ctx.calls.snapshot().get("sns.ListSubscriptionsByTopic", 0)))
+    (first, listed), (again, relisted) = runs
+    assert first == again and first["alerts-archive"] == (1, None) and first["lonely-dlq"][1] == NOT_RETAINED
+    assert listed == 2 and relisted == 0

@@ -134,7 +134,10 @@ def _named_fleet() -> list[FunctionSpec]:
                      source=SourceSpec("sqs", "email-queue", dlq="email-dlq"), tags=team("growth")),
         FunctionSpec("pdf-render", us, "java21", "x86_64", 3008, 120, traffic="async", rate_per_min=6,
                      cpu_ms=800, parallel=0.2, io_ms=300, working_set_mb=310, init_ms=2900,
-                     dlq="pdf-render-dlq-topic", dlq_kind="sns", tags=team("documents")),
+                     # 1% of documents fail: ~20 failures in a 6-hour window, so the SNS archive queue has
+                     # messages (and two held in flight) at every hour; at the default 0.2% some windows
+                     # had none and the archive's awkward cases were missing.
+                     error_rate=0.01, dlq="pdf-render-dlq-topic", dlq_kind="sns", tags=team("documents")),
         FunctionSpec("search-indexer", us, "python3.12", "arm64", 768, 60, traffic="stream", rate_per_min=40,
                      cpu_ms=60, io_ms=80, working_set_mb=240, init_ms=700,
                      source=SourceSpec("kinesis", "clickstream", on_failure="clickstream-failures", batch_size=200),

@@ -26,7 +26,7 @@ from lambdaops.tui.reads import Reads
 from lambdaops.tui.session import Session, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import palette_commands, run_command, suggestions
-from lambdaops.tui.fleet_model import build_fleet_model, metrics_stage, missing_figures
+from lambdaops.tui.fleet_model import FirstPaint, build_fleet_model, missing_figures
 from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
 from lambdaops.tui.quick_exit import DaemonExecutor, quick_driver
 from lambdaops.tui.screens.fleet import FleetScreen
@@ -196,33 +196,33 @@ class LambdaopsApp(App):
         window = session.window()
         label = fmt.window_label(session.settings.window_s)
         failed: dict[str, str] = {}  # a region that fails is flagged in the header; the others are shown
+
+        def rows(stage: str, model, functions, sparks=None) -> None:
+            self.post_message(FleetRows(generation, stage, model, functions, sparks=sparks or {}))
+
         try:
             if first_paint:
-                inv = reads.inventory()
+                # Each region's functions as its listing answers, the whole inventory once all have.
+                inv = reads.inventory(on_region=lambda part: rows(
+                    "inventory", build_fleet_model(part.functions, window_label=label), part.functions))
                 for err in inv.errors:
                     failed.setdefault(err.region, err.message)
                     self.post_message(WorkFailed(f"inventory {err.region}", err.message, generation))
-                self.post_message(FleetRows(generation, "inventory",
-                                            build_fleet_model(inv.functions, window_label=label), inv.functions))
+                rows("inventory", build_fleet_model(inv.functions, window_label=label), inv.functions)
                 functions = inv.functions
             else:
                 functions = self.functions
-            sparks: dict[str, list[float]] = {}
-            if functions and not worker.is_cancelled:
-                try:
-                    sparks = reads.sparklines(functions, window)
-                except Exception as exc:  # noqa: BLE001 - a missing sparkline is not worth the poll
-                    self.post_message(WorkFailed("sparklines", error_text(exc), generation))
-                if first_paint and not worker.is_cancelled:
-                    self.post_message(FleetRows(generation, "sparklines", build_fleet_model(
-                        functions, sparks=sparks, window_label=label), functions, sparks=sparks))
             if worker.is_cancelled:
                 return
-            # A first paint shows each region's metric columns as soon as GetMetricData answers.
-            metrics_in = metrics_stage(functions, sparks, label, lambda model: self.post_message(
-                FleetRows(generation, "metrics", model, functions, sparks=sparks))) if first_paint else None
+            # The sparklines (GetMetricData) and the snapshot (GetMetricData, then Logs Insights) are
+            # asked at once; a first paint shows each part as it answers (FirstPaint keeps them together).
+            early = FirstPaint(functions, label, lambda stage, model, sparks: rows(stage, model, functions, sparks)) \
+                if first_paint else None
+            sparks_job = DaemonExecutor().submit(self.read_sparklines, generation, functions, window, early) \
+                if functions else None
             snap = reads.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)),
-                                 on_metrics=metrics_in)
+                                 on_metrics=early.metrics_in if early is not None else None)
+            sparks = sparks_job.result() if sparks_job is not None else {}
             for err in snap.errors:
                 # ✖ in the header is a region that failed; a partial gap shows as ? cells and a count
                 if err.get("region") in snap.failed_regions:
@@ -236,6 +236,17 @@ class LambdaopsApp(App):
         except Exception as exc:  # noqa: BLE001 - shown as a notification and in the error log
             self.post_message(WorkFailed("fleet", error_text(exc), generation))
             self.post_message(FleetDone(generation, False))
+
+    def read_sparklines(self, generation: int, functions: list, window, early: FirstPaint | None) -> dict:
+        """The fleet's sparklines (on a thread beside the collection); a failure leaves them out."""
+        try:
+            sparks = self.reads.sparklines(functions, window)
+        except Exception as exc:  # noqa: BLE001 - a missing sparkline is not worth the poll
+            self.post_message(WorkFailed("sparklines", error_text(exc), generation))
+            sparks = {}
+        if early is not None:
+            early.sparks_in(sparks)
+        return sparks
 
     def on_fleet_rows(self, msg: FleetRows) -> None:
         if msg.generation != self.generation:

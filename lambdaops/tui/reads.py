@@ -27,11 +27,32 @@ class Reads:
         self.session = session
 
     # -- fleet -----------------------------------------------------------------------------
-    def inventory(self) -> "Inventory":
-        """Functions without the per-function details: a few calls per region, for the first paint."""
-        from lambdaops.collect import fleet
+    def inventory(self, on_region: Callable[["Inventory"], None] | None = None) -> "Inventory":
+        """Functions without the per-function details: a few calls per region, for the first paint.
+        Each region is listed on a thread of its own; ``on_region(so_far)`` is called as each region
+        but the last answers, with the regions listed so far (in the watched regions' order)."""
+        # aws.inventory, not collect.fleet: the same listing without the pandas import (a third of
+        # a second this early, while the rows wait).
+        from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
 
-        return fleet.functions(self.session.ctx, self.session.cache_dir)
+        ctx = self.session.ctx
+        regions = list(ctx.require_regions())
+        opts = InventoryOptions(details=False, cache_dir=self.session.cache_dir)
+        if on_region is None or len(regions) < 2:
+            return fleet_inventory(ctx, regions, opts)
+        from concurrent.futures import as_completed
+
+        from lambdaops.tui.quick_exit import DaemonExecutor
+
+        # Without details nothing is written to the details cache, so the regions' lists cannot race.
+        pool = DaemonExecutor()
+        futures = {pool.submit(fleet_inventory, ctx, [region], opts): region for region in regions}
+        parts: dict[str, "Inventory"] = {}
+        for done in as_completed(futures):
+            parts[futures[done]] = done.result()  # a failing region is in its Inventory's errors
+            if len(parts) < len(regions):
+                on_region(merged([parts[r] for r in regions if r in parts], ctx))
+        return merged([parts[r] for r in regions], ctx)
 
     def collect(self, window: "Window", progress: Callable[[str], None] | None = None,
                 on_metrics: Callable[[str, list[dict]], None] | None = None) -> "FleetSnapshot":
@@ -90,3 +111,12 @@ class Reads:
         from lambdaops.collect import function
 
         return function.trace(self.session.ctx, region, trace_id)
+
+
+def merged(parts: list["Inventory"], ctx) -> "Inventory":
+    """One inventory of several regions' (each listed alone)."""
+    from lambdaops.models import Inventory
+
+    return Inventory(functions=[f for p in parts for f in p.functions], errors=[e for p in parts for e in p.errors],
+                     api_calls=ctx.calls.snapshot(), regions=[r for p in parts for r in p.regions],
+                     detail_errors=[e for p in parts for e in p.detail_errors])

@@ -1,0 +1,64 @@
+"""The TUI's start-up path (issue 18): what is imported before the first frame, and the first paint's
+rows as each region's listing answers. No app, no server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+from lambdaops.models import FunctionInfo, Inventory, RegionError
+
+ROOT = Path(__file__).resolve().parents[2]
+# What the first frame does not need: the collection's pandas and numpy, the AWS SDK (the connect
+# worker imports it once the frame is up), moto (the demo account is a child process).
+HEAVY = ("pandas", "numpy", "boto3", "botocore", "moto", "lambdaops.collect.fleet", "lambdaops.analysis.fleet")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = f"import sys; {code}; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    return out.stdout.split()
+
+
+def test_the_first_frame_imports_no_collection_aws_or_demo_module():
+    loaded = _loaded_after("import lambdaops.cli.main, lambdaops.tui.launch, lambdaops.tui.app")
+    heavy = [m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert heavy == []
+
+
+def _fn(name: str, region: str) -> FunctionInfo:
+    return FunctionInfo(name=name, region=region, arn=f"arn:aws:lambda:{region}:1:function:{name}",
+                        runtime="python3.12", architecture="arm64", memory_mb=128, timeout_s=3, last_modified=None)
+
+
+def test_the_inventory_shows_each_region_as_its_listing_answers(monkeypatch):
+    import lambdaops.aws.inventory as inventory
+    from lambdaops.tui.reads import Reads
+
+    us_may_answer = threading.Event()
+
+    def fleet_inventory(ctx, regions, opts):
+        (region,) = regions  # one region per call: each answers on its own
+        if region == "us-east-1":
+            assert us_may_answer.wait(10)
+            return Inventory([_fn("b", region), _fn("a", region)], [], {}, [region])
+        return Inventory([], [RegionError(region, "AccessDenied", 254)], {}, [region],
+                         detail_errors=[{"region": region}])
+
+    monkeypatch.setattr(inventory, "fleet_inventory", fleet_inventory)
+    ctx = SimpleNamespace(regions=["us-east-1", "eu-west-1"], require_regions=lambda: ["us-east-1", "eu-west-1"],
+                          calls=SimpleNamespace(snapshot=lambda: {"lambda.ListFunctions": 2}))
+    seen: list[Inventory] = []
+
+    def on_region(part: Inventory) -> None:
+        seen.append(part)
+        us_may_answer.set()  # the slow region answers only once the fast one was shown
+
+    inv = Reads(SimpleNamespace(ctx=ctx, cache_dir=None)).inventory(on_region=on_region)
+    assert [(p.regions, [e.region for e in p.errors]) for p in seen] == [(["eu-west-1"], ["eu-west-1"])]
+    assert inv.regions == ["us-east-1", "eu-west-1"]  # the watched regions' order, not the answers'
+    assert [f.name for f in inv.functions] == ["b", "a"] and [e.region for e in inv.errors] == ["eu-west-1"]
+    assert inv.detail_errors == [{"region": "eu-west-1"}] and inv.api_calls == {"lambda.ListFunctions": 2}

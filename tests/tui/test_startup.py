@@ -3,6 +3,7 @@ rows as each region's listing answers. No app, no server."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -62,3 +63,33 @@ def test_the_inventory_shows_each_region_as_its_listing_answers(monkeypatch):
     assert inv.regions == ["us-east-1", "eu-west-1"]  # the watched regions' order, not the answers'
     assert [f.name for f in inv.functions] == ["b", "a"] and [e.region for e in inv.errors] == ["eu-west-1"]
     assert inv.detail_errors == [{"region": "eu-west-1"}] and inv.api_calls == {"lambda.ListFunctions": 2}
+
+
+def test_only_the_demo_tui_starts_the_demo_before_the_cli_parses():
+    from lambdaops.cli.entry import opens_demo_tui
+
+    assert opens_demo_tui(["--demo"]) and opens_demo_tui(["--region", "eu-west-1", "--demo", "-o", "json"])
+    assert not opens_demo_tui(["--demo", "report"]) and not opens_demo_tui(["report", "--demo"])
+    assert not opens_demo_tui(["--demo", "--help"]) and not opens_demo_tui(["--demo", "--version"])
+    assert not opens_demo_tui([]) and not opens_demo_tui(["--region", "--demo"])  # a value, not the flag
+
+
+def test_the_entry_point_starts_the_demo_before_typer_and_the_tui_takes_that_one():
+    # In a fresh interpreter: here Typer and Textual are imported already.
+    code = """
+import sys
+import lambdaops.tui.launch as launch
+class Child:
+    def __init__(self):
+        import os
+        print("child", sorted(m for m in ("typer", "textual", "boto3") if m in sys.modules),
+              os.environ.get("LAMBDAOPS_DEMO_CACHE"))
+launch.DemoProcess = Child
+launch.run_tui = lambda state, demo=None: print("tui", type(demo).__name__, state.demo)
+sys.argv = ["lambdaops", "--no-demo-cache", "--demo"]
+from lambdaops.cli.entry import main
+main()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={k: v for k, v in os.environ.items() if k != "LAMBDAOPS_DEMO_CACHE"})
+    assert out.stdout.splitlines() == ["child [] 0", "tui Child True"], out.stderr

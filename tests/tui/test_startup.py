@@ -30,6 +30,13 @@ def test_the_first_frame_imports_no_collection_aws_or_demo_module():
     assert heavy == []
 
 
+def test_the_cli_imports_no_renderer_or_sdk_until_a_command_runs():
+    # Every command and the TUI import lambdaops.cli.main first: its commands register without
+    # their renderers (rich), the AWS SDK or the analysis.
+    loaded = _loaded_after("import lambdaops.cli.main")
+    assert [m for m in loaded if m.split(".")[0] in ("rich", "textual", "pydantic") + HEAVY] == []
+
+
 def _fn(name: str, region: str) -> FunctionInfo:
     return FunctionInfo(name=name, region=region, arn=f"arn:aws:lambda:{region}:1:function:{name}",
                         runtime="python3.12", architecture="arm64", memory_mb=128, timeout_s=3, last_modified=None)

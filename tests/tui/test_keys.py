@@ -139,6 +139,21 @@ async def test_the_fleet_header_is_on_the_first_frame(make_app):
         assert "Function" in app.export_screenshot()
 
 
+async def test_the_fleet_key_bar_comes_after_the_first_frame(make_app):
+    from textual.widgets import Footer
+
+    from lambdaops.tui.screens.fleet import FleetScreen
+
+    # Not composed with the frame (its keys cost three times the rest of it), mounted right after.
+    assert not any(isinstance(w, Footer) for w in FleetScreen().compose())
+    app = make_app()
+    app.connect = lambda: None
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(0.2)
+        (bar,) = app.fleet_screen.query(Footer)
+        await wait_until(pilot, lambda: len(bar.children) > 5, timeout=10, what="the key bar's keys")
+
+
 async def test_metric_columns_fill_before_logs_insights_answers(make_app):
     app = make_app()
     shown, show = [], app.fleet_screen.show_rows

@@ -139,6 +139,31 @@ async def test_the_fleet_header_is_on_the_first_frame(make_app):
         assert "Function" in app.export_screenshot()
 
 
+async def test_the_rows_do_not_wait_for_the_account_id(make_app):
+    import threading
+
+    from lambdaops.tui.fleet_model import PENDING
+    from lambdaops.tui.session import Session
+    from lambdaops.tui.widgets.status_header import StatusHeader
+
+    sts_may_answer = threading.Event()
+
+    class SlowSts(Session):
+        def account_id(self):
+            assert sts_may_answer.wait(30)
+            return "123456789012"
+
+    app = make_app(session_cls=SlowSts)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.fleet_screen.query_one("#fleet", VirtualTable)
+        await wait_until(pilot, lambda: len(table.model) > 0, timeout=30, what="the inventory's rows")
+        assert app.account == PENDING and f" {PENDING}" in app.screen.query_one(StatusHeader).render().plain
+        sts_may_answer.set()
+        await wait_until(pilot, lambda: app.account == "123456789012", timeout=30, what="the account id")
+        assert "123456789012" in app.screen.query_one(StatusHeader).render().plain
+        await fleet_ready(pilot, app)
+
+
 async def test_the_fleet_key_bar_comes_after_the_first_frame(make_app):
     from textual.widgets import Footer
 

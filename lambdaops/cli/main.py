@@ -80,6 +80,11 @@ class LambdaopsGroup(TyperGroup):
             sys.exit(EXIT_OTHER)
         sys.exit(0)
 
+    def get_params(self, ctx):
+        params = super().get_params(ctx)  # the root's options and its --help
+        take_as_given(params)
+        return params
+
     def main_inner(self, args, prog_name, complete_var, **extra):
         # Shell completion still works: Click handles the _LAMBDAOPS_COMPLETE variable here.
         self._main_shell_completion(extra, prog_name, complete_var)
@@ -90,6 +95,35 @@ class LambdaopsGroup(TyperGroup):
                 state = ctx.obj
                 if isinstance(state, CliState):
                     state.close()
+
+
+def take_as_given(params) -> None:
+    """The global options' values as Click parsed them. Typer (0.29) coerces every option value,
+    even an absent one, through a pydantic TypeAdapter: importing pydantic and building the adapters
+    is about a third of the CPU the CLI spends before the TUI's first frame. These options are
+    text, lists of text and flags, which Click already gives in those types; a subcommand's options
+    keep Typer's coercion. Should Typer's internals differ, its own coercion stays."""
+    try:
+        from dataclasses import dataclass
+
+        from typer._coercion import RuntimeParam
+    except ImportError:  # pragma: no cover - another Typer
+        return
+
+    @dataclass(frozen=True)
+    class AsGiven(RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            return list(value) if isinstance(value, tuple) else value
+
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is None or getattr(param, "_runtime_param", False) is not None:
+            continue
+        if desc.annotation in (str, bool, list[str]):
+            try:
+                param._runtime_param = AsGiven(parameter_info=desc.parameter_info, annotation=desc.annotation)
+            except TypeError:  # pragma: no cover - another RuntimeParam
+                return
 
 
 def _version(value: bool) -> None:

@@ -81,7 +81,7 @@ def test_only_the_demo_tui_starts_the_demo_before_the_cli_parses():
     assert not opens_demo_tui([]) and not opens_demo_tui(["--region", "--demo"])  # a value, not the flag
 
 
-def test_the_entry_point_starts_the_demo_before_typer_and_the_tui_takes_that_one():
+def test_the_entry_point_starts_the_demo_before_typer_and_the_tui_takes_that_one_without_pydantic():
     # In a fresh interpreter: here Typer and Textual are imported already.
     code = """
 import sys
@@ -92,11 +92,15 @@ class Child:
         print("child", sorted(m for m in ("typer", "textual", "boto3") if m in sys.modules),
               os.environ.get("LAMBDAOPS_DEMO_CACHE"))
 launch.DemoProcess = Child
-launch.run_tui = lambda state, demo=None: print("tui", type(demo).__name__, state.demo)
-sys.argv = ["lambdaops", "--no-demo-cache", "--demo"]
+launch.run_tui = lambda state, demo=None: print("tui", type(demo).__name__, state.demo, state.regions, state.output,
+                                               state.write, "pydantic" in sys.modules)
+sys.argv = ["lambdaops", "--no-demo-cache", "--demo", "--region", "us-east-1,eu-west-1", "--region", "ap-south-1",
+            "-o", "json", "--read-only"]
 from lambdaops.cli.entry import main
 main()
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={k: v for k, v in os.environ.items() if k != "LAMBDAOPS_DEMO_CACHE"})
-    assert out.stdout.splitlines() == ["child [] 0", "tui Child True"], out.stderr
+    # The global options as given, without Typer's pydantic coercion (a third of the CLI's start).
+    assert out.stdout.splitlines() == [
+        "child [] 0", "tui Child True ['us-east-1', 'eu-west-1', 'ap-south-1'] json False False"], out.stderr

@@ -26,6 +26,14 @@ class Reads:
     def __init__(self, session: "Session") -> None:
         self.session = session
 
+    def warm_up(self) -> None:
+        """Import the collection (pandas and the analysis, a quarter of a second of CPU) on a thread
+        of its own while the account connects: the snapshot's first read would import it after the
+        rows are on screen, before its first GetMetricData call."""
+        import threading
+
+        threading.Thread(target=_import_collection, name="warm-up", daemon=True).start()
+
     # -- fleet -----------------------------------------------------------------------------
     def inventory(self, on_region: Callable[["Inventory"], None] | None = None) -> "Inventory":
         """Functions without the per-function details: a few calls per region, for the first paint.
@@ -120,3 +128,7 @@ def merged(parts: list["Inventory"], ctx) -> "Inventory":
     return Inventory(functions=[f for p in parts for f in p.functions], errors=[e for p in parts for e in p.errors],
                      api_calls=ctx.calls.snapshot(), regions=[r for p in parts for r in p.regions],
                      detail_errors=[e for p in parts for e in p.detail_errors])
+
+
+def _import_collection() -> None:
+    import lambdaops.collect.fleet  # noqa: F401 - imported for its side effect: loaded once, here

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from textual.widgets import Input, RichLog, TabbedContent
 
-from tests.tui.harness import fleet_ready, open_function, settle, wait_until
+from tests.tui.harness import ReplayReads, fleet_ready, open_function, settle, wait_until
 from lambdaops.tui.screens.fleet import FleetScreen
 from lambdaops.tui.screens.help import HelpScreen
 from lambdaops.tui.screens.tuning import TuningScreen
@@ -153,7 +153,14 @@ async def test_the_rows_do_not_wait_for_the_account_id(make_app):
             assert sts_may_answer.wait(30)
             return "123456789012"
 
-    app = make_app(session_cls=SlowSts)
+    class InventoryOnly(ReplayReads):  # the figures are not this test's: no collection of seconds
+        def sparklines(self, functions, window):
+            return {}
+
+        def collect(self, window, progress=None, on_metrics=None):
+            raise RuntimeError("no snapshot in this test")
+
+    app = make_app(session_cls=SlowSts, reads_cls=InventoryOnly)
     async with app.run_test(size=(160, 45)) as pilot:
         table = app.fleet_screen.query_one("#fleet", VirtualTable)
         await wait_until(pilot, lambda: len(table.model) > 0, timeout=30, what="the inventory's rows")
@@ -161,7 +168,7 @@ async def test_the_rows_do_not_wait_for_the_account_id(make_app):
         sts_may_answer.set()
         await wait_until(pilot, lambda: app.account == "123456789012", timeout=30, what="the account id")
         assert "123456789012" in app.screen.query_one(StatusHeader).render().plain
-        await fleet_ready(pilot, app)
+        await wait_until(pilot, lambda: not app.polling, timeout=30, what="the end of the poll")
 
 
 async def test_the_fleet_key_bar_comes_after_the_first_frame(make_app):

@@ -7,9 +7,12 @@ Each run starts the command in a fresh tmux terminal (160x45) and reads the scre
 run, in seconds from the start of the command:
 - frame: the header is on screen;
 - rows: the fleet's function names are on screen (the inventory);
+- metrics: the metric columns are in (the status line says so, or the figures are all in);
 - figures: the status line no longer says the figures are loading (the whole snapshot);
 - exit: 0 expected, with the terminal back.
-The median of each column closes the table. Needs tmux.
+The median of each column closes the table, with the 1-minute load average before and after (the
+machine is shared: quote timings with it). Without an installed ``lambdaops`` script the command is
+``python -m lambdaops.cli.main --demo`` from this checkout. Needs tmux.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = [str(Path(sys.executable).parent / "lambdaops"), "--demo"]
+SCRIPT = Path(sys.executable).parent / "lambdaops"
+DEFAULT = [str(SCRIPT), "--demo"] if SCRIPT.exists() else \
+    ["env", f"PYTHONPATH={ROOT}", sys.executable, "-m", "lambdaops.cli.main", "--demo"]
+COLUMNS = ("frame", "rows", "metrics", "figures")
 ROW_MARKERS = ("checkout-api", "orders-stream-consumer")  # two of the demo fleet's named functions
 
 
@@ -38,7 +44,8 @@ def one(cmd: list[str], interval: float, timeout: float) -> dict:
     rc_file = Path(tempfile.mkstemp()[1])
     shell = " ".join(f"'{c}'" for c in cmd) + f"; echo $? > {rc_file}"
     t0 = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", shell], check=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", "-c", str(ROOT), shell],
+                   check=True)
     seen: dict[str, float] = {}
     try:
         while time.perf_counter() - t0 < timeout:
@@ -48,9 +55,12 @@ def one(cmd: list[str], interval: float, timeout: float) -> dict:
                 seen["frame"] = t
             if "rows" not in seen and all(m in screen for m in ROW_MARKERS):
                 seen["rows"] = t
+            if "rows" in seen and "metrics" not in seen and "metrics in" in screen:
+                seen["metrics"] = t
             if "rows" in seen and "figures" not in seen and "worst first" in screen \
                     and "loading" not in screen and "refreshing" not in screen:
                 seen["figures"] = t
+                seen.setdefault("metrics", t)
                 break
             time.sleep(interval)
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=False)
@@ -75,16 +85,23 @@ def main() -> None:
         sys.exit("bench/tui_startup.py needs tmux (apt-get install tmux)")
     cmd = args.cmd or DEFAULT
     rows = []
-    print(f"{'run':>3} {'frame':>6} {'rows':>6} {'figures':>8}  exit")
+    load_before = _load()
+    print(f"{'run':>3} " + " ".join(f"{k:>8}" for k in COLUMNS) + "  exit")
     for i in range(args.runs):
         r = one(cmd, args.interval, args.timeout)
         rows.append(r)
-        cols = [f"{r[k]:6.2f}" if k in r else "     -" for k in ("frame", "rows")]
-        fig = f"{r['figures']:8.2f}" if "figures" in r else "       -"
-        print(f"{i + 1:>3} {cols[0]} {cols[1]} {fig}  {r.get('exit')}")
-    med = {k: statistics.median([r[k] for r in rows if k in r]) for k in ("frame", "rows", "figures")
-           if any(k in r for r in rows)}
-    print("med " + " ".join(f"{k}={v:.2f}s" for k, v in med.items()))
+        print(f"{i + 1:>3} " + " ".join(f"{r[k]:8.2f}" if k in r else f"{'-':>8}" for k in COLUMNS)
+              + f"  {r.get('exit')}")
+    med = {k: statistics.median([r[k] for r in rows if k in r]) for k in COLUMNS if any(k in r for r in rows)}
+    print("med " + " ".join(f"{k}={v:.2f}s" for k, v in med.items())
+          + f"  (1-min load average {load_before} before, {_load()} after)")
+
+
+def _load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:  # not Linux
+        return "?"
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import time
 import typer
 
 from lambdaops.errors import EXIT_INTERRUPTED, UsageError
-from lambdaops.log_view import render
 
 def find_region(aws, name: str, region: str | None) -> str:
     """The region of ``name``: the one given, else the first selected region that has it."""
@@ -35,10 +34,12 @@ def register(app: typer.Typer) -> None:
         poll: bool = typer.Option(False, "--poll", help="Follow by polling FilterLogEvents, without trying StartLiveTail."),
     ) -> None:
         """Print a function's log lines; with --follow, as they are written."""
+        # Here, not at the top: every command (and the TUI) imports this module to register it.
         from rich.console import Console
 
         from lambdaops.aws.live_logs import FollowStatus, LogFollower, log_group_of
         from lambdaops.config import parse_duration
+        from lambdaops.log_view import render
 
         state = ctx.obj
         aws = state.aws()

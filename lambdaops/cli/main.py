@@ -7,56 +7,31 @@ of the subcommand before Click parses.
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-import traceback
-from typing import Optional
 
-import typer
-from typer.core import TyperGroup
+from lambdaops.cli.entry import hoist_globals, start_early_demo, take_early_demo
 
-from lambdaops import __version__
-from lambdaops.cli.help import dress
-from lambdaops.cli.state import CliState
-from lambdaops.errors import EXIT_INTERRUPTED, EXIT_OTHER, EXIT_USAGE, LambdaopsError
-from lambdaops.safe_text import safe_text
+if __name__ == "__main__":  # ``python -m lambdaops.cli.main``: as the entry point does, before Typer
+    start_early_demo(sys.argv[1:])
+
+import logging  # noqa: E402 - after the demo's early start, on purpose
+import os  # noqa: E402
+import traceback  # noqa: E402
+from typing import Optional  # noqa: E402
+
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from lambdaops import __version__  # noqa: E402
+from lambdaops.cli.help import dress  # noqa: E402
+from lambdaops.cli.state import CliState  # noqa: E402
+from lambdaops.errors import EXIT_INTERRUPTED, EXIT_OTHER, EXIT_USAGE, LambdaopsError  # noqa: E402
+from lambdaops.safe_text import safe_text  # noqa: E402
 
 try:  # Typer >= 0.29 vendors Click; its exception classes are the ones raised.
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover - older Typer on real Click
     from click import exceptions as click_exc
-
-GLOBAL_WITH_VALUE = ("--profile", "--region", "--endpoint-url", "--output", "-o")
-GLOBAL_FLAGS = ("--demo", "--no-demo-cache", "--debug", "--write", "--read-only", "--no-cache")
-
-
-def hoist_globals(args: list[str]) -> list[str]:
-    """Move global options found after the subcommand to the front, keeping their order."""
-    front: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            rest.extend(args[i:])
-            break
-        name = a.split("=", 1)[0]
-        if name in GLOBAL_WITH_VALUE and "=" in a and a.startswith("--"):
-            front.append(a)
-        elif a in GLOBAL_WITH_VALUE:
-            front.append(a)
-            if i + 1 < len(args):
-                front.append(args[i + 1])
-                i += 1
-        elif a.startswith("-o") and len(a) > 2 and not a.startswith("--"):  # -ojson
-            front.append(a)
-        elif a in GLOBAL_FLAGS:
-            front.append(a)
-        else:
-            rest.append(a)
-        i += 1
-    return front + rest
 
 
 def _debug_requested(args: list[str]) -> bool:
@@ -105,6 +80,11 @@ class LambdaopsGroup(TyperGroup):
             sys.exit(EXIT_OTHER)
         sys.exit(0)
 
+    def get_params(self, ctx):
+        params = super().get_params(ctx)  # the root's options and its --help
+        take_as_given(params)
+        return params
+
     def main_inner(self, args, prog_name, complete_var, **extra):
         # Shell completion still works: Click handles the _LAMBDAOPS_COMPLETE variable here.
         self._main_shell_completion(extra, prog_name, complete_var)
@@ -115,6 +95,35 @@ class LambdaopsGroup(TyperGroup):
                 state = ctx.obj
                 if isinstance(state, CliState):
                     state.close()
+
+
+def take_as_given(params) -> None:
+    """The global options' values as Click parsed them. Typer (0.29) coerces every option value,
+    even an absent one, through a pydantic TypeAdapter: importing pydantic and building the adapters
+    is about a third of the CPU the CLI spends before the TUI's first frame. These options are
+    text, lists of text and flags, which Click already gives in those types; a subcommand's options
+    keep Typer's coercion. Should Typer's internals differ, its own coercion stays."""
+    try:
+        from dataclasses import dataclass
+
+        from typer._coercion import RuntimeParam
+    except ImportError:  # pragma: no cover - another Typer
+        return
+
+    @dataclass(frozen=True)
+    class AsGiven(RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            return list(value) if isinstance(value, tuple) else value
+
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is None or getattr(param, "_runtime_param", False) is not None:
+            continue
+        if desc.annotation in (str, bool, list[str]):
+            try:
+                param._runtime_param = AsGiven(parameter_info=desc.parameter_info, annotation=desc.annotation)
+            except TypeError:  # pragma: no cover - another RuntimeParam
+                return
 
 
 def _version(value: bool) -> None:
@@ -173,7 +182,7 @@ def root(
     if ctx.invoked_subcommand is None:
         from lambdaops.tui.launch import run_tui
 
-        run_tui(ctx.obj)
+        run_tui(ctx.obj, demo=take_early_demo() if demo else None)
 
 
 def _register() -> None:

@@ -20,14 +20,14 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lambdaops.safe_text import safe_text
-from lambdaops.errors import error_line
 from lambdaops.tui import format as fmt
 from lambdaops.tui.reads import Reads
 from lambdaops.tui.session import Session, error_text
 from lambdaops.tui.bindings import GLOBAL, WRITE_ACTIONS, bindings
 from lambdaops.tui.commands import palette_commands, run_command, suggestions
-from lambdaops.tui.fleet_model import build_fleet_model, metrics_stage, missing_figures
-from lambdaops.tui.messages import Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
+from lambdaops.tui.fleet_fetch import fetch_fleet
+from lambdaops.tui.fleet_model import PENDING, build_fleet_model, missing_figures
+from lambdaops.tui.messages import AccountKnown, Connected, FleetDone, FleetProgress, FleetRows, WorkFailed
 from lambdaops.tui.quick_exit import DaemonExecutor, quick_driver
 from lambdaops.tui.screens.fleet import FleetScreen
 from lambdaops.tui.tuning_traffic import TuningTraffic
@@ -138,14 +138,21 @@ class LambdaopsApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self) -> None:
+        self.reads.warm_up()
         try:
             ctx = self.session.ctx  # the demo account starts here, with the frame already on screen
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.post_message(WorkFailed("connect", error_text(exc)))
+            return
+        # The fleet is listed while STS says whose account it is: the rows do not wait for that call.
+        self.post_message(Connected(None, list(ctx.regions), account_due=True))
+        try:
             account = self.session.account_id()
             profiles = self.session.profiles() if self.session.can_switch_profile else None
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.post_message(WorkFailed("connect", error_text(exc)))
-            return
-        self.post_message(Connected(account, list(ctx.regions), profiles))
+            account, profiles = None, None
+        self.post_message(AccountKnown(account, profiles))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def switch_profile(self, profile: str, regions: list[str]) -> None:
@@ -158,7 +165,7 @@ class LambdaopsApp(App):
         self.post_message(Connected(account, self.session.regions, profiles, switched=True))
 
     def on_connected(self, msg: Connected) -> None:
-        self.account = msg.account
+        self.account = PENDING if msg.account_due else msg.account  # the header says it is coming
         self.profiles = msg.profiles
         self.connected_once = True
         if msg.switched:
@@ -172,6 +179,13 @@ class LambdaopsApp(App):
         else:
             self.fleet_screen.table.empty_text = "listing functions…"
             self.poll()
+        self.refresh_headers()
+
+    def on_account_known(self, msg: AccountKnown) -> None:
+        if self.account != PENDING:
+            return  # a profile switched meanwhile: its own account is shown
+        self.account = msg.account
+        self.profiles = msg.profiles
         self.refresh_headers()
 
     # -- the fleet poll --------------------------------------------------------------------
@@ -191,51 +205,7 @@ class LambdaopsApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fleet")
     def fetch_fleet(self, generation: int, first_paint: bool) -> None:
-        session, reads = self.session, self.reads
-        worker = get_current_worker()
-        window = session.window()
-        label = fmt.window_label(session.settings.window_s)
-        failed: dict[str, str] = {}  # a region that fails is flagged in the header; the others are shown
-        try:
-            if first_paint:
-                inv = reads.inventory()
-                for err in inv.errors:
-                    failed.setdefault(err.region, err.message)
-                    self.post_message(WorkFailed(f"inventory {err.region}", err.message, generation))
-                self.post_message(FleetRows(generation, "inventory",
-                                            build_fleet_model(inv.functions, window_label=label), inv.functions))
-                functions = inv.functions
-            else:
-                functions = self.functions
-            sparks: dict[str, list[float]] = {}
-            if functions and not worker.is_cancelled:
-                try:
-                    sparks = reads.sparklines(functions, window)
-                except Exception as exc:  # noqa: BLE001 - a missing sparkline is not worth the poll
-                    self.post_message(WorkFailed("sparklines", error_text(exc), generation))
-                if first_paint and not worker.is_cancelled:
-                    self.post_message(FleetRows(generation, "sparklines", build_fleet_model(
-                        functions, sparks=sparks, window_label=label), functions, sparks=sparks))
-            if worker.is_cancelled:
-                return
-            # A first paint shows each region's metric columns as soon as GetMetricData answers.
-            metrics_in = metrics_stage(functions, sparks, label, lambda model: self.post_message(
-                FleetRows(generation, "metrics", model, functions, sparks=sparks))) if first_paint else None
-            snap = reads.collect(window, progress=lambda text: self.post_message(FleetProgress(generation, text)),
-                                 on_metrics=metrics_in)
-            for err in snap.errors:
-                # ✖ in the header is a region that failed; a partial gap shows as ? cells and a count
-                if err.get("region") in snap.failed_regions:
-                    failed.setdefault(err["region"], err["message"])
-                self.post_message(WorkFailed(f"collect {err.get('region') or ''}".strip(), error_line(err), generation))
-            records = self.without_tuning(snap.table.to_dict("records"), snap.window)
-            model = build_fleet_model(snap.functions, records, sparks, window_label=label)
-            self.post_message(FleetRows(generation, "snapshot", model, snap.functions, snapshot=(snap, records),
-                                        sparks=sparks))
-            self.post_message(FleetDone(generation, True, failed))
-        except Exception as exc:  # noqa: BLE001 - shown as a notification and in the error log
-            self.post_message(WorkFailed("fleet", error_text(exc), generation))
-            self.post_message(FleetDone(generation, False))
+        fetch_fleet(self, generation, first_paint, get_current_worker())
 
     def on_fleet_rows(self, msg: FleetRows) -> None:
         if msg.generation != self.generation:

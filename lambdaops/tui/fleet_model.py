@@ -105,24 +105,41 @@ def metric_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def metrics_stage(functions: list[FunctionInfo], sparks: dict[str, list[float]] | None, window_label: str,
-                  show: Callable[[TableModel], None]) -> Callable[[str, list[dict[str, Any]]], None]:
-    """An ``on_metrics`` callback for ``collect_fleet``: each region's metric records join the rows
-    that arrived before, and ``show`` gets the table (cold %, cost and the findings waiting for Logs
-    Insights). Regions answer on threads of their own."""
-    rows: dict[str, dict[str, Any]] = {}
-    lock = threading.Lock()
+class FirstPaint:
+    """The rows of a first paint as its parts arrive on worker threads of their own: the sparklines
+    and each region's metric records (``collect_fleet``'s ``on_metrics``), in whatever order. Every
+    arrival is shown with all that came before it (``show(stage, model, sparks)``), so a late part
+    never takes back an earlier one: sparklines that answer after the metrics keep the metric columns.
+    The stage is ``metrics`` once any region's metrics are in (Logs Insights still to come), else
+    ``sparklines``."""
 
-    def metrics_in(region: str, records: list[dict[str, Any]]) -> None:
+    def __init__(self, functions: list[FunctionInfo], window_label: str,
+                 show: Callable[[str, TableModel, dict[str, list[float]]], None]) -> None:
+        self.functions = functions
+        self.window_label = window_label
+        self.show = show
+        self.sparks: dict[str, list[float]] | None = None  # None: not answered yet
+        self.rows: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def sparks_in(self, sparks: dict[str, list[float]]) -> None:
+        with self._lock:
+            self.sparks = dict(sparks)
+            self._show()
+
+    def metrics_in(self, region: str, records: list[dict[str, Any]]) -> None:
         try:
-            with lock:
-                rows.update({row_key(r["region"], r["name"]): r for r in metric_rows(records)})
-                ordered = [rows[k] for k in sorted(rows)]
-            show(build_fleet_model(functions, ordered, sparks, window_label=window_label))
+            with self._lock:
+                self.rows.update({row_key(r["region"], r["name"]): r for r in metric_rows(records)})
+                self._show()
         except Exception:  # noqa: BLE001 - it runs inside the collection: an early view never costs the figures
             return
 
-    return metrics_in
+    def _show(self) -> None:
+        # Under the lock: two parts arriving at once are shown in the order they were merged.
+        ordered = [self.rows[k] for k in sorted(self.rows)] if self.rows else None
+        model = build_fleet_model(self.functions, ordered, self.sparks, window_label=self.window_label)
+        self.show("metrics" if self.rows else "sparklines", model, dict(self.sparks or {}))
 
 
 def missing_figures(table_rows: list[dict[str, Any]] | None) -> int:
@@ -141,6 +158,7 @@ def build_fleet_model(functions: Iterable[FunctionInfo], table_rows: list[dict[s
         order = [k for k in by_key if k in fns] + sorted(k for k in fns if k not in by_key)
     else:
         order = sorted(fns)
+    sparks_due = sparks is None  # a first paint whose sparklines have not answered yet
     sparks = sparks or {}
     for key in order:
         fn = fns[key]
@@ -148,7 +166,8 @@ def build_fleet_model(functions: Iterable[FunctionInfo], table_rows: list[dict[s
         figures, sort, severity, finding, finding_search = _figure_cells(row)
         spark = sparks.get(key)
         cells = [fn.name, fn.region, fn.runtime or fn.package_type.lower(), str(fn.memory_mb),
-                 fmt.sparkline(spark, 10) if spark is not None else (PENDING if row is None else ""),
+                 fmt.sparkline(spark, 10) if spark is not None else
+                 (PENDING if row is None or (sparks_due and row.get("stage") == "metrics") else ""),
                  *figures, finding]
         sort.update(name=fn.name, region=fn.region, runtime=cells[2], memory_mb=float(fn.memory_mb))
         if row is None:

@@ -45,8 +45,10 @@ def build_session(state, demo: DemoProcess | None = None):
                    for_profile=for_profile, profiles=profiles)
 
 
-def run_tui(state) -> None:
-    demo = DemoProcess() if state.demo else None
+def run_tui(state, demo: DemoProcess | None = None) -> None:
+    """``demo``: the demo's child process if the entry point started it already (with ``--demo``)."""
+    if state.demo and demo is None:
+        demo = DemoProcess()
     try:
         session = build_session(state, demo)
         from lambdaops.tui.app import LambdaopsApp

@@ -21,6 +21,15 @@ class Connected(Message):
     regions: list[str]
     profiles: list[str] | None = None  # what ``R`` offers; None: this session cannot switch
     switched: bool = False  # a new profile (``R``), not the first connection
+    account_due: bool = False  # the account is still being asked (AccountKnown follows)
+
+
+@dataclass
+class AccountKnown(Message):
+    """Who the account is (STS), asked while the fleet is already being listed."""
+
+    account: str | None
+    profiles: list[str] | None = None
 
 
 @dataclass

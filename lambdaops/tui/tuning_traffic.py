@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from lambdaops.analysis.fleet import SEVERITY_RANK, figures_frame, findings_for
 from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.tui.format import number
+
+# analysis.fleet imports pandas (a third of a second): the app imports this module before its first
+# frame, so the analysis is imported by the worker that first works findings out.
 
 # Counts that add up over invocations: subtracted. (The CloudWatch metric and its log twin.)
 _COUNTS = {"invocations": "invocations", "errors": "errors", "log_invocations": "invocations",
@@ -106,6 +108,8 @@ class TuningTraffic:
             changed = True
             out.append({**rec, "findings": production_findings(rec, share, thresholds), "tuning": share})
         if changed:  # stable: within a severity the analysis's order (region, name) stays
+            from lambdaops.analysis.fleet import SEVERITY_RANK
+
             out.sort(key=lambda r: -max((SEVERITY_RANK[f.severity] for f in r.get("findings") or ()), default=0))
         return out
 
@@ -115,6 +119,8 @@ def production_findings(rec: dict[str, Any], share: Share, thresholds: Threshold
     0; the collection may not hold the latest of them yet); a peak or percentile the tuning runs may
     have set (their own peak memory or slowest invocation reaches it) cannot be taken apart, so its
     finding is left out rather than blamed on production."""
+    from lambdaops.analysis.fleet import figures_frame, findings_for
+
     base = {k: v for k, v in rec.items() if k not in ("findings", "tuning", "missing")}
     for key, attr in _COUNTS.items():
         value = number(base.get(key))

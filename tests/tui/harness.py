@@ -59,7 +59,8 @@ class ReplayReads(Reads):
             self.cache[key] = fetch()
         return self.cache[key]
 
-    def inventory(self):
+    def inventory(self, on_region=None):
+        """The whole inventory at once (replayed: no region answers before another)."""
         return self._once(("inventory", tuple(self.regions)), super().inventory)
 
     def collect(self, window, progress=None, on_metrics=None):

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from textual.widgets import Input, RichLog, TabbedContent
 
-from tests.tui.harness import fleet_ready, open_function, settle, wait_until
+from tests.tui.harness import ReplayReads, fleet_ready, open_function, settle, wait_until
 from lambdaops.tui.screens.fleet import FleetScreen
 from lambdaops.tui.screens.help import HelpScreen
 from lambdaops.tui.screens.tuning import TuningScreen
@@ -137,6 +137,53 @@ async def test_the_fleet_header_is_on_the_first_frame(make_app):
         table = app.fleet_screen.query_one("#fleet", VirtualTable)
         assert table.model.columns and not len(table.model)  # before any row arrived
         assert "Function" in app.export_screenshot()
+
+
+async def test_the_rows_do_not_wait_for_the_account_id(make_app):
+    import threading
+
+    from lambdaops.tui.fleet_model import PENDING
+    from lambdaops.tui.session import Session
+    from lambdaops.tui.widgets.status_header import StatusHeader
+
+    sts_may_answer = threading.Event()
+
+    class SlowSts(Session):
+        def account_id(self):
+            assert sts_may_answer.wait(30)
+            return "123456789012"
+
+    class InventoryOnly(ReplayReads):  # the figures are not this test's: no collection of seconds
+        def sparklines(self, functions, window):
+            return {}
+
+        def collect(self, window, progress=None, on_metrics=None):
+            raise RuntimeError("no snapshot in this test")
+
+    app = make_app(session_cls=SlowSts, reads_cls=InventoryOnly)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.fleet_screen.query_one("#fleet", VirtualTable)
+        await wait_until(pilot, lambda: len(table.model) > 0, timeout=30, what="the inventory's rows")
+        assert app.account == PENDING and f" {PENDING}" in app.screen.query_one(StatusHeader).render().plain
+        sts_may_answer.set()
+        await wait_until(pilot, lambda: app.account == "123456789012", timeout=30, what="the account id")
+        assert "123456789012" in app.screen.query_one(StatusHeader).render().plain
+        await wait_until(pilot, lambda: not app.polling, timeout=30, what="the end of the poll")
+
+
+async def test_the_fleet_key_bar_comes_after_the_first_frame(make_app):
+    from textual.widgets import Footer
+
+    from lambdaops.tui.screens.fleet import FleetScreen
+
+    # Not composed with the frame (its keys cost three times the rest of it), mounted right after.
+    assert not any(isinstance(w, Footer) for w in FleetScreen().compose())
+    app = make_app()
+    app.connect = lambda: None
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(0.2)
+        (bar,) = app.fleet_screen.query(Footer)
+        await wait_until(pilot, lambda: len(bar.children) > 5, timeout=10, what="the key bar's keys")
 
 
 async def test_metric_columns_fill_before_logs_insights_answers(make_app):

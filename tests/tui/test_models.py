@@ -206,11 +206,45 @@ def test_quitting_does_not_wait_for_the_terminal_input_thread():
 
 
 def test_a_failing_early_view_never_stops_the_collection():
-    from lambdaops.tui.fleet_model import metrics_stage
+    from lambdaops.tui.fleet_model import FirstPaint
 
     shown = []
-    stage = metrics_stage([fn("a")], None, "3h", shown.append)
-    stage("us-east-1", [{"name": "a"}])  # no region: the row cannot be keyed
+    early = FirstPaint([fn("a")], "3h", lambda stage, model, sparks: shown.append(model))
+    early.metrics_in("us-east-1", [{"name": "a"}])  # no region: the row cannot be keyed
     assert shown == []
-    stage("us-east-1", [{"name": "a", "region": "us-east-1", "invocations": 10.0, "errors": 1.0}])
+    early.metrics_in("us-east-1", [{"name": "a", "region": "us-east-1", "invocations": 10.0, "errors": 1.0}])
     assert len(shown) == 1 and len(shown[0]) == 1
+
+
+def test_a_first_paint_keeps_every_part_whatever_order_they_answer_in():
+    # The sparklines and the metrics are asked at once: the later never takes back the earlier.
+    from lambdaops.tui.fleet_model import FirstPaint
+
+    shown = []
+    early = FirstPaint([fn("a"), fn("b")], "3h", lambda stage, model, sparks: shown.append((stage, model, sparks)))
+    early.metrics_in("us-east-1", [{"name": "a", "region": "us-east-1", "invocations": 10.0, "errors": 1.0}])
+    stage, model, _ = shown[-1]
+    col = {c.key: i for i, c in enumerate(model.columns)}
+    a, b = model.cells
+    assert stage == "metrics" and a[col["error_rate"]] == "10.0"
+    assert a[col["trend"]] == PENDING  # the sparklines have not answered: the cell says it waits
+    early.sparks_in({"us-east-1/a": [1.0, 2.0], "us-east-1/b": [0.0, 3.0]})
+    stage, model, sparks = shown[-1]
+    a, b = model.cells
+    assert stage == "metrics" and a[col["error_rate"]] == "10.0"  # the metrics stay
+    assert a[col["trend"]] not in (PENDING, "") and b[col["trend"]] not in (PENDING, "")
+    assert b[col["error_rate"]] == PENDING and sparks == {"us-east-1/a": [1.0, 2.0], "us-east-1/b": [0.0, 3.0]}
+
+
+def test_sparklines_first_then_metrics():
+    from lambdaops.tui.fleet_model import FirstPaint
+
+    shown = []
+    early = FirstPaint([fn("a")], "3h", lambda stage, model, sparks: shown.append((stage, model)))
+    early.sparks_in({})  # answered without a sparkline (it failed): the cell is no longer waiting
+    stage, model = shown[-1]
+    col = {c.key: i for i, c in enumerate(model.columns)}
+    assert stage == "sparklines" and model.cells[0][col["error_rate"]] == PENDING
+    early.metrics_in("us-east-1", [{"name": "a", "region": "us-east-1", "invocations": 4.0, "errors": 0.0}])
+    stage, model = shown[-1]
+    assert stage == "metrics" and model.cells[0][col["trend"]] == "" and model.cells[0][col["error_rate"]] == "0.0"

@@ -1,0 +1,89 @@
+"""The ``lambdaops`` command's entry point, ahead of Typer.
+
+``lambdaops --demo`` with no subcommand opens the TUI on the demo account, which runs in a child
+process (:class:`lambdaops.demo.launch.DemoProcess`). Its start-up is the longest step before the
+rows: started here, before Typer, the command modules and Textual are imported, it runs while this
+process does all that and draws the first frame (issue 18). Everything else goes to
+:func:`lambdaops.cli.main.main` unchanged. Only the standard library is imported here.
+
+Global options may come before or after the subcommand, as the AWS CLI takes them
+(:func:`hoist_globals`, used by the CLI's own parsing too).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+GLOBAL_WITH_VALUE = ("--profile", "--region", "--endpoint-url", "--output", "-o")
+GLOBAL_FLAGS = ("--demo", "--no-demo-cache", "--debug", "--write", "--read-only", "--no-cache")
+
+_early_demo = None  # the DemoProcess started by start_early_demo, until the TUI takes it
+
+
+def split_globals(args: list[str]) -> tuple[list[str], list[str]]:
+    """The global options found anywhere in ``args`` (with their values, in order), and the rest."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        name = a.split("=", 1)[0]
+        if name in GLOBAL_WITH_VALUE and "=" in a and a.startswith("--"):
+            front.append(a)
+        elif a in GLOBAL_WITH_VALUE:
+            front.append(a)
+            if i + 1 < len(args):
+                front.append(args[i + 1])
+                i += 1
+        elif a.startswith("-o") and len(a) > 2 and not a.startswith("--"):  # -ojson
+            front.append(a)
+        elif a in GLOBAL_FLAGS:
+            front.append(a)
+        else:
+            rest.append(a)
+        i += 1
+    return front, rest
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Move global options found after the subcommand to the front, keeping their order."""
+    front, rest = split_globals(args)
+    return front + rest
+
+
+def opens_demo_tui(args: list[str]) -> bool:
+    """Whether ``args`` open the TUI on the demo account: ``--demo`` and nothing but global options.
+    A mistaken yes costs only a child that ends with this process (its stdin closes)."""
+    front, rest = split_globals(args)
+    flags = [a for i, a in enumerate(front) if i == 0 or front[i - 1] not in GLOBAL_WITH_VALUE]  # not values
+    return "--demo" in flags and not rest
+
+
+def start_early_demo(args: list[str]) -> None:
+    """Start the demo's child process now when ``args`` open the TUI on it."""
+    global _early_demo
+    if _early_demo is not None or not opens_demo_tui(args):
+        return
+    if "--no-demo-cache" in args:  # the root command sets it too, after parsing: the child reads it now
+        os.environ["LAMBDAOPS_DEMO_CACHE"] = "0"
+    from lambdaops.tui.launch import DemoProcess  # the TUI's launcher, which reaches the demo (cheap to import)
+
+    _early_demo = DemoProcess()
+
+
+def take_early_demo():
+    """The DemoProcess started early, once (None when none was)."""
+    global _early_demo
+    demo, _early_demo = _early_demo, None
+    return demo
+
+
+def main() -> None:
+    start_early_demo(sys.argv[1:])
+    from lambdaops.cli.main import main as cli_main
+
+    cli_main()

@@ -258,6 +258,7 @@ class DemoAccount:
         if self.cache is not None:
             self.cache.cancel()
             if self.save_cache_on_stop:
+                self.cache.release()  # the records and groups, held while the command ran
                 try:  # the Insights columns this run computed, for the next one
                     self.cache.save_columns(getattr(self, "logs_service", None))
                 except Exception:  # a cache that cannot be written is rebuilt next time, never a failed stop

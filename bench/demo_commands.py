@@ -15,6 +15,10 @@ in a demo cache directory of the bench's own (LAMBDAOPS_DEMO_CACHE_DIR):
   writes the cache);
 - warm: one directory filled by an untimed run of the same command first (the account and the Insights
   columns that command's queries compute), as every later run.
+
+A ``--demo`` command's account runs in a child process that writes the demo cache after the command's
+answer (lambdaops.demo.launch.DemoProcess); the bench waits for it to exit after every run, untimed, so
+that a run neither finds a cache still being written nor shares the machine with the last run's writer.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+ENV_DIR = "LAMBDAOPS_DEMO_CACHE_DIR"
+
+
 def _env(cache_dir: str) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(ROOT), LAMBDAOPS_DEMO_CACHE_DIR=cache_dir, LAMBDAOPS_DEMO_CACHE="1")
 
@@ -51,7 +58,29 @@ def run_once(args: list[str], cache_dir: str) -> tuple[float, int]:
     t = time.perf_counter()
     proc = subprocess.run(CLI + args, cwd=ROOT, env=_env(cache_dir), stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, timeout=600)
-    return time.perf_counter() - t, proc.returncode
+    took = time.perf_counter() - t
+    _children_done(cache_dir)
+    return took, proc.returncode
+
+
+def _children_done(cache_dir: str, timeout_s: float = 300) -> None:
+    """Until no one-shot demo account of this cache directory runs (Linux: /proc)."""
+    mark = f"{ENV_DIR}={cache_dir}".encode() + b"\0"
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        busy = False
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    if b"--one-shot" not in fh.read():
+                        continue
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    busy = busy or mark in fh.read() + b"\0"
+            except OSError:
+                continue
+        if not busy:
+            return
+        time.sleep(0.1)
 
 
 def serve_once(cache_dir: str, fill: bool = False) -> tuple[float, int]:

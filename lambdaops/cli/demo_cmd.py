@@ -53,6 +53,10 @@ def serve(
     until_stdin_closes: bool = typer.Option(False, "--until-stdin-closes", hidden=True,
                                             help="Stop when standard input reaches its end (the TUI's child: "
                                             "the account dies with the process that started it)."),
+    one_shot: bool = typer.Option(False, "--one-shot", hidden=True,
+                                  help="The account of one --demo command (launch.DemoProcess): early and building at "
+                                  "once; when standard input closes, it writes what the command computed to the demo "
+                                  "cache, then exits."),
 ) -> None:
     """Run the demo account until Ctrl-C and print how to point AWS tools at it."""
     from lambdaops.window import parse_duration
@@ -65,12 +69,16 @@ def serve(
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
     try:
+        # One command queries each log group once: no Insights memo, unless the account comes from (or
+        # goes to) the demo cache, which keeps the memo's columns for the next command.
         account = open_account(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
-                              latency_ms=latency, quotas=None if quotas == "off" else quotas)
+                              latency_ms=latency, quotas=None if quotas == "off" else quotas,
+                              insights_memo=not one_shot, save_cache_on_stop=one_shot, freeze_gc=True)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        account.start(early=early)
+        # One shot: its inventory is paced by the control plane's rate limits, time the traffic is built in.
+        account.start(early=early or one_shot, eager=one_shot)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = threading.Event()
@@ -80,7 +88,7 @@ def serve(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    if until_stdin_closes:
+    if until_stdin_closes or one_shot:
         # The parent holds the pipe's other end and never writes: its end closes when it exits,
         # however it exits (kill -9, a crash), and an orphaned account would keep its memory and its port.
         def watch_stdin() -> None:
@@ -106,7 +114,8 @@ def serve(
         for line in tool_lines(account.endpoint, account.env_lines(), account.regions):
             print(f"  {line}")
         print("press Ctrl-C to stop", flush=True)
-        announced = account.ready.is_set()
+        # One shot: nobody reads on once the endpoint is known (the command's process may be gone).
+        announced = account.ready.is_set() or one_shot
         while not stop.wait(0.2):
             if not announced and account.ready.is_set():
                 announced = True

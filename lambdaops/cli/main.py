@@ -160,7 +160,7 @@ def root(
     profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile (else LAMBDAOPS_PROFILE, config, AWS_PROFILE)."),
     region: Optional[list[str]] = typer.Option(None, "--region", help="Region; repeatable and comma-separated for several."),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="Send AWS calls to this endpoint (e.g. `lambdaops demo serve`)."),
-    demo: bool = typer.Option(False, "--demo", help="Run against a fresh in-process demo account (no credentials needed)."),
+    demo: bool = typer.Option(False, "--demo", help="Run against a fresh demo account in a child process (no credentials needed)."),
     no_demo_cache: bool = typer.Option(False, "--no-demo-cache", help="Seed the demo account anew instead of loading it from the cache (also LAMBDAOPS_DEMO_CACHE=0)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="table | json | csv | markdown (report: also html)."),
     debug: bool = typer.Option(False, "--debug", help="Log every AWS call and show full tracebacks."),

@@ -49,17 +49,21 @@ class CliState:
         return fmt
 
     def start_demo(self):
-        """Start the in-process demo account once (``--demo``); stopped by :meth:`close`."""
+        """Start the demo account once (``--demo``), in a child process (launch.DemoProcess, one shot:
+        the account's CPU runs beside this process's, not under its GIL); released by :meth:`close`.
+        Returns it with its ``endpoint`` and ``regions`` known."""
         if self._demo is None:
-            from lambdaops.demo.launch import open_account
+            from lambdaops.demo.launch import DemoProcess
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            # One command queries each log group once: no Insights memo, unless the account comes from
-            # (or goes to) the demo cache, which keeps the memo's columns for the next command.
-            self._demo = open_account(insights_memo=False, save_cache_on_stop=True)
-            # Early: the inventory's control-plane reads answer while the traffic is loaded or built.
-            self._demo.start(early=True, eager=True)
+            demo = DemoProcess(one_shot=True)
+            try:
+                demo.wait()  # early: the inventory's reads answer while the traffic is loaded or built
+            except BaseException:
+                demo.stop()
+                raise
+            self._demo = demo
         return self._demo
 
     def aws(self):
@@ -94,5 +98,5 @@ class CliState:
 
     def close(self) -> None:
         if self._demo is not None:
-            self._demo.stop()
+            self._demo.release()  # it writes the demo cache, if anything is new, after this process's answer
             self._demo = None

@@ -191,7 +191,8 @@ class DemoCache:
     columns. :meth:`load` (None: build it), :meth:`save_base_later` after a build,
     :meth:`save_columns` / :meth:`columns_computed` for the columns queries computed."""
 
-    def __init__(self, seed: int, functions: int | None, window_hours: float, env=None) -> None:
+    def __init__(self, seed: int, functions: int | None, window_hours: float, env=None,
+                 hold_writes: bool = False) -> None:
         self.folder = directory(env)
         self.key = entry_key(seed, functions, window_hours)
         self.records_path = self.folder / f"{self.key}.records.pickle"
@@ -208,6 +209,12 @@ class DemoCache:
         self._timer: threading.Timer | None = None
         self._timer_lock = threading.Lock()
         self._write_lock = threading.Lock()  # one columns write at a time in this process
+        # A one-shot command's account (hold_writes) writes its records and groups only once released
+        # (:meth:`release`, when it stops, after the command's answer): pickling 150 MB in a thread
+        # holds the GIL its Insights queries are computed under.
+        self._released = threading.Event()
+        if not hold_writes:
+            self._released.set()
 
     # -- reading ---------------------------------------------------------------------------------
     def load(self, now_ms: int) -> Entry | None:
@@ -286,6 +293,7 @@ class DemoCache:
             state.logs.warm()
             if len(records) != len(state.traffic):
                 return  # a client changed the traffic before the records were captured
+            self._released.wait()
             entry = Entry(self.key, uuid.uuid4().hex, end_ms, records,
                           {key: StoredGroup.of(g) for key, g in list(state.logs.seeded.items())})
             if _private_dir(self.folder, create=True):
@@ -309,6 +317,10 @@ class DemoCache:
             self._timer = threading.Timer(idle_s, self._save_quietly, args=(logs_service,))
             self._timer.daemon = True
             self._timer.start()
+
+    def release(self) -> None:
+        """Let a held write (``hold_writes``) go ahead."""
+        self._released.set()
 
     def cancel(self) -> None:
         with self._timer_lock:

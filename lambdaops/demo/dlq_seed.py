@@ -21,8 +21,10 @@ flight with a long visibility timeout, and one queue is a delay queue whose newe
 deliverable yet (see :data:`HELD` and :data:`DELAYED`). They are still in the queue: the truth
 counts them, as AWS does, in the depth.
 
-Everything goes through the demo endpoint with plain boto3, except that moto's in-process event
-source mapping hooks are detached while seeding (see :func:`moto_consumers_paused`). Ground truth
+Every call is the boto3 call a producer would make, answered by moto's backends in this process
+(:mod:`lambdaops.demo.seed_backends`: the same backend calls as over HTTP, without a client and a
+request each), and moto's in-process event source mapping hooks are detached while seeding (see
+:func:`moto_consumers_paused`). Ground truth
 (exact message counts) goes to ``state.queues``; depth/age history to the metric store.
 """
 
@@ -41,7 +43,8 @@ import numpy as np
 from lambdaops.demo.dlq_payloads import (Failure, async_event, error_for, error_message_attribute, function_arn,
                                          iso_ms, rng_for, source_message)
 from lambdaops.demo.fleet import FunctionSpec
-from lambdaops.demo.seed import SeededRegion, client
+from lambdaops.demo.seed import SeededRegion
+from lambdaops.demo.seed_backends import BackendClients as Clients
 from lambdaops.demo.state import DemoState, QueueTruth, publish_queue_metrics
 from lambdaops.demo.traffic import MINUTE_MS, TIMEOUT
 
@@ -138,8 +141,8 @@ def _dlq_attributes(spec: FunctionSpec, fail: Failure, rng: random.Random) -> di
             "ErrorMessage": {"DataType": "String", "StringValue": error_message_attribute(spec, fail, rng)}}
 
 
-def seed_function_dlq(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
-    sqs = client(endpoint, "sqs", spec.region)
+def seed_function_dlq(clients: Clients, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
+    sqs = clients("sqs", spec.region)
     rng = rng_for(state.seed, spec.name, "dlq")
     fails = failures(state, spec, CAP)
     entries = [{"MessageBody": json.dumps(async_event(spec, f, rng, n)), "MessageAttributes": _dlq_attributes(spec, f, rng)}
@@ -169,15 +172,15 @@ def archive_queue_name(topic: str) -> str:
     return f"{base}-archive"
 
 
-def seed_sns_dlq(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
+def seed_sns_dlq(clients: Clients, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
     """Publish to the SNS DLQ topic; an archive queue subscribed with raw message delivery keeps what
     was published. Lambda publishes the event as the message with the RequestID / ErrorCode /
     ErrorMessage attributes ("Dead-letter queues", Lambda Developer Guide); raw delivery puts the
     message as the SQS body and the SNS message attributes as SQS message attributes ("Amazon SNS raw
     message delivery", SNS Developer Guide), so the archive holds what an SQS DLQ would. A topic keeps
     nothing itself: only subscribed queues can be counted."""
-    sqs = client(endpoint, "sqs", spec.region)
-    sns = client(endpoint, "sns", spec.region)
+    sqs = clients("sqs", spec.region)
+    sns = clients("sns", spec.region)
     topic_arn = seeded.topic_arns[spec.dlq]
     name = archive_queue_name(spec.dlq)
     url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": str(14 * 86400)})["QueueUrl"]
@@ -201,8 +204,8 @@ def seed_sns_dlq(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state:
 # 2. async on-failure destination
 
 
-def seed_on_failure(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
-    sqs = client(endpoint, "sqs", spec.region)
+def seed_on_failure(clients: Clients, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
+    sqs = clients("sqs", spec.region)
     rng = rng_for(state.seed, spec.name, "on-failure")
     fails = failures(state, spec, CAP)
     entries, arrivals = [], []
@@ -267,9 +270,9 @@ def _source_entry(msg) -> dict:
     return entry
 
 
-def seed_source_dlq(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
+def seed_source_dlq(clients: Clients, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
     src = spec.source
-    sqs = client(endpoint, "sqs", spec.region)
+    sqs = clients("sqs", spec.region)
     rng = rng_for(state.seed, spec.name, "source")
     fails = failures(state, spec, SOURCE_CAP)
     src_url, dlq_url = seeded.queue_urls[src.name], seeded.queue_urls[src.dlq]
@@ -367,11 +370,11 @@ def backdate_sent_timestamps(account_id: str, merged: dict[tuple[str, str], Fill
             message.sent_timestamp = max(int(ts), floor)
 
 
-def hold_in_flight(endpoint: str, region: str, url: str, n: int) -> int:
+def hold_in_flight(clients: Clients, region: str, url: str, n: int) -> int:
     """A consumer receives ``n`` messages and keeps them (no delete, no visibility change)."""
     if n <= 0:
         return 0
-    sqs = client(endpoint, "sqs", region)
+    sqs = clients("sqs", region)
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=n, VisibilityTimeout=HOLD_VISIBILITY_S).get("Messages", [])
     if len(got) != n:
         raise RuntimeError(f"seeding {url}: a consumer received {len(got)} of {n} messages")
@@ -391,15 +394,17 @@ def failure_queues(spec: FunctionSpec) -> list[str]:
 
 
 def seed_dlqs(account, state: DemoState) -> None:
-    """Fill the fleet's failure targets through ``account.endpoint``; record truth and SQS metrics."""
+    """Fill the fleet's failure targets in moto's backends; record truth and SQS metrics."""
     seeded: dict[str, SeededRegion] = account.seeded or {}
     tasks = [(task, spec) for task, spec in seeding_tasks(account.fleet) if spec.region in seeded]
     if not tasks:
         return
     regions = sorted({spec.region for _, spec in tasks})
+    # The queue each message was first sent to, as the gateway records it for an SQS send over HTTP.
+    clients = Clients(account.endpoint, getattr(getattr(account, "move_tasks", None), "origins", None))
     with moto_consumers_paused(account.account_id, regions):
         with ThreadPoolExecutor(max_workers=min(8, len(tasks)), thread_name_prefix="dlq-seed") as pool:
-            filled = list(pool.map(lambda t: t[0](account.endpoint, t[1], seeded[t[1].region], state), tasks))
+            filled = list(pool.map(lambda t: t[0](clients, t[1], seeded[t[1].region], state), tasks))
     merged: dict[tuple[str, str], Filled] = {}
     for f in filled:
         into = merged.setdefault((f.region, f.name), Filled(f.region, f.name, f.url, f.kind))
@@ -409,7 +414,7 @@ def seed_dlqs(account, state: DemoState) -> None:
                                                                if sum(g.name == f.name and g.region == f.region
                                                                       for g in filled) == 1})
     # A queue whose window left fewer failures than HELD names (another seed, another hour) has them all held.
-    held = {key: hold_in_flight(account.endpoint, key[0], merged[key].url,
+    held = {key: hold_in_flight(clients, key[0], merged[key].url,
                                 min(n, len(merged[key].arrivals_ms) - merged[key].delayed))
             for key, n in HELD.items() if key in merged}
     for (region, name), f in merged.items():

@@ -11,7 +11,8 @@ from typing import Iterator
 from lambdaops.demo.dlq_payloads import Failure, function_arn, inventory_item, iso_ms, kinesis_record, rng_for
 from lambdaops.demo.dlq_seed import DELAYED, Filled, STREAM_CAP, _clip, failures, send_all, send_last_delayed
 from lambdaops.demo.fleet import FunctionSpec
-from lambdaops.demo.seed import SeededRegion, client
+from lambdaops.demo.seed import SeededRegion
+from lambdaops.demo.seed_backends import BackendClients as Clients
 from lambdaops.demo.state import DemoState
 
 
@@ -41,10 +42,10 @@ def _chunks_at_batch_bounds(sizes: list[int], limit: int) -> Iterator[tuple[int,
         yield start, pos
 
 
-def seed_kinesis_on_failure(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
+def seed_kinesis_on_failure(clients: Clients, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
     src = spec.source
-    kinesis = client(endpoint, "kinesis", spec.region)
-    sqs = client(endpoint, "sqs", spec.region)
+    kinesis = clients("kinesis", spec.region)
+    sqs = clients("sqs", spec.region)
     rng = rng_for(state.seed, spec.name, "stream")
     fails = failures(state, spec, STREAM_CAP)
     sizes = [rng.randint(1, 4) for _ in fails]
@@ -100,11 +101,11 @@ def _read_ddb_stream(ds, stream_arn: str) -> list[dict]:
     return out
 
 
-def seed_ddb_on_failure(endpoint: str, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
+def seed_ddb_on_failure(clients: Clients, spec: FunctionSpec, seeded: SeededRegion, state: DemoState) -> Filled:
     src = spec.source
-    ddb = client(endpoint, "dynamodb", spec.region)
-    ds = client(endpoint, "dynamodbstreams", spec.region)
-    sqs = client(endpoint, "sqs", spec.region)
+    ddb = clients("dynamodb", spec.region)
+    ds = clients("dynamodbstreams", spec.region)
+    sqs = clients("sqs", spec.region)
     rng = rng_for(state.seed, spec.name, "stream")
     fails = failures(state, spec, STREAM_CAP)
     sizes = [rng.randint(1, 3) for _ in fails]

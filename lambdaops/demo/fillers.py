@@ -38,7 +38,8 @@ def generate_state(account):
     if account.use_cache:
         from lambdaops.demo.demo_cache import DemoCache
 
-        cache = account.cache = DemoCache(account.seed, account.functions, account.window_hours)
+        cache = account.cache = DemoCache(account.seed, account.functions, account.window_hours,
+                                          hold_writes=account.save_cache_on_stop)
     entry = cache.load(int(time.time() * 1000)) if cache is not None else None
     records = cache.records() if entry is not None else None
     if records is not None and set(records) != {(f.region, f.name) for f in account.fleet}:

@@ -33,16 +33,22 @@ def write_truth(account, path) -> None:
 
 
 class DemoProcess:
-    """``lambdaops demo serve --port 0`` as a child process, for the TUI: the account's start-up and
-    its Logs Insights engine are CPU-bound Python and, in the TUI's process, would hold the GIL
-    while keys wait. Stopped when the TUI exits."""
+    """``lambdaops demo serve --port 0`` as a child process, for the TUI and the ``--demo`` commands:
+    the account's start-up, its request handling and its Logs Insights engine are CPU-bound Python
+    and, in the client's process, would hold the GIL its keys, requests and analysis wait on (one
+    process cannot use the machine's second core). Stopped (:meth:`stop`) when the TUI exits;
+    released (:meth:`release`) when a command ends.
 
-    def __init__(self) -> None:
+    ``one_shot`` (a command's account): the child builds the traffic at once and, once released,
+    writes what the command computed to the demo cache before it exits, after the command's answer."""
+
+    def __init__(self, one_shot: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         # stdin is a pipe this process never writes to: the child stops when it closes, so the
-        # account cannot outlive a TUI that was killed or crashed.
+        # account cannot outlive a TUI or a command that was killed or crashed.
+        mode = ["--one-shot"] if one_shot else ["--early", "--until-stdin-closes"]
         self.proc = subprocess.Popen([sys.executable, "-m", "lambdaops.cli.main", "demo", "serve", "--port", "0",
-                                      "--early", "--until-stdin-closes"],
+                                      *mode],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, env=env)
         self.endpoint: str | None = None
@@ -67,6 +73,13 @@ class DemoProcess:
 
             raise ConfigError("the demo account did not start (try: lambdaops demo serve)")
         return self.endpoint
+
+    def release(self) -> None:
+        """Let the child go without waiting for it: it stops once its stdin closes (a one-shot child
+        first writes the demo cache, which must not hold up the command that is ending)."""
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def stop(self) -> None:
         # Killed, not asked: the account lives only in the child's memory (nothing to flush), and

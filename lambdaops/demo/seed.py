@@ -1,8 +1,9 @@
 """Create the demo fleet's resources in moto's backends, with the request bodies a team's IaC would send.
 
 The resources go straight into the backends that moto's request handlers call (see
-:func:`seed_account`: start-up time); everything after them (DLQ messages, stream records) goes
-through the endpoint with plain boto3 clients from :func:`client`.
+:func:`seed_account`: start-up time), and so does everything after them (DLQ messages, stream records:
+dlq_seed through seed_backends). :func:`client` makes the boto3 clients the demo's own later work
+(SQS message move tasks) sends through the endpoint.
 """
 
 from __future__ import annotations

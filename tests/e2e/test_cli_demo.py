@@ -1,6 +1,6 @@
-"""The CLI's first steps: ``--demo`` itself (the CLI starts the embedded account in its own process,
-the path a newcomer takes first, so that test cannot use the shared served account), and global
-options given after the subcommand, against the shared one."""
+"""The CLI's first steps: ``--demo`` itself (the CLI starts the embedded account in a child process of
+its own, the path a newcomer takes first, so that test cannot use the shared served account), and
+global options given after the subcommand, against the shared one."""
 
 from __future__ import annotations
 
@@ -20,9 +20,23 @@ def invoke(*args: str):
 
 
 @pytest.mark.e2e
-def test_demo_functions_json_lists_the_fleet():
+def test_demo_functions_json_lists_the_fleet(monkeypatch):
+    from lambdaops.demo import launch
+
+    made = []
+
+    class Recorded(launch.DemoProcess):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            made.append(self)
+
+    monkeypatch.setattr(launch, "DemoProcess", Recorded)
     res = invoke("--demo", "functions", "-o", "json")
     assert res.exit_code == 0, res.stderr
+    # The account ran in a child process (not under this process's GIL), released when the command
+    # ended: it stops by itself once it has written the demo cache.
+    assert len(made) == 1 and made[0].endpoint
+    assert made[0].proc.wait(timeout=120) == 0
     rows = json.loads(res.stdout)
     assert len(rows) >= 20
     assert {r["region"] for r in rows} == {"us-east-1", "eu-west-1"}

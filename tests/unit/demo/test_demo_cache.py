@@ -85,6 +85,21 @@ def built(fleet, tmp_path):
     return state, cache, env
 
 
+def test_a_held_cache_writes_nothing_until_released(fleet, tmp_path):
+    """A one-shot command's account: its groups are rendered (queries need them) but not written while
+    the command runs; released when it stops, they are."""
+    state = build_state(fleet, 7, T0, T1)
+    state.logs = LogStore(state)
+    state.logs.warm()  # rendered here: the writer finds them so and reaches its write at once
+    cache = DemoCache(7, None, 1.0, env={demo_cache.DIR_ENV: str(tmp_path / "demo")}, hold_writes=True)
+    cache.save_base_later(state, T1)
+    cache.wait(timeout_s=0.5)  # an unheld write of this small state is done by then
+    assert state.logs.seeded and not cache.records_path.exists() and not cache.groups_path.exists()
+    cache.release()
+    cache.wait()
+    assert cache.records_path.exists() and cache.groups_path.exists()
+
+
 def test_a_loaded_entry_is_the_state_moved_to_now(built):
     state, cache, env = built
     later = DemoCache(7, None, 1.0, env=env)

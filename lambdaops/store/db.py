@@ -276,17 +276,23 @@ class Store:
                  json.dumps({str(sec): {fn: c.to_json() for fn, c in fns.items()} for sec, fns in cells.items()},
                             separators=(",", ":")))
                 for (g, start), (from_s, nbytes, cells) in sfx.items()]
+        with self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
+                            "AND bin_start = ?", [r[:4] for r in rows])
+            con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
+            con.executemany("INSERT OR REPLACE INTO log_suffixes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ends)
+            con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
+            con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+            con.execute("DELETE FROM log_suffixes WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+
+    @contextmanager
+    def _transaction(self):
+        """A write transaction: all of it committed, or none (rolled back on any error)."""
         with self._session() as con:
             con.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for another writer
             try:
-                con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
-                                "AND bin_start = ?", [r[:4] for r in rows])
-                con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
-                con.executemany("INSERT OR REPLACE INTO log_suffixes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ends)
-                con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
-                con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
-                con.execute("DELETE FROM log_suffixes WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+                yield con
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -316,17 +322,10 @@ class Store:
         if not missing:
             return
         now = time.time() if now is None else now
-        with self._session() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.executemany("INSERT OR REPLACE INTO missing_groups VALUES (?, ?, ?, ?, ?)",
-                                [(region, g, rev, now, why) for g, (rev, why) in missing.items()])
-                con.execute("DELETE FROM missing_groups WHERE seen_at < ?", (now - MISSING_KEEP_S,))
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
+        with self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO missing_groups VALUES (?, ?, ?, ?, ?)",
+                            [(region, g, rev, now, why) for g, (rev, why) in missing.items()])
+            con.execute("DELETE FROM missing_groups WHERE seen_at < ?", (now - MISSING_KEEP_S,))
 
     # -- what it holds -------------------------------------------------------------------------------
     def info(self) -> dict:

@@ -274,8 +274,8 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
         pieces = max(under, key=lambda p: len(under[p]), default=None)
         if pieces is not None and len(under[pieces]) >= SOURCE_MIN_GROUPS \
                 and source_fits(list(pieces), len(under[pieces]), head_bin is not None):
-            chosen = under[pieces]
-            batched[pieces] = [g for g in by_plan[pieces] if g not in set(chosen)]
+            chosen, taken = under[pieces], set(under[pieces])
+            batched[pieces] = [g for g in by_plan[pieces] if g not in taken]
             if head_bin is not None and pieces[0][0] == "head":
                 units.append([_Task(chosen, pieces[0][1], pieces[0][2], per_second=True, source=True)])
                 pieces = pieces[1:]

@@ -130,7 +130,9 @@ def test_a_warm_whole_fleet_report_reads_the_region_in_one_source_query(served_d
     assert asked == []  # cold: named batches
     moved = timedelta(minutes=2)
     warm = _fleet_report(served_demo, tmp_path, start + moved, end + moved)
-    assert set(asked) == {"us-east-1"} and len(asked) <= 2  # the new minutes, and the head if it moved
+    # the new minutes; a bin that closed since and the head's per-second query when the start entered
+    # a new bin are queries of their own (the demo's window moves with the clock)
+    assert set(asked) == {"us-east-1"} and len(asked) <= 3, asked
     plain = _fleet_report(served_demo, tmp_path, start + moved, end + moved, "--no-cache")
     got = {(f["region"], f["name"]): f for f in warm["functions"]}
     assert got.keys() == {(f["region"], f["name"]) for f in plain["functions"]}

@@ -21,6 +21,13 @@ take from one token bucket per operation, endpoint, profile and region, shared b
 process (a TUI refresh and its Logs tab), at 90% of the quota. Polls: the first soon (the demo answers
 in tens of milliseconds, a small real query in under a second), then each interval twice the last up
 to ``max_poll_s``: a query that runs 10 s on AWS costs about 7 GetQueryResults, not 40.
+
+SOURCE (``run_source``): a query string that starts with ``SOURCE logGroups(namePrefix: [...])`` selects
+every Standard-class log group whose name starts with one of at most five prefixes, and StartQuery then
+takes no log group list; more than 10,000 groups selected is an error ("SOURCE - Amazon CloudWatch
+Logs", https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Source.html). One
+query then reads a whole region's Lambda groups, and bills the bytes of every group it selects, ours
+or not. A region that refused it is remembered (``source_refused``) so the run asks it once.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from lambdaops.aws.ratelimit import PACE_FRACTION, RateLimiter
 from lambdaops.errors import ServiceError
 
 MAX_GROUPS_PER_QUERY = 50
+MAX_SOURCE_PREFIXES = 5  # namePrefix list of SOURCE logGroups(...) (CWL_QuerySyntax-Source)
 TERMINAL = {"Complete", "Failed", "Cancelled", "Timeout", "Unknown"}
 NAMED_RETRIES = 2  # missing groups dropped by name per batch before one DescribeLogGroups listing
 _MISSING = re.compile(r"Log group '([^']+)' does not exist")
@@ -77,6 +85,13 @@ class InsightsOutcome:
     bytes_scanned: float = 0.0
 
 
+def source_query(query: str, prefixes: list[str]) -> str:
+    """``query`` behind ``SOURCE logGroups(namePrefix: [...])``, the command that must open the query
+    string (CWL_QuerySyntax-Source)."""
+    quoted = ", ".join("'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'" for p in prefixes)
+    return f"SOURCE logGroups(namePrefix: [{quoted}])\n| {query.lstrip()}"
+
+
 def rows_to_dicts(results: list[list[dict]]) -> list[dict[str, str]]:
     return [{cell["field"]: cell["value"] for cell in row if cell.get("field") != "@ptr"} for row in results]
 
@@ -90,6 +105,25 @@ class InsightsRunner:
         self._slots = threading.Semaphore(self.concurrency)
         self.missing: dict[tuple[str, str], str] = {}  # (region, group) -> why, across runs
         self._missing_lock = threading.Lock()
+        self.source_refused: dict[str, str] = {}  # region -> why its SOURCE query failed (asked once a run)
+
+    def run_source(self, region: str, query: str, prefixes: list[str], start: datetime, end: datetime,
+                   *, limit: int = 10000) -> InsightsOutcome:
+        """``query`` over every log group whose name starts with one of ``prefixes``, in one query
+        (SOURCE): rows of every such group, each with its ``@log``. Raises ServiceError when AWS
+        refuses it (too many groups, a quota), after remembering the region in ``source_refused``."""
+        if not prefixes or len(prefixes) > MAX_SOURCE_PREFIXES:
+            raise ValueError(f"SOURCE takes 1 to {MAX_SOURCE_PREFIXES} name prefixes, got {len(prefixes)}")
+        out = InsightsOutcome()
+        try:
+            rows, stats = self._run_one(region, source_query(query, prefixes), [], start, end, limit)
+        except ServiceError as err:
+            self.source_refused[region] = err.one_line()
+            raise
+        out.rows, out.queries = rows, 1
+        out.records_scanned = float(stats.get("recordsScanned", 0))
+        out.bytes_scanned = float(stats.get("bytesScanned", 0))
+        return out
 
     def run(self, region: str, query: str, log_groups: list[str], start: datetime, end: datetime,
             *, limit: int = 10000, source: str | None = None) -> InsightsOutcome:
@@ -222,7 +256,9 @@ class InsightsRunner:
         while True:
             starts.acquire()
             try:
-                return cli.start_query(logGroupNames=groups, startTime=int(start.timestamp()),
+                # with SOURCE in the query string StartQuery takes no log group list
+                named = {"logGroupNames": groups} if groups else {}
+                return cli.start_query(**named, startTime=int(start.timestamp()),
                                        endTime=int(end.timestamp()), queryString=query, limit=limit)["queryId"]
             except bx.ClientError as exc:
                 code = error_code(exc)

@@ -30,6 +30,21 @@ or the store is cleared.
 Limits: at most 50 log groups a query (collect.query's runner batches) and 10,000 rows a result
 (GetQueryResults): a span is planned at ``ROWS_PER_QUERY`` (group x bin) cells at most, and a
 result that comes back full is split in two (its time range, else its groups) and asked again.
+
+One query a region (``source_prefix``, the caller's choice for a whole region's fleet, not a
+selection): when the largest set of groups sharing a plan holds more than 50 groups named under the
+prefix that the store shows were read before (so they exist: a cold run keeps its batches, whose 6
+hours over groups outside the fleet would be billed), and each of its spans is at most
+``SOURCE_MAX_S`` long and planned at ``ROWS_PER_QUERY`` rows, those groups are asked with
+``SOURCE logGroups(namePrefix: [prefix])`` ("SOURCE - Amazon CloudWatch Logs",
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Source.html): rows of
+other groups (deleted functions, other tools) are dropped by their ``@log``; the bytes scanned are
+what the query reports, other groups' included. A full result, or a refusal (more than 10,000 groups
+under the prefix; the runner remembers the region for the run), asks the same range 50 groups at a time.
+
+A log group that does not exist (StartQuery's ResourceNotFoundException) is kept in the store with
+its functions' revisions (``revisions``) for ``store.db.MISSING_KEEP_S`` and left out meanwhile: it
+is reported missing without a failed StartQuery each run, unless a function of it changed since.
 """
 
 from __future__ import annotations
@@ -42,6 +57,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from lambdaops.aws.insights import MAX_GROUPS_PER_QUERY, InsightsRunner
+from lambdaops.errors import ServiceError
 from lambdaops.collect.meter import Meter, add
 from lambdaops.query_files import load as load_query
 from lambdaops.store.cells import R, Cell, parse_bucket
@@ -52,6 +68,10 @@ BIN_S = 300
 INGEST_DELAY_S = 15 * 60
 MAX_ROWS = 10_000  # GetQueryResults returns at most this many rows
 ROWS_PER_QUERY = 2_000  # (group, bin) cells a query is planned for: each is at least one row
+# A SOURCE query reads every group under the prefix: only over a refresh's new minutes (and a bin
+# that closed meanwhile), so that the bytes of groups outside the fleet stay those of a short range.
+SOURCE_MAX_S = 30 * 60
+SOURCE_MIN_GROUPS = MAX_GROUPS_PER_QUERY + 1  # fewer fit one named query, which reads only them
 TOO_MANY_ROWS = f"more than {MAX_ROWS:,} Logs Insights result rows in one 5-minute bin of one log group"
 
 BIN_FIELD = f"bin({BIN_S // 60}m)"
@@ -125,6 +145,7 @@ class _Task:
     start: int
     end: int
     per_second: bool = False  # the head of a closed bin, asked per second and stored so
+    source: bool = False  # asked with SOURCE logGroups(namePrefix: ...) instead of naming the groups
 
 
 def plan(start: int, end: int, closed: list[int], stored: set[int], partial: dict[int, int],
@@ -165,11 +186,25 @@ def spans_of(pieces: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
     return spans
 
 
+def source_fits(pieces: list[tuple[str, int, int]], n_groups: int, head_apart: bool = False) -> bool:
+    """The plan's spans (its head aside when asked per second: a full result falls back) each fit one
+    SOURCE query over ``n_groups``."""
+    for a, b in spans_of([p for p in pieces if not (head_apart and p[0] == "head")]):
+        bins = (b - 1) // BIN_S - a // BIN_S + 1
+        if b - a > SOURCE_MAX_S or n_groups * bins > ROWS_PER_QUERY:
+            return False
+    return True
+
+
 def collect(runner: InsightsRunner, region: str, groups: list[str], window: Window, store: Store | None, *,
-            meter: Meter | None = None, concurrency: int = 10, now: float | None = None) -> BinnedLogs:
+            meter: Meter | None = None, concurrency: int = 10, now: float | None = None,
+            source_prefix: str | None = None, revisions: dict[str, str] | None = None) -> BinnedLogs:
     """The log cells of ``groups`` over ``window``: stored closed bins and the stored beginnings of
     open bins merged, the rest queried; closed bins queried are stored, and so is what was scanned of
-    each open bin (a partial: the next run of a moving window asks only what came after it)."""
+    each open bin (a partial: the next run of a moving window asks only what came after it).
+    ``source_prefix``: the groups are the whole region's fleet, and those named under it may be asked
+    in one SOURCE query; ``revisions``: log group -> its functions' revision, which keys the memory
+    of groups that do not exist."""
     text, qid = binned_query()
     per_second_text, sqid = binned_query(SECOND_FIELD)
     now = datetime.now(timezone.utc).timestamp() if now is None else now
@@ -182,6 +217,14 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
     head_bin = first_edge - BIN_S if store is not None and start < first_edge <= end \
         and first_edge + INGEST_DELAY_S <= now else None
     out = BinnedLogs()
+    remembered: dict[str, str] = {}
+    if store is not None:
+        try:
+            remembered = store.get_missing_groups(region, {g: (revisions or {}).get(g, "") for g in groups})
+        except StoreUnavailable:
+            pass  # the bins' read below says so
+        out.missing.update(remembered)
+        groups = [g for g in groups if g not in remembered]
     stored: dict[tuple[str, int], tuple[float, dict[str, Cell]]] = {}
     partials: dict[tuple[str, int], tuple[int, float, dict[str, Cell]]] = {}
     suffixes: dict[str, tuple[int, float, dict[int, dict[str, Cell]]]] = {}
@@ -223,7 +266,21 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
                     _merge(out.cells, (g, fn), cell)
     add(meter, saved_bytes=out.bytes_saved)
     units: list[list[_Task]] = []  # each run in order by one worker
-    for pieces, members in by_plan.items():
+    batched = dict(by_plan)
+    if source_prefix and store is not None and region not in getattr(runner, "source_refused", {}):
+        known = {g for g, _ in stored} | {g for g, _ in prior} | set(suffixes)  # read before: they exist
+        under = {pieces: [g for g in members if g in known and g.startswith(source_prefix)]
+                 for pieces, members in by_plan.items() if pieces}
+        pieces = max(under, key=lambda p: len(under[p]), default=None)
+        if pieces is not None and len(under[pieces]) >= SOURCE_MIN_GROUPS \
+                and source_fits(list(pieces), len(under[pieces]), head_bin is not None):
+            chosen, taken = under[pieces], set(under[pieces])
+            batched[pieces] = [g for g in by_plan[pieces] if g not in taken]
+            if head_bin is not None and pieces[0][0] == "head":
+                units.append([_Task(chosen, pieces[0][1], pieces[0][2], per_second=True, source=True)])
+                pieces = pieces[1:]
+            units.extend([_Task(chosen, a, b, source=True)] for a, b in spans_of(list(pieces)))
+    for pieces, members in batched.items():
         for i in range(0, len(members), MAX_GROUPS_PER_QUERY):
             batch = members[i:i + MAX_GROUPS_PER_QUERY]
             step = max(1, ROWS_PER_QUERY // len(batch)) * BIN_S
@@ -250,13 +307,24 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
         pending = unit[::-1]
         while pending:
             t = pending.pop()
-            res = runner.run(region, per_second_text if t.per_second else text, t.groups, _dt(t.start),
-                             _dt(t.end - 1), limit=MAX_ROWS)
+            if t.source:
+                try:
+                    res = runner.run_source(region, per_second_text if t.per_second else text, [source_prefix],
+                                            _dt(t.start), _dt(t.end - 1), limit=MAX_ROWS)
+                except ServiceError:  # refused (more than 10,000 groups under the prefix): name them
+                    pending.extend(_batches(t))
+                    continue
+            else:
+                res = runner.run(region, per_second_text if t.per_second else text, t.groups, _dt(t.start),
+                                 _dt(t.end - 1), limit=MAX_ROWS)
             add(meter, insights_bytes=res.bytes_scanned)
             with lock:
                 out.bytes_scanned += res.bytes_scanned
                 out.missing.update(res.missing_groups)
                 out.failed.update(res.failed_groups)
+            if len(res.rows) >= MAX_ROWS and t.source:  # other groups' rows too: name ours instead
+                pending.extend(_batches(t))
+                continue
             if len(res.rows) >= MAX_ROWS:
                 split = _split(t)
                 if split is None and t.per_second:  # too busy to keep per second: ask it as one piece
@@ -289,6 +357,12 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
     keep = {k: v for k, v in new_bins.items() if k[0] not in bad}
     keep_partials = {k: v for k, v in new_partials.items() if k[0] not in bad}
     keep_suffixes = {k: v for k, v in new_suffixes.items() if k[0] not in bad}
+    found_missing = {g: ((revisions or {}).get(g, ""), why) for g, why in out.missing.items() if g not in remembered}
+    if store is not None and found_missing:
+        try:
+            store.put_missing_groups(region, found_missing)
+        except StoreUnavailable:
+            pass  # asked again next run
     if store is not None and (keep or keep_partials or keep_suffixes):
         try:
             store.put_log_bins(region, qid, BIN_S, keep, keep_partials, (sqid, keep_suffixes))
@@ -299,6 +373,12 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
 
 def _dt(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def _batches(t: _Task) -> list[_Task]:
+    """A SOURCE task's range asked of its groups by name, 50 at a time (in reverse: tasks are popped)."""
+    return [_Task(t.groups[i:i + MAX_GROUPS_PER_QUERY], t.start, t.end, t.per_second)
+            for i in range(0, len(t.groups), MAX_GROUPS_PER_QUERY)][::-1]
 
 
 def _split(t: _Task) -> list[_Task] | None:

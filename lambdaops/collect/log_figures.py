@@ -96,12 +96,18 @@ def log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Wind
     windows = [win] + ([win.previous()] if opts.compare_previous else [])
     results: list[LogResult] = []
     runner = InsightsRunner(ctx, concurrency=opts.insights_concurrency)  # remembers missing groups
+    # the whole region's fleet (no --functions/--tag): its Lambda groups may be read in one query
+    prefix = None if (opts.globs or opts.tags) else "/aws/lambda/"
+    revisions: dict[str, list[str]] = {}
+    for f in fns:
+        revisions.setdefault(f.log_group, []).append(f"{f.name}@{f.revision_id or ''}@{f.last_modified or ''}")
     for i, w in enumerate(windows):
         gaps = failed if i == 0 else set()  # the previous window's gaps show as its nulls only
         if opts.insights:
             results.append(insights_figures(runner, region, groups, w, errors, gaps, opts.meter, store=store,
                                              concurrency=opts.insights_concurrency, notes=notes,
-                                             now=opts.now))
+                                             now=opts.now, source_prefix=prefix,
+                                             revisions={g: " ".join(sorted(r)) for g, r in revisions.items()}))
         else:
             results.append(raw_figures(ctx, region, groups, w, opts, errors, notes, gaps))
     return results[0], (results[1] if len(results) > 1 else LogResult(region=region))
@@ -109,13 +115,15 @@ def log_figures(ctx: AwsContext, region: str, fns: list[FunctionInfo], win: Wind
 
 def insights_figures(runner: InsightsRunner, region, groups, w: Window, errors: ErrorTally,
                       failed: set[str], meter: Meter | None, *, store: Store | None = None,
-                      concurrency: int = 10, notes: list | None = None, now=None) -> LogResult:
+                      concurrency: int = 10, notes: list | None = None, now=None,
+                      source_prefix: str | None = None, revisions: dict[str, str] | None = None) -> LogResult:
     """With a store: closed bins and open bins' beginnings from it, the rest from Insights
     (log_bins; ``now``, a datetime, judges which bins are closed: default the wall clock); without:
     one query over the window."""
     if store is not None:
         binned = log_bins.collect(runner, region, groups, w, store, meter=meter, concurrency=concurrency,
-                                  now=None if now is None else now.timestamp())
+                                  now=None if now is None else now.timestamp(), source_prefix=source_prefix,
+                                  revisions=revisions)
         if notes is not None:
             notes.extend(binned.notes)
         tally_insights_failures(errors, region, binned.failed)

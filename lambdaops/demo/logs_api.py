@@ -2,8 +2,9 @@
 log groups, and PutLogEvents from clients captured so it shows up in both.
 
 Insights queries run asynchronously in a small worker pool (Scheduled -> Running -> Complete), with
-AWS's limits: at most 50 log groups, a 10,000-character query string, a cap on concurrent queries
-(``LimitExceededException``), and ``MalformedQueryException`` for what the engine does not support.
+AWS's limits: at most 50 log groups (or ``SOURCE logGroups(namePrefix: [...])``, see insights_source),
+a 10,000-character query string, a cap on concurrent queries (``LimitExceededException``), and
+``MalformedQueryException`` for what the engine does not support.
 A query naming a log group that does not exist fails as a whole (``ResourceNotFoundException``).
 Log groups keep their class (``logGroupClass``, which moto drops): DescribeLogGroups shows it, and
 Insights gives Infrequent Access groups no field discovery.
@@ -26,6 +27,7 @@ from lambdaops.demo.gateway import DemoRequest, DemoResponse, Gateway
 from lambdaops.demo.insights import compile_query, run_query
 from lambdaops.demo.insights_eval import NO_DISCOVERY
 from lambdaops.demo.insights_memo import EventsMemo, GroupColumns, Segment
+from lambdaops.demo.insights_source import select_groups, split_source
 from lambdaops.demo.log_lines import COLUMNS, LogStore
 from lambdaops.demo.log_groups import INFREQUENT_ACCESS, STANDARD, log_group_class
 
@@ -147,11 +149,17 @@ class LogsService:
             raise DemoApiError("InvalidParameterException", "queryString must not be empty")
         if len(qs) > MAX_QUERY_CHARS:
             raise DemoApiError("InvalidParameterException", f"queryString is longer than {MAX_QUERY_CHARS} characters")
-        if qs.lstrip().upper().startswith("SOURCE"):
-            raise DemoApiError("MalformedQueryException", "SOURCE is not supported by the demo account; list the log groups")
-        if not groups:
+        # SOURCE logGroups(namePrefix: [...]) selects the groups itself and StartQuery names none
+        # (lambdaops.demo.insights_source cites AWS's page)
+        source, qs = split_source(qs)
+        if source is not None:
+            if groups:
+                raise DemoApiError("InvalidParameterException",
+                                   "A query with SOURCE cannot also specify logGroupNames or logGroupIdentifiers")
+            groups = select_groups(source, _region_groups(req.region))
+        elif not groups:
             raise DemoApiError("InvalidParameterException", "at least one log group is required")
-        if len(groups) > MAX_GROUPS:
+        elif len(groups) > MAX_GROUPS:
             raise DemoApiError("InvalidParameterException",
                                f"A query can reference at most {MAX_GROUPS} log groups, got {len(groups)}")
         # One missing group fails the whole request (CloudWatch Logs API reference, StartQuery:
@@ -254,6 +262,15 @@ def _moto_group(region: str, group: str):
     from lambdaops.demo.fleet import ACCOUNT_ID
 
     return logs_backends[ACCOUNT_ID][region].groups.get(group)
+
+
+def _region_groups(region: str) -> list[tuple[str, str]]:
+    """(name, log class) of every log group of the region, as SOURCE chooses among them."""
+    from moto.logs.models import logs_backends
+
+    from lambdaops.demo.fleet import ACCOUNT_ID
+
+    return [(name, group_class(region, name)) for name in list(logs_backends[ACCOUNT_ID][region].groups)]
 
 
 def group_class(region: str, group: str) -> str:

@@ -32,6 +32,9 @@ KEEP_S = 35 * 86400  # bins not stored again for this long are dropped (a window
 # may still extend it, a head suffix while windows start in its bin; a day covers a laptop asleep
 # over a TUI session without growing the file.
 PARTIAL_KEEP_S = 86400
+# A log group found missing is left out of Logs Insights this long (the inventory listing is kept as
+# long: a function created or first run since shows up with a new revision, or after it).
+MISSING_KEEP_S = 300.0
 PREFIX, SUFFIX = "store-", ".sqlite3"
 
 _SCHEMA = """
@@ -57,6 +60,14 @@ CREATE TABLE IF NOT EXISTS log_suffixes (
     PRIMARY KEY (region, log_group, query, bin_start)
 );
 """
+_MISSING_TABLE = """
+CREATE TABLE IF NOT EXISTS missing_groups (
+    region TEXT NOT NULL, log_group TEXT NOT NULL,
+    revision TEXT NOT NULL,  -- its functions' RevisionId/LastModified when StartQuery said it does not exist
+    seen_at REAL NOT NULL, why TEXT NOT NULL,
+    PRIMARY KEY (region, log_group)
+)"""
+_SCHEMA += _MISSING_TABLE + ";"
 
 Partial = tuple[int, float, dict[str, Cell]]  # (covered_to, bytes scanned for it, cells per function)
 Suffix = tuple[int, float, dict[int, dict[str, Cell]]]  # (from_s, bytes, second -> cells per function)
@@ -170,6 +181,8 @@ class Store:
         versions = [r[0] for r in con.execute("SELECT version FROM schema_version")]
         if versions != [SCHEMA_VERSION]:
             return f"schema version {versions or 'missing'}, this lambdaops reads {SCHEMA_VERSION}"
+        if "missing_groups" not in tables:  # added within version 2: a table more, nothing else changes
+            con.execute(_MISSING_TABLE)
         return None
 
     def _move_aside(self, why: str) -> None:
@@ -263,22 +276,56 @@ class Store:
                  json.dumps({str(sec): {fn: c.to_json() for fn, c in fns.items()} for sec, fns in cells.items()},
                             separators=(",", ":")))
                 for (g, start), (from_s, nbytes, cells) in sfx.items()]
+        with self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
+                            "AND bin_start = ?", [r[:4] for r in rows])
+            con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
+            con.executemany("INSERT OR REPLACE INTO log_suffixes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ends)
+            con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
+            con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+            con.execute("DELETE FROM log_suffixes WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+
+    @contextmanager
+    def _transaction(self):
+        """A write transaction: all of it committed, or none (rolled back on any error)."""
         with self._session() as con:
             con.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for another writer
             try:
-                con.executemany("INSERT OR REPLACE INTO log_bins VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                con.executemany("DELETE FROM log_partials WHERE region = ? AND log_group = ? AND query = ? "
-                                "AND bin_start = ?", [r[:4] for r in rows])
-                con.executemany("INSERT OR REPLACE INTO log_partials VALUES (?, ?, ?, ?, ?, ?, ?, ?)", parts)
-                con.executemany("INSERT OR REPLACE INTO log_suffixes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ends)
-                con.execute("DELETE FROM log_bins WHERE stored_at < ?", (now - KEEP_S,))
-                con.execute("DELETE FROM log_partials WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
-                con.execute("DELETE FROM log_suffixes WHERE stored_at < ?", (now - PARTIAL_KEEP_S,))
+                yield con
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
                 raise
+
+    # -- log groups that did not exist ----------------------------------------------------------------
+    def get_missing_groups(self, region: str, revisions: dict[str, str], now: float | None = None
+                           ) -> dict[str, str]:
+        """log group -> why, for the groups of ``revisions`` (group -> its functions' revision) found
+        missing less than ``MISSING_KEEP_S`` ago with the same revision (a changed function may log now)."""
+        now = time.time() if now is None else now
+        out: dict[str, str] = {}
+        groups = list(revisions)
+        with self._session() as con:
+            for i in range(0, len(groups), 500):
+                chunk = groups[i:i + 500]
+                rows = con.execute(
+                    f"SELECT log_group, revision, seen_at, why FROM missing_groups WHERE region = ? "
+                    f"AND log_group IN ({','.join('?' * len(chunk))})", (region, *chunk))
+                out.update((g, why) for g, rev, at, why in rows
+                           if rev == revisions.get(g) and 0 <= now - at < MISSING_KEEP_S)
+        return out
+
+    def put_missing_groups(self, region: str, missing: dict[str, tuple[str, str]], now: float | None = None) -> None:
+        """Remember ``missing`` (group -> (revision, why)) as not existing at ``now``."""
+        if not missing:
+            return
+        now = time.time() if now is None else now
+        with self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO missing_groups VALUES (?, ?, ?, ?, ?)",
+                            [(region, g, rev, now, why) for g, (rev, why) in missing.items()])
+            con.execute("DELETE FROM missing_groups WHERE seen_at < ?", (now - MISSING_KEEP_S,))
 
     # -- what it holds -------------------------------------------------------------------------------
     def info(self) -> dict:

@@ -8,8 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from lambdaops.aws.insights import InsightsRunner
+from lambdaops.collect import log_bins
 from lambdaops.store.cells import R
-from tests.e2e.test_report import run
+from tests.conftest import demo_env
+from tests.e2e.test_report import app, run, runner
 
 LOG_FIGURES = ("cold_starts", "cold_start_rate", "memory_used_max_mb", "billed_gb_seconds", "cost_usd", "timeouts",
                "invocations", "errors", "missing")
@@ -98,3 +101,46 @@ def test_two_tui_refreshes_a_minute_apart_scan_the_new_minute_and_equal_no_cache
     for fig in ("init_p50_ms", "init_p99_ms"):
         assert (got[fig].isna() == want[fig].isna()).all()
         assert (got[fig] - want[fig]).abs().fillna(0).le(want[fig].fillna(0) * ((1 + R) ** 0.5 - 1)).all()
+
+
+# A warm report of the whole fleet: the region's Lambda groups in one SOURCE query (boto3's StartQuery
+# without logGroupNames, the demo's SOURCE engine), figures equal to a --no-cache run.
+def _fleet_report(demo, cache, start: datetime, end: datetime, *extra: str) -> dict:
+    env = {**demo_env(demo.endpoint), "XDG_CACHE_HOME": str(cache)}  # its own store, not the module's
+    res = runner.invoke(app, ["--endpoint-url", demo.endpoint, "--region", "us-east-1", *extra, "report", "--start",
+                              start.isoformat(), "--end", end.isoformat(), "-o", "json"], env=env)
+    assert res.exit_code == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def test_a_warm_whole_fleet_report_reads_the_region_in_one_source_query(served_demo, tmp_path, monkeypatch):
+    monkeypatch.setattr(log_bins, "SOURCE_MIN_GROUPS", 2)  # the test fleet has fewer than 51 groups a region
+    asked: list[str] = []
+    real = InsightsRunner.run_source
+
+    def counted(self, region, *a, **kw):
+        asked.append(region)
+        return real(self, region, *a, **kw)
+
+    monkeypatch.setattr(InsightsRunner, "run_source", counted)
+    truth = served_demo.truth
+    start = datetime.fromisoformat(truth["window"]["start"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(truth["window"]["end"].replace("Z", "+00:00"))
+    _fleet_report(served_demo, tmp_path, start, end)
+    assert asked == []  # cold: named batches
+    moved = timedelta(minutes=2)
+    warm = _fleet_report(served_demo, tmp_path, start + moved, end + moved)
+    # the new minutes; a bin that closed since and the head's per-second query when the start entered
+    # a new bin are queries of their own (the demo's window moves with the clock)
+    assert set(asked) == {"us-east-1"} and len(asked) <= 3, asked
+    plain = _fleet_report(served_demo, tmp_path, start + moved, end + moved, "--no-cache")
+    got = {(f["region"], f["name"]): f for f in warm["functions"]}
+    assert got.keys() == {(f["region"], f["name"]) for f in plain["functions"]}
+    skip = {"findings", "init_p50_ms", "init_p99_ms"}
+    for want in plain["functions"]:
+        mine = got[(want["region"], want["name"])]
+        assert {k: v for k, v in mine.items() if k not in skip} == {k: v for k, v in want.items() if k not in skip}
+        for fig in ("init_p50_ms", "init_p99_ms"):
+            assert (mine[fig] is None) == (want[fig] is None)
+            assert want[fig] is None or mine[fig] == pytest.approx(want[fig], rel=(1 + R) ** 0.5 - 1), fig
+    assert warm["notes"] == plain["notes"]

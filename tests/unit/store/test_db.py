@@ -147,3 +147,26 @@ def test_a_row_found_damaged_while_reading_moves_the_file_aside(tmp_path):
         raise AssertionError("a damaged row was read as data")
     assert store.rebuilt and list(tmp_path.glob(f"{store.path.name}.bad-*"))
     assert store.get_log_bins("r", "q", ["/aws/lambda/a"], [0]) == {}  # rebuilt, empty
+
+
+def test_missing_groups_are_kept_for_their_revision_and_a_short_time(tmp_path):
+    from lambdaops.store.db import MISSING_KEEP_S
+
+    store = Store(tmp_path / "store-m.sqlite3")
+    store.put_missing_groups("us-east-1", {"/aws/lambda/a": ("r1", "gone"), "/aws/lambda/b": ("r1", "gone b")},
+                             now=1000.0)
+    revs = {"/aws/lambda/a": "r1", "/aws/lambda/b": "r2", "/aws/lambda/c": "r1"}
+    assert store.get_missing_groups("us-east-1", revs, now=1010.0) == {"/aws/lambda/a": "gone"}
+    assert store.get_missing_groups("eu-west-1", revs, now=1010.0) == {}
+    assert store.get_missing_groups("us-east-1", revs, now=1000.0 + MISSING_KEEP_S) == {}
+
+
+def test_a_version_2_file_without_the_missing_groups_table_gets_it_and_keeps_its_bins(tmp_path):
+    path = tmp_path / "store-v.sqlite3"
+    Store(path).put_log_bins("us-east-1", "q", 300, {("/aws/lambda/a", 0): (5.0, {"": Cell(invocations=1)})})
+    with sqlite3.connect(path) as con:
+        con.execute("DROP TABLE missing_groups")
+    store = Store(path)
+    store.put_missing_groups("us-east-1", {"/aws/lambda/b": ("r", "gone")})
+    assert store.get_missing_groups("us-east-1", {"/aws/lambda/b": "r"}) == {"/aws/lambda/b": "gone"}
+    assert store.get_log_bins("us-east-1", "q", ["/aws/lambda/a"], [0]) and not store.rebuilt

@@ -63,21 +63,44 @@ def opens_demo_tui(args: list[str]) -> bool:
     return "--demo" in flags and not rest
 
 
+# Subcommands whose first step with --demo is the account (CliState.start_demo): started before their
+# imports (pandas, boto3: ~0.6 s), the child loads the account meanwhile. Not `demo` (it is the account).
+ONE_SHOT_DEMO_COMMANDS = ("report", "functions", "dlq", "query", "traces", "logs", "tune", "invoke")
+
+
+def one_shot_demo_command(args: list[str]) -> bool:
+    """Whether ``args`` run a command on the demo account: ``--demo`` and one of the subcommands above,
+    without ``--help`` (which starts nothing) or ``--endpoint-url`` (refused with ``--demo``)."""
+    front, rest = split_globals(args)
+    flags = [a for i, a in enumerate(front) if i == 0 or front[i - 1] not in GLOBAL_WITH_VALUE]
+    return ("--demo" in flags and bool(rest) and rest[0] in ONE_SHOT_DEMO_COMMANDS
+            and not any(a in ("--help", "-h") for a in rest) and "--endpoint-url" not in flags
+            and not any(a.startswith("--endpoint-url=") for a in front))
+
+
 def start_early_demo(args: list[str]) -> None:
-    """Start the demo's child process now when ``args`` open the TUI on it."""
+    """Start the demo's child process now when ``args`` open the TUI on it or run a command on it.
+    A command that fails validation never takes it: it ends with this process (its stdin closes),
+    having made no AWS call."""
     global _early_demo
-    if _early_demo is not None or not opens_demo_tui(args):
+    if _early_demo is not None:
+        return
+    tui, one_shot = opens_demo_tui(args), one_shot_demo_command(args)
+    if not (tui or one_shot):
         return
     if "--no-demo-cache" in args:  # the root command sets it too, after parsing: the child reads it now
         os.environ["LAMBDAOPS_DEMO_CACHE"] = "0"
-    from lambdaops.tui.launch import DemoProcess  # the TUI's launcher, which reaches the demo (cheap to import)
+    from lambdaops.demo.launch import DemoProcess  # the one door to the demo (cheap to import)
 
-    _early_demo = DemoProcess()
+    _early_demo = DemoProcess(one_shot=one_shot)
+    _early_demo.one_shot = one_shot
 
 
-def take_early_demo():
-    """The DemoProcess started early, once (None when none was)."""
+def take_early_demo(one_shot: bool = False):
+    """The DemoProcess started early for this kind of use, once (None when none was)."""
     global _early_demo
+    if _early_demo is None or getattr(_early_demo, "one_shot", False) != one_shot:
+        return None
     demo, _early_demo = _early_demo, None
     return demo
 

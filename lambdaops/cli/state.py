@@ -53,11 +53,13 @@ class CliState:
         the account's CPU runs beside this process's, not under its GIL); released by :meth:`close`.
         Returns it with its ``endpoint`` and ``regions`` known."""
         if self._demo is None:
+            from lambdaops.cli.entry import take_early_demo
             from lambdaops.demo.launch import DemoProcess
 
             if sys.stderr.isatty():
                 print("lambdaops: starting the embedded demo account...", file=sys.stderr, flush=True)
-            demo = DemoProcess(one_shot=True)
+            # started by the entry point before this command's imports, when it could tell from argv
+            demo = take_early_demo(one_shot=True) or DemoProcess(one_shot=True)
             try:
                 demo.wait()  # early: the inventory's reads answer while the traffic is loaded or built
             except BaseException:

@@ -91,13 +91,14 @@ def test_the_entry_point_starts_the_demo_before_typer_and_the_tui_takes_that_one
     # In a fresh interpreter: here Typer and Textual are imported already.
     code = """
 import sys
+import lambdaops.demo.launch as demo_launch
 import lambdaops.tui.launch as launch
 class Child:
-    def __init__(self):
+    def __init__(self, one_shot=False):
         import os
         print("child", sorted(m for m in ("typer", "textual", "boto3") if m in sys.modules),
               os.environ.get("LAMBDAOPS_DEMO_CACHE"))
-launch.DemoProcess = Child
+launch.DemoProcess = demo_launch.DemoProcess = Child
 launch.run_tui = lambda state, demo=None: print("tui", type(demo).__name__, state.demo, state.regions, state.output,
                                                state.write, "pydantic" in sys.modules)
 sys.argv = ["lambdaops", "--no-demo-cache", "--demo", "--region", "us-east-1,eu-west-1", "--region", "ap-south-1",

@@ -26,7 +26,7 @@ PKG = ROOT / "lambdaops"
 # The one module through which the product starts the demo account, and the entry points allowed to
 # import it: `lambdaops demo serve`, the CLI's `--demo` (CliState) and the TUI's `--demo` launcher.
 DEMO_ENTRY = "lambdaops.demo.launch"
-DEMO_ENTRY_POINTS = {"lambdaops.cli.demo_cmd", "lambdaops.cli.state", "lambdaops.tui.launch"}
+DEMO_ENTRY_POINTS = {"lambdaops.cli.demo_cmd", "lambdaops.cli.entry", "lambdaops.cli.state", "lambdaops.tui.launch"}
 
 # Layers that sit on top of aws/: aws/ must never reach up into them.
 ABOVE_AWS = ("analysis", "collect", "dlq", "tuning", "cli", "tui", "demo")

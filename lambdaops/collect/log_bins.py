@@ -60,7 +60,8 @@ from lambdaops.aws.insights import MAX_GROUPS_PER_QUERY, InsightsRunner
 from lambdaops.errors import ServiceError
 from lambdaops.collect.meter import Meter, add
 from lambdaops.query_files import load as load_query
-from lambdaops.store.cells import R, Cell, parse_bucket
+from lambdaops.collect.log_rows import bin_start, merge_into, row_cell
+from lambdaops.store.cells import R, Cell
 from lambdaops.store.db import Store, StoreUnavailable, open_store
 from lambdaops.window import Window
 
@@ -242,7 +243,7 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
     for (g, _), (nbytes, cells) in stored.items():
         out.bytes_saved += nbytes
         for fn, cell in cells.items():
-            _merge(out.cells, (g, fn), cell)
+            merge_into(out.cells, (g, fn), cell)
     # Groups with the same needs share queries (after a moving window: all of them).
     # The stored beginnings this window can use: those that end inside it (plan's rule).
     prior = {k: p for k, p in partials.items() if k[1] < p[0] <= min(k[1] + BIN_S, end)}
@@ -257,13 +258,13 @@ def collect(runner: InsightsRunner, region: str, groups: list[str], window: Wind
     for (g, b), (_, nbytes, cells) in prior.items():
         out.bytes_saved += nbytes
         for fn, cell in cells.items():
-            _merge(out.cells, (g, fn), cell)
+            merge_into(out.cells, (g, fn), cell)
     for g, (from_s, nbytes, seconds) in suffixes.items():  # the head: its seconds from the window's start
         out.bytes_saved += nbytes * (first_edge - start) / max(1, first_edge - from_s)
         for sec, cells in seconds.items():
             if sec >= start:
                 for fn, cell in cells.items():
-                    _merge(out.cells, (g, fn), cell)
+                    merge_into(out.cells, (g, fn), cell)
     add(meter, saved_bytes=out.bytes_saved)
     units: list[list[_Task]] = []  # each run in order by one worker
     batched = dict(by_plan)
@@ -395,45 +396,6 @@ def _split(t: _Task) -> list[_Task] | None:
     return None
 
 
-def _merge(cells: dict, key, cell: Cell) -> None:
-    if key in cells:
-        cells[key].merge(cell)
-    else:
-        cells[key] = Cell().merge(cell)
-
-
-def _bin_start(text: str | None) -> int | None:
-    """A ``bin(5m)`` value ("2026-12-02 00:25:00.000", UTC) as epoch seconds."""
-    if not text:
-        return None
-    try:
-        ts = datetime.strptime(text.replace("T", " ")[:19], "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return None
-    return int(ts.replace(tzinfo=timezone.utc).timestamp())
-
-
-def _num(value: str | None) -> float | None:
-    try:
-        return None if value in (None, "") else float(value)
-    except ValueError:
-        return None
-
-
-def row_cell(row: dict[str, str]) -> Cell:
-    """One result row as a cell (its request ids, its cold starts in its bucket)."""
-    cell = Cell(invocations=_num(row.get("invocations")) or 0.0, cold_starts=_num(row.get("coldStarts")) or 0.0,
-                billed_ms=_num(row.get("billedMs")), max_memory_mb=_num(row.get("maxMemoryUsedMB")))
-    bucket = parse_bucket(row.get("initBucket"))
-    if bucket is not None and cell.cold_starts:
-        cell.hist[bucket] = int(cell.cold_starts)
-    if row.get("timeoutId"):
-        cell.timeout_ids.add(row["timeoutId"])
-    if row.get("oomId"):
-        cell.oom_ids.add(row["oomId"])
-    return cell
-
-
 def _take(rows, nbytes: float, t: _Task, ok: list[str], closed: set[int], open_bins: set[int], prior: dict,
           out: BinnedLogs, new_bins: dict, new_partials: dict, lock) -> None:
     """Fold a task's rows into the window's cells; for its closed bins, into bins to store; for its
@@ -454,24 +416,24 @@ def _take(rows, nbytes: float, t: _Task, ok: list[str], closed: set[int], open_b
             continue
         fn = row.get("streamFunction") or ""
         cell = row_cell(row)
-        _merge(window_cells, (group, fn), cell)
-        b = _bin_start(row.get(BIN_FIELD))
+        merge_into(window_cells, (group, fn), cell)
+        b = bin_start(row.get(BIN_FIELD))
         key = (group, b)
         weight[key] = weight.get(key, 0.0) + cell.invocations
         if key in fresh:
-            _merge(fresh[key], fn, cell)
+            merge_into(fresh[key], fn, cell)
     total = sum(weight.values())
     cells_in_task = max(1, len(ok) * math.ceil((t.end - t.start) / BIN_S))
     with lock:
         for k, c in window_cells.items():
-            _merge(out.cells, k, c)
+            merge_into(out.cells, k, c)
         for (g, b), cells in fresh.items():
             share = nbytes * (weight.get((g, b), 0.0) / total if total else 1.0 / cells_in_task)
             if b in open_bins:
                 covered = min(t.end, b + BIN_S)
                 _, before, old = prior.get((g, b), (None, 0.0, {}))
                 for fn, c in old.items():
-                    _merge(cells, fn, c)
+                    merge_into(cells, fn, c)
                 new_partials[(g, b)] = (covered, before + share, cells)
             else:
                 new_bins[(g, b)] = (share, cells)
@@ -487,18 +449,18 @@ def _take_seconds(rows, nbytes: float, t: _Task, ok: list[str], head_bin: int, o
     window_cells: dict[tuple[str, str], Cell] = {}
     for row in rows:
         group = (row.get("@log") or "").split(":", 1)[-1]
-        sec = _bin_start(row.get(SECOND_FIELD))
+        sec = bin_start(row.get(SECOND_FIELD))
         if group not in ok_set or sec is None:
             continue
         fn = row.get("streamFunction") or ""
         cell = row_cell(row)
-        _merge(window_cells, (group, fn), cell)
-        _merge(seconds[group].setdefault(sec, {}), fn, cell)
+        merge_into(window_cells, (group, fn), cell)
+        merge_into(seconds[group].setdefault(sec, {}), fn, cell)
         weight[group] = weight.get(group, 0.0) + cell.invocations
     total = sum(weight.values())
     with lock:
         for k, c in window_cells.items():
-            _merge(out.cells, k, c)
+            merge_into(out.cells, k, c)
         for g in ok:
             share = nbytes * (weight.get(g, 0.0) / total if total else 1.0 / max(1, len(ok)))
             new_suffixes[(g, head_bin)] = (t.start, share, seconds[g])

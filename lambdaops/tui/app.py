@@ -138,7 +138,6 @@ class LambdaopsApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect")
     def connect(self) -> None:
-        self.reads.warm_up()
         try:
             ctx = self.session.ctx  # the demo account starts here, with the frame already on screen
         except Exception as exc:  # noqa: BLE001 - shown, never a crash

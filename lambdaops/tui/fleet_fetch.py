@@ -28,8 +28,15 @@ def fetch_fleet(app: Any, generation: int, first_paint: bool, worker: Any) -> No
     try:
         if first_paint:
             # Each region's functions as its listing answers, the whole inventory once all have.
-            inv = reads.inventory(on_region=lambda part: rows(
-                "inventory", build_fleet_model(part.functions, window_label=label), part.functions))
+            def first_rows(part) -> None:
+                rows("inventory", build_fleet_model(part.functions, window_label=label), part.functions)
+                if not warmed:  # the collection's import (pandas) once rows are on screen, not before:
+                    warmed.append(reads.warm_up())  # it holds the GIL the listing's answers wait on
+
+            warmed: list = []
+            inv = reads.inventory(on_region=first_rows)
+            if not warmed:
+                reads.warm_up()
             for err in inv.errors:
                 failed.setdefault(err.region, err.message)
                 app.post_message(WorkFailed(f"inventory {err.region}", err.message, generation))

@@ -79,6 +79,7 @@ def report(endpoint: str, regions: list[str], cache: Path) -> dict:
     return {"seconds": round(wall, 2), "calls": sum(calls.values()), "rss_mb": round(rss), "exit": code,
             "insights_calls": insights, "other_calls": sum(calls.values()) - insights,
             "inventory_age_s": (data.get("inventory") or {}).get("age_s"),
+            "insights_mb": round(((data.get("cost") or {}).get("insights_bytes_scanned") or 0) / 1e6, 1),
             "functions": len(data.get("functions", [])), "by_operation": calls,
             "retries": sum(data.get("api_retries", {}).values()), "retried": data.get("api_retries", {}),
             "with_missing": sum(1 for f in data.get("functions", []) if f.get("missing"))}
@@ -152,7 +153,8 @@ def main() -> None:
                           f"{r['rss_mb']:>5} MB RSS "
                           f"{r['functions']:>5} rows ({r['with_missing']} with missing figures) exit {r['exit']}; "
                           f"load {os.getloadavg()[0]:.1f}", flush=True)
-                    print(f"{'':>13}Insights {r['insights_calls']}, other {r['other_calls']}: "
+                    print(f"{'':>13}Insights {r['insights_calls']} calls, {r['insights_mb']} MB scanned; "
+                          f"other {r['other_calls']}: "
                           + ", ".join(f"{op.split('.', 1)[1]} {n}" for op, n in sorted(r["by_operation"].items())),
                           flush=True)
             if args.tui:

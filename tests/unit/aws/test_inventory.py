@@ -13,7 +13,7 @@ from lambdaops.aws.context import AwsContext, StaticCredentials, available_profi
 from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory import (RESERVED, DetailsCache, InventoryOptions, fleet_inventory, read_details,
                                      region_functions)
-from lambdaops.aws.ratelimit import RateLimiter
+from lambdaops.aws.ratelimit import RateLimiter, control_plane, get_function
 from lambdaops.errors import ConfigError, ErrorTally, NotFoundError, ServiceError
 from tests.helpers import handler_zip
 
@@ -108,6 +108,13 @@ def test_reserved_concurrency_is_read_through_get_function_and_its_own_bucket(aw
     assert all(RESERVED not in f.details_unread and not f.details_failed for f in fns)
     assert made == 3 and gf.taken == 3 and control.taken == 0  # the 15/s bucket is left alone
     assert {k: v for k, v in ctx.calls.snapshot().items() if k.startswith("lambda.Get")} == {"lambda.GetFunction": 3}
+
+
+def test_get_function_has_one_bucket_per_scope_and_region_apart_from_the_control_plane():
+    one = get_function("scope-t", "us-east-1")
+    assert one is get_function("scope-t", "us-east-1")  # shared, as AWS's quota is
+    assert one is not control_plane("scope-t", "us-east-1") and one is not get_function("scope-t", "eu-west-1")
+    assert one.rate == pytest.approx(90.0) and one.capacity == 10  # 90% of 100/s, a small burst
 
 
 def test_a_zero_reservation_is_zero_not_none(aws):

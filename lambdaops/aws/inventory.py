@@ -2,10 +2,11 @@
 
 Bulk calls first: ListFunctions already carries memory, runtime, DeadLetterConfig and LoggingConfig;
 ListEventSourceMappings once per region gives every trigger; tags come from the Resource Groups
-Tagging API in pages of 100. Two facts need a per-function call: reserved concurrency
-(GetFunctionConcurrency) and the async destinations (GetFunctionEventInvokeConfig). Every Lambda
-control-plane call of a region takes from one paced bucket (:func:`lambdaops.aws.ratelimit.control_plane`)
-and per-function answers are cached on disk keyed by the function's RevisionId.
+Tagging API in pages of 100. Two facts need a per-function call: reserved concurrency (GetFunction,
+whose response carries it) and the async destinations (GetFunctionEventInvokeConfig). Every Lambda
+control-plane call of a region takes from one paced bucket (:func:`lambdaops.aws.ratelimit.control_plane`);
+GetFunction, outside that quota, from its own (:func:`lambdaops.aws.ratelimit.get_function`). Per-function
+answers are cached on disk keyed by the function's RevisionId.
 
 ``fleet_inventory(details=True)`` reads both for every function (``lambdaops functions``, ``dlq list``:
 the DLQ tool must find every destination). The report and the TUI read them only where a figure
@@ -29,14 +30,17 @@ from botocore import exceptions as bx
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import translate
 from lambdaops.aws.inventory_cache import InventoryCache
-from lambdaops.aws.ratelimit import CONTROL_PLANE_RPS, RateLimiter, control_plane
+from lambdaops.aws.ratelimit import CONTROL_PLANE_RPS, GET_FUNCTION_RPS, RateLimiter, control_plane, get_function
 from lambdaops.errors import ErrorTally, LambdaopsError
 from lambdaops.models import EventSource, FunctionInfo, Inventory, RegionError, source_kind
 
 DETAILS_TTL_S = 15 * 60
-RESERVED = "reserved_concurrency"  # GetFunctionConcurrency
+# GetFunction rather than GetFunctionConcurrency: the same figure ("GetFunction", AWS Lambda API
+# Reference: Concurrency, "The function's reserved concurrency"), but outside the 15/s control-plane
+# quota, with 100/s of its own ("Lambda quotas", AWS Lambda Developer Guide).
+RESERVED = "reserved_concurrency"  # GetFunction: Concurrency.ReservedConcurrentExecutions
 DESTINATIONS = "destinations"  # GetFunctionEventInvokeConfig: on-failure and on-success
-DETAIL_OPERATION = {RESERVED: "GetFunctionConcurrency", DESTINATIONS: "GetFunctionEventInvokeConfig"}
+DETAIL_OPERATION = {RESERVED: "GetFunction", DESTINATIONS: "GetFunctionEventInvokeConfig"}
 _MISS = object()
 
 
@@ -112,6 +116,10 @@ def region_limiter(ctx: AwsContext, region: str, rps: float = CONTROL_PLANE_RPS)
     return control_plane(scope_of(ctx), region, rps)
 
 
+def get_function_limiter(ctx: AwsContext, region: str, rps: float = GET_FUNCTION_RPS) -> RateLimiter:
+    return get_function(scope_of(ctx), region, rps)
+
+
 @dataclass
 class InventoryOptions:
     details: bool = True
@@ -120,6 +128,7 @@ class InventoryOptions:
     concurrency: bool = True
     cache_dir: Path | None = None
     control_plane_rps: float = CONTROL_PLANE_RPS
+    get_function_rps: float = GET_FUNCTION_RPS
     workers: int = 8
     # A region's listing kept up to this many seconds is used instead of listing again; 0: list afresh
     # and keep that listing; None: neither read nor keep one. Only with a cache directory
@@ -171,10 +180,12 @@ def account_concurrency(ctx: AwsContext, region: str, limiter: RateLimiter | Non
     return int(limit["ConcurrentExecutions"]), int(limit["UnreservedConcurrentExecutions"])
 
 
-def _read_one(cli, name: str, detail: str, limiter: RateLimiter) -> Any:
-    limiter.acquire()
+def _read_one(cli, name: str, detail: str, limiter: RateLimiter, gf_limiter: RateLimiter) -> Any:
     if detail == RESERVED:
-        return cli.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+        gf_limiter.acquire()
+        # Absent without a reservation (None); 0 is a reservation: the function never runs.
+        return (cli.get_function(FunctionName=name).get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+    limiter.acquire()
     try:
         dest = cli.get_function_event_invoke_config(FunctionName=name).get("DestinationConfig", {})
     except bx.ClientError as exc:
@@ -199,12 +210,16 @@ def cache_key(fn: FunctionInfo) -> str:
 
 
 def read_details(ctx: AwsContext, region: str, wants: dict[str, dict[str, str | None]], functions: Iterable[FunctionInfo],
-                 cache: DetailsCache, limiter: RateLimiter, tally: ErrorTally, workers: int = 8) -> int:
+                 cache: DetailsCache, limiter: RateLimiter, tally: ErrorTally, workers: int = 8,
+                 gf_limiter: RateLimiter | None = None) -> int:
     """Fill the details ``wants`` names per function ARN: detail -> None (read it: the cache first,
     then the API) or a reason (take it from the cache if it is there; otherwise leave it unread and
     record the reason in ``details_unread``). A failed call leaves that detail unknown
-    (``details_error``, ``details_failed``) and is counted in ``tally``. Returns the calls made."""
+    (``details_error``, ``details_failed``) and is counted in ``tally``. Returns the calls made.
+    ``limiter`` paces the control-plane calls, ``gf_limiter`` GetFunction (by default the region's
+    shared GetFunction limiter)."""
     cli = ctx.client("lambda", region)
+    gf_limiter = gf_limiter if gf_limiter is not None else get_function_limiter(ctx, region)
     made = [0]
     lock = threading.Lock()
     todo: list[tuple[FunctionInfo, str]] = []
@@ -224,7 +239,7 @@ def read_details(ctx: AwsContext, region: str, wants: dict[str, dict[str, str | 
     def fetch(item: tuple[FunctionInfo, str]) -> None:
         fn, detail = item
         try:
-            value = _read_one(cli, fn.name, detail, limiter)
+            value = _read_one(cli, fn.name, detail, limiter, gf_limiter)
         except (bx.ClientError, bx.BotoCoreError) as exc:
             err = translate(exc, profile=ctx.profile, region=region)
             with lock:
@@ -343,7 +358,7 @@ def region_inventory(ctx: AwsContext, region: str, opts: InventoryOptions, cache
     if opts.details:
         wanted = {DESTINATIONS: None, RESERVED: None if opts.concurrency else "not read (not asked for)"}
         read_details(ctx, region, {fn.arn: wanted for fn in functions}, functions, cache, limiter, tally,
-                     workers=opts.workers)
+                     workers=opts.workers, gf_limiter=get_function_limiter(ctx, region, opts.get_function_rps))
     return functions
 
 

@@ -42,7 +42,7 @@ def report_region_errors(errors, *, strict: bool, total_regions: int, stream=Non
     return EXIT_SERVICE if ((errors or gaps) and strict) else 0
 
 
-# What a failed per-function call leaves unknown (GetFunctionConcurrency, GetFunctionEventInvokeConfig).
+# What a failed per-function call leaves unknown (GetFunction, GetFunctionEventInvokeConfig).
 DETAIL_KEYS = ("reserved_concurrency", "on_failure_destination")
 
 

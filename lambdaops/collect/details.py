@@ -2,10 +2,10 @@
 
 The report and the TUI list the fleet from bulk calls (:func:`lambdaops.aws.inventory.region_functions`)
 and fetch every metric in one packed GetMetricData pass; only then does this module decide, per
-function, which of the two per-function calls (Lambda's control plane: 15 requests/s per region) a
-figure needs:
+function, which of the two per-function calls (GetFunction: 100 requests/s per region; the rest of
+Lambda's control plane: 15 requests/s) a figure needs:
 
-- **Reserved concurrency** (GetFunctionConcurrency) explains a throttle (was the function capped by
+- **Reserved concurrency** (GetFunction's ``Concurrency``) explains a throttle (was the function capped by
   its own reservation or by the account's pool?) and the headroom of a busy function. It is read for a
   function that *throttled* in the window (``Throttles`` > 0) or *approaches a limit*: its peak
   ``ConcurrentExecutions`` reached ``APPROACH`` (80%) of the region's unreserved pool

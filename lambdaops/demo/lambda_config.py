@@ -78,6 +78,18 @@ class LambdaConfigOverlay:
         return cfg
 
 
+def _reservation(region: str, cfg: dict) -> int | None:
+    from moto.awslambda.utils import get_backend  # the backend the server chose (as seed.py)
+
+    from lambdaops.demo.fleet import ACCOUNT_ID
+
+    try:
+        reserved = get_backend(ACCOUNT_ID, region).get_function(cfg.get("FunctionName", "")).reserved_concurrency
+    except Exception:  # moto raises its own not-found types; nothing to add then
+        return None
+    return None if reserved is None else int(reserved)
+
+
 def install(gw: Gateway, overlay: LambdaConfigOverlay) -> None:
     def on_write(req: DemoRequest) -> None:
         body = req.json()
@@ -88,6 +100,11 @@ def install(gw: Gateway, overlay: LambdaConfigOverlay) -> None:
     def amend_one(req: DemoRequest, status: int, doc: dict) -> dict:
         if "Configuration" in doc:  # GetFunction
             overlay.amend(req.region, doc["Configuration"])
+            if status == 200 and "Concurrency" not in doc and _reservation(req.region, doc["Configuration"]) == 0:
+                # moto leaves out a reservation of 0 (falsy); AWS returns it: the function is throttled
+                # entirely ("GetFunction", AWS Lambda API Reference: Concurrency; "Configuring reserved
+                # concurrency", Lambda developer guide: reserving 0 stops every invocation).
+                doc["Concurrency"] = {"ReservedConcurrentExecutions": 0}
             return doc
         return overlay.amend(req.region, doc)
 

@@ -315,7 +315,7 @@ def discover_dlqs(ctx: AwsContext, regions: Iterable[str] | None = None, *, cach
     """Every DLQ and failure target of the fleet in ``regions``, with depth and oldest age (as of
     ``now``: the caller's clock, frozen in the TUI's screenshots)."""
     regions = list(regions or ctx.require_regions())
-    # Reserved concurrency is no business of discovery: no GetFunctionConcurrency per function.
+    # Reserved concurrency is no business of discovery: no GetFunction per function.
     inv = fleet_inventory(ctx, regions, InventoryOptions(details=True, concurrency=False, cache_dir=cache_dir))
     errors = list(inv.errors)
     failed_regions = {e.region for e in errors}

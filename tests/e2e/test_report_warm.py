@@ -12,7 +12,7 @@ from lambdaops.store.cells import R
 from tests.e2e.test_report import run
 
 LISTING_AND_SETTINGS = ("lambda.ListFunctions", "lambda.ListEventSourceMappings", "resourcegroupstaggingapi.GetResources",
-                        "lambda.GetAccountSettings", "lambda.GetFunctionConcurrency",
+                        "lambda.GetAccountSettings", "lambda.GetFunction",
                         "lambda.GetFunctionEventInvokeConfig", "sns.ListSubscriptionsByTopic", "sqs.GetQueueUrl")
 
 

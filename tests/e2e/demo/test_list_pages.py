@@ -32,9 +32,24 @@ def test_the_unreserved_pool_is_per_region(served_demo):
         reserved = 0
         for page in lam.get_paginator("list_functions").paginate():
             for f in page["Functions"]:
-                reserved += lam.get_function_concurrency(FunctionName=f["FunctionName"]).get(
+                reserved += (lam.get_function(FunctionName=f["FunctionName"]).get("Concurrency") or {}).get(
                     "ReservedConcurrentExecutions", 0)
         limit = lam.get_account_settings()["AccountLimit"]
         assert limit["UnreservedConcurrentExecutions"] == limit["ConcurrentExecutions"] - reserved
         if region == "eu-west-1":
             assert reserved == 0 and limit["UnreservedConcurrentExecutions"] == 1000
+
+
+@pytest.mark.e2e
+def test_get_function_answers_a_zero_reservation_as_aws_does(served_demo):
+    """Reserved concurrency 0 (the function never runs) is a reservation: GetFunction carries it."""
+    lam = served_demo.client("lambda", "eu-west-1")  # no reservation in the region: the pool stays 1,000
+    name = lam.list_functions(MaxItems=1)["Functions"][0]["FunctionName"]
+    assert "Concurrency" not in lam.get_function(FunctionName=name)  # unreserved: absent
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    try:
+        assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 0}
+        assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 0
+    finally:
+        lam.delete_function_concurrency(FunctionName=name)
+    assert "Concurrency" not in lam.get_function(FunctionName=name)

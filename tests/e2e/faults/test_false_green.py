@@ -9,6 +9,7 @@ out as they do against AWS; one test uses the demo's own AWS quotas with concurr
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -66,7 +67,7 @@ def test_throttled_details_are_errors_nulls_and_254_with_strict(served_demo, mon
 def test_functions_and_dlq_list_surface_detail_gaps(served_demo, monkeypatch):
     # orders-*: reserved concurrency throttled; payments-*: failure destinations throttled (all
     # `dlq list` asks for)
-    inject(monkeypatch, Rule("lambda", lambda op, url, a: (op == "GetFunctionConcurrency" and "/functions/orders-" in url)
+    inject(monkeypatch, Rule("lambda", lambda op, url, a: (op == "GetFunction" and "/functions/orders-" in url)
                              or (op == "GetFunctionEventInvokeConfig" and "/functions/payments-" in url),
                              lambda req: lambda_error(req, "TooManyRequestsException", 429)))
     res = run(served_demo, "functions", "-o", "json")
@@ -74,7 +75,7 @@ def test_functions_and_dlq_list_surface_detail_gaps(served_demo, monkeypatch):
     rows = {r["name"]: r for r in json.loads(res.stdout)}
     assert rows["orders-api"]["details_error"] and rows["orders-api"]["reserved_concurrency"] is None
     assert rows["payments-async"]["details_error"] and rows["payments-async"]["on_failure_destination"] is None
-    assert "GetFunctionConcurrency" in res.stderr and "could not be fetched" in res.stderr
+    assert re.search(r": GetFunction[ :]", res.stderr) and "could not be fetched" in res.stderr
     assert run(served_demo, "functions", "--strict", "-o", "json").exit_code == 254
     table = run(served_demo, "functions", "-o", "markdown")
     line = next(x for x in table.stdout.splitlines() if "| orders-api " in x)
@@ -230,11 +231,11 @@ def test_a_call_answered_without_http_still_counts_once():
     cli = ctx.client("lambda", "us-east-1")
     with Stubber(cli) as stub:
         stub.add_response("list_functions", {"Functions": []})
-        stub.add_client_error("get_function_concurrency", "TooManyRequestsException", http_status_code=429)
+        stub.add_client_error("get_function", "TooManyRequestsException", http_status_code=429)
         cli.list_functions()
         with pytest.raises(botocore.exceptions.ClientError):
-            cli.get_function_concurrency(FunctionName="f")
-    assert ctx.calls.snapshot() == {"lambda.GetFunctionConcurrency": 1, "lambda.ListFunctions": 1}
+            cli.get_function(FunctionName="f")
+    assert ctx.calls.snapshot() == {"lambda.GetFunction": 1, "lambda.ListFunctions": 1}
     assert ctx.calls.retries() == {}
 
 
@@ -247,7 +248,7 @@ def test_inventory_counts_failed_detail_calls_per_region_and_operation(monkeypat
     from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
     from tests.helpers import handler_zip
 
-    inject(monkeypatch, Rule("lambda", lambda op, url, a: op == "GetFunctionConcurrency" and "/functions/slow-" in url,
+    inject(monkeypatch, Rule("lambda", lambda op, url, a: op == "GetFunction" and "/functions/slow-" in url,
                              lambda req: lambda_error(req, "TooManyRequestsException", 429)))
     with mock_aws():
         iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
@@ -260,9 +261,9 @@ def test_inventory_counts_failed_detail_calls_per_region_and_operation(monkeypat
         inv = fleet_inventory(ctx, opts=InventoryOptions(cache_dir=None))
     assert inv.errors == []  # the region itself was listed
     assert [(e["region"], e["operation"], e["count"]) for e in inv.detail_errors] == [
-        ("us-east-1", "GetFunctionConcurrency", 2)]
+        ("us-east-1", "GetFunction", 2)]
     assert "retries ran out" in inv.detail_errors[0]["message"]
     by = {f.name: f for f in inv.functions}
     assert by["slow-a"].details_error and by["slow-a"].reserved_concurrency is None
     assert by["fine"].details_error is None
-    assert ctx.calls.retries() == {"lambda.GetFunctionConcurrency": 8}  # 5 attempts each, 4 of them retries
+    assert ctx.calls.retries() == {"lambda.GetFunction": 8}  # 5 attempts each, 4 of them retries

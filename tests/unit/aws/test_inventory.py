@@ -11,8 +11,10 @@ from moto import mock_aws
 
 from lambdaops.aws.context import AwsContext, StaticCredentials, available_profiles
 from lambdaops.aws.errors import translate
-from lambdaops.aws.inventory import InventoryOptions, fleet_inventory
-from lambdaops.errors import ConfigError, NotFoundError, ServiceError
+from lambdaops.aws.inventory import (RESERVED, DetailsCache, InventoryOptions, fleet_inventory, read_details,
+                                     region_functions)
+from lambdaops.aws.ratelimit import RateLimiter, control_plane, get_function
+from lambdaops.errors import ConfigError, ErrorTally, NotFoundError, ServiceError
 from tests.helpers import handler_zip
 
 FAST = 1000.0  # control-plane pace: moto has no quota, and pacing is tested on its own (test_details.py)
@@ -59,7 +61,7 @@ def test_inventory_lists_both_regions_with_details(aws):
     assert [es.label() for es in by[("us-east-1", "fn-2")].event_sources] == ["sqs:q-us-east-1"]
     assert inv.api_calls["lambda.ListFunctions"] == 2
     assert inv.api_calls["lambda.ListEventSourceMappings"] == 2
-    assert inv.api_calls["lambda.GetFunctionConcurrency"] == 5
+    assert inv.api_calls["lambda.GetFunction"] == 5
 
 
 def test_details_are_cached_on_disk(aws, tmp_path):
@@ -68,7 +70,7 @@ def test_details_are_cached_on_disk(aws, tmp_path):
     fleet_inventory(ctx, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=tmp_path))
     again = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
     inv = fleet_inventory(again, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=tmp_path))
-    assert "lambda.GetFunctionConcurrency" not in inv.api_calls
+    assert "lambda.GetFunction" not in inv.api_calls
     assert {f.name: f.reserved_concurrency for f in inv.functions}["fn-0"] == 7
 
 
@@ -76,13 +78,59 @@ def test_destinations_without_concurrency_and_a_partial_cache_entry_is_completed
     _make_fleet("us-east-1", 3)
     ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
     inv = fleet_inventory(ctx, opts=InventoryOptions(control_plane_rps=FAST, concurrency=False, cache_dir=tmp_path))
-    assert "lambda.GetFunctionConcurrency" not in inv.api_calls  # what DLQ discovery asks for
+    assert "lambda.GetFunction" not in inv.api_calls  # what DLQ discovery asks for
     assert inv.api_calls["lambda.GetFunctionEventInvokeConfig"] == 3
     assert {f.name: f.on_failure_destination for f in inv.functions}["fn-1"].endswith(":q-us-east-1")
     full = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
     inv = fleet_inventory(full, opts=InventoryOptions(control_plane_rps=FAST, cache_dir=tmp_path))
-    assert inv.api_calls["lambda.GetFunctionConcurrency"] == 3  # the cached entries lacked it
+    assert inv.api_calls["lambda.GetFunction"] == 3  # the cached entries lacked it
     assert {f.name: f.reserved_concurrency for f in inv.functions}["fn-0"] == 7
+
+
+class CountingLimiter(RateLimiter):
+    def __init__(self) -> None:
+        super().__init__(0)  # no pacing: only the count matters here
+        self.taken = 0
+
+    def acquire(self, stop=None) -> bool:
+        self.taken += 1
+        return True
+
+
+def test_reserved_concurrency_is_read_through_get_function_and_its_own_bucket(aws):
+    _make_fleet("us-east-1", 3)  # fn-0 reserves 7, fn-1 and fn-2 reserve nothing
+    ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+    fns = region_functions(ctx, "us-east-1")
+    control, gf = CountingLimiter(), CountingLimiter()
+    made = read_details(ctx, "us-east-1", {f.arn: {RESERVED: None} for f in fns}, fns, DetailsCache(None, "t"),
+                        control, ErrorTally(), gf_limiter=gf)
+    assert {f.name: f.reserved_concurrency for f in fns} == {"fn-0": 7, "fn-1": None, "fn-2": None}
+    assert all(RESERVED not in f.details_unread and not f.details_failed for f in fns)
+    assert made == 3 and gf.taken == 3 and control.taken == 0  # the 15/s bucket is left alone
+    assert {k: v for k, v in ctx.calls.snapshot().items() if k.startswith("lambda.Get")} == {"lambda.GetFunction": 3}
+
+
+def test_get_function_has_one_bucket_per_scope_and_region_apart_from_the_control_plane():
+    one = get_function("scope-t", "us-east-1")
+    assert one is get_function("scope-t", "us-east-1")  # shared, as AWS's quota is
+    assert one is not control_plane("scope-t", "us-east-1") and one is not get_function("scope-t", "eu-west-1")
+    assert one.rate == pytest.approx(90.0) and one.capacity == 10  # 90% of 100/s, a small burst
+
+
+def test_a_zero_reservation_is_zero_not_none(aws):
+    """AWS's GetFunction carries ``Concurrency`` for a 0 reservation (moto drops it, hence a stub)."""
+    from botocore.stub import Stubber
+
+    _make_fleet("us-east-1", 1)
+    ctx = AwsContext(regions=["us-east-1"], credentials=StaticCredentials("a", "b"))
+    fns = region_functions(ctx, "us-east-1")
+    cli = ctx.client("lambda", "us-east-1")
+    with Stubber(cli) as stub:
+        stub.add_response("get_function", {"Concurrency": {"ReservedConcurrentExecutions": 0}},
+                          {"FunctionName": "fn-0"})
+        read_details(ctx, "us-east-1", {fns[0].arn: {RESERVED: None}}, fns, DetailsCache(None, "t"),
+                     CountingLimiter(), ErrorTally(), gf_limiter=CountingLimiter())
+    assert fns[0].reserved_concurrency == 0 and not fns[0].details_failed
 
 
 def test_a_failing_region_is_reported_and_the_others_listed(aws, monkeypatch):

@@ -132,7 +132,7 @@ def test_each_call_is_made_only_for_the_functions_that_need_it(ctx, monkeypatch)
     before = ctx.calls.snapshot()
     out = details.fill_region(ctx, R, fns, metrics(TRAFFIC), {}, DetailsCache(None, "t"), ErrorTally())
     calls = {k: v - before.get(k, 0) for k, v in ctx.calls.snapshot().items() if v - before.get(k, 0)}
-    assert calls == {"lambda.GetFunctionConcurrency": 1, "lambda.GetFunctionEventInvokeConfig": 1}
+    assert calls == {"lambda.GetFunction": 1, "lambda.GetFunctionEventInvokeConfig": 1}
     assert out.calls == 2
     by = {f.name: f for f in fns}
     assert by["throttled"].reserved_concurrency == 2 and DESTINATIONS in by["throttled"].details_unread
@@ -187,7 +187,7 @@ def test_a_failed_call_is_counted_and_leaves_only_that_detail_unknown(ctx, monke
     from tests.e2e.faults.http_faults import Rule, inject, lambda_error
 
     monkeypatch.setattr(details, "account_concurrency", lambda c, r, lim: (1000, 998))
-    inject(monkeypatch, Rule("lambda", lambda op, url, a: op == "GetFunctionConcurrency",
+    inject(monkeypatch, Rule("lambda", lambda op, url, a: op == "GetFunction",
                              lambda req: lambda_error(req, "AccessDeniedException", 403, "no")))
     fns = region_functions(ctx, R)
     tally = ErrorTally()
@@ -195,7 +195,7 @@ def test_a_failed_call_is_counted_and_leaves_only_that_detail_unknown(ctx, monke
     by = {f.name: f for f in fns}
     assert by["throttled"].details_failed == [RESERVED] and by["throttled"].details_error
     assert by["async"].details_failed == [] and by["async"].on_failure_destination
-    assert [(e["operation"], e["count"]) for e in tally.entries()] == [("GetFunctionConcurrency", 1)]
+    assert [(e["operation"], e["count"]) for e in tally.entries()] == [("GetFunction", 1)]
 
 
 def test_a_listing_or_dlq_discovery_never_reads_as_unreserved(ctx):

@@ -37,7 +37,7 @@ def test_unread_details_are_read_for_the_one_function(tmp_path):
         assert api.reserved_concurrency == 100 and api.on_failure_destination == qarn
         assert not api.details_unread and not api.details_error
         calls = {k: v - before.get(k, 0) for k, v in ctx.calls.snapshot().items() if v != before.get(k, 0)}
-        assert calls == {"lambda.GetFunctionConcurrency": 1, "lambda.GetFunctionEventInvokeConfig": 1}
+        assert calls == {"lambda.GetFunction": 1, "lambda.GetFunctionEventInvokeConfig": 1}
 
         details(ctx, api, tmp_path)  # nothing left unread: no call
         assert ctx.calls.snapshot() == {**before, **{k: before.get(k, 0) + v for k, v in calls.items()}}

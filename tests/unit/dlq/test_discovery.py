@@ -67,7 +67,7 @@ def test_queue_urls_are_built_from_arns_on_aws_endpoints(fleet):
     assert found.errors == []
     calls = fleet.calls.snapshot()
     assert "sqs.GetQueueUrl" not in calls
-    assert "lambda.GetFunctionConcurrency" not in calls  # discovery never asks for reserved concurrency
+    assert "lambda.GetFunction" not in calls  # discovery never asks for reserved concurrency
 
 
 def test_an_endpoint_url_gets_urls_in_its_own_form_without_get_queue_url(fleet, monkeypatch):

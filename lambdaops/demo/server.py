@@ -213,7 +213,13 @@ class DemoAccount:
         # Early: the fillers (metrics, logs, traces, Invoke...) import pandas and friends, half a second
         # the listing need not wait for; the gate holds their requests until they are installed.
         app = self.build_app(fillers=not early)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        class KeepAliveHandler(MotoRequestHandler):
+            # HTTP/1.1 keeps a client's connection between requests, as AWS's HTTPS endpoints do
+            # ("Connection: keep-alive" by default in HTTP/1.1, RFC 9112 section 9.3); werkzeug's
+            # default HTTP/1.0 closed every one, so boto3's pool per client reconnected for each call.
+            protocol_version = "HTTP/1.1"
+
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=KeepAliveHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="demo-account", daemon=True)
         self._thread.start()
         self._reset_moto()

@@ -524,7 +524,10 @@ def test_fifo_resume_past_the_interval_does_not_resend_blindly(aws, tmp_path, sh
     # Messages 0-2 were confirmed (only deleted now); 3-5 were sent but not journaled as sent: they
     # stay in the DLQ, with the rest of their groups behind them, for the operator to decide.
     assert result.unconfirmed == 3 and not result.complete
-    assert Counter(f["code"] for f in result.failed)["GroupBlocked"] == 4  # 6-9 (the rest of the groups stay locked)
+    # 6-9 at least (the rest of their groups stays behind them); how many more of those groups' messages
+    # a run receives before it ends depends on receive timing (CI once saw 6-14): what matters is below,
+    # nothing sent twice and every message still in the DLQ, visible.
+    assert Counter(f["code"] for f in result.failed)["GroupBlocked"] >= 4
     in_target = drain(aws, target)
     assert ns(in_target) == list(range(6))  # nothing twice
     assert depth(aws, dlq) == (42, 0)  # nothing lost: 3-44 wait in the DLQ, visible

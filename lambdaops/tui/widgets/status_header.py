@@ -10,6 +10,17 @@ from lambdaops.collect.meter import store_label
 from lambdaops.tui import format as fmt
 
 
+def fitting(extras: list[tuple[int, str]], room: int) -> list[str]:
+    """The texts of ``extras`` ((priority, text), 0 first) that fit in ``room`` cells, taken by priority
+    and kept in their order."""
+    shown: set[int] = set()
+    for i in sorted(range(len(extras)), key=lambda i: extras[i][0]):
+        if len(extras[i][1]) <= room:
+            shown.add(i)
+            room -= len(extras[i][1])
+    return [text for i, (_, text) in enumerate(extras) if i in shown]
+
+
 class StatusHeader(Widget):
     DEFAULT_CSS = """
     StatusHeader { height: 1; background: $panel; color: $foreground; }
@@ -46,17 +57,25 @@ class StatusHeader(Widget):
         line.append_text(self._refresh_state())
         if app.settings_write:
             line.append("  WRITE", style="bold reverse red")
-        line.append(f"   {session.usage().label()}", style="dim")
+        # What looking costs and what the figures rest on, each shown when it fits, the most telling
+        # first: what the last refresh scanned (issue 15), the calls and price, how old a kept listing
+        # is (a function created since is not shown yet), what the store saved.
+        extras: list[tuple[int, str]] = []  # (priority, text), in display order
+        extras.append((1, f"   {session.usage().label()}"))
         if session.cache_dir is not None:  # the local store is in use: what it saved beside what was paid
-            line.append(f" ({store_label(session.meter)})", style="dim")
+            extras.append((3, f" ({store_label(session.meter)})"))
             scanned = session.meter.scan_label()  # the last refresh: "Insights: 1m00s new + 5m00s closed · 0.4 MB"
             if scanned:
-                line.append(f"  {scanned}", style="dim")
+                extras.append((0, f"  {scanned}"))
         snap = getattr(app, "snapshot", None)
         kept = getattr(snap, "inventory", None) or {}
         if kept.get("kept"):  # functions listed minutes ago: one created since is not shown yet
             since = max(0.0, (session.now() - snap.generated_at).total_seconds())
-            line.append(f"  inventory {fmt.age_s((kept['age_s'] or 0) + since)} old (r lists)", style="dim")
+            listed_ago = (kept["age_s"] or 0) + since
+            if listed_ago >= 60:  # the first paint's own listing, taken again seconds later, is news to no one
+                extras.append((2, f"  inventory {fmt.age_s(listed_ago)} old (r lists)"))
+        for text in fitting(extras, self.size.width - line.cell_len - len(fmt.clock(session.now())) - 2):
+            line.append(text, style="dim")
         right = f" {fmt.clock(session.now())} "
         pad = self.size.width - line.cell_len - len(right)
         if pad > 0:

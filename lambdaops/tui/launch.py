@@ -25,14 +25,10 @@ def build_session(state, demo: DemoProcess | None = None):
             return AwsContext(regions=state.regions or demo.regions, endpoint_url=endpoint,
                               credentials=StaticCredentials(*DEMO_CREDENTIALS), debug=state.debug, max_attempts=2)
 
-        # The session's own store in a temporary directory, removed when the TUI ends (run_tui): the
-        # demo's refreshes pay only for new minutes as on an account, and nothing is left in the user's
-        # cache (each demo account is new, on a new port).
-        import tempfile
-        from pathlib import Path
-
-        return Session(connect, settings=settings, cache_dir=Path(tempfile.mkdtemp(prefix="lambdaops-demo-")),
-                       label="demo")
+        # No store (as every --demo command): a binned first collection answers later in the demo's
+        # Insights engine (every figure at 3.9 s against 2.6 s, measured), and the account is new on
+        # every start. On an account the store is on and the header shows what a refresh scanned.
+        return Session(connect, settings=settings, cache_dir=None, label="demo")
     ctx = state.aws()
 
     def for_profile(profile: str, regions: list[str]):
@@ -56,7 +52,6 @@ def run_tui(state, demo: DemoProcess | None = None) -> None:
     """``demo``: the demo's child process if the entry point started it already (with ``--demo``)."""
     if state.demo and demo is None:
         demo = DemoProcess()
-    session = None
     try:
         session = build_session(state, demo)
         from lambdaops.tui.app import LambdaopsApp
@@ -66,10 +61,6 @@ def run_tui(state, demo: DemoProcess | None = None) -> None:
     finally:
         if demo is not None:
             demo.stop()
-            if session is not None and session.cache_dir is not None:  # the demo session's own store
-                import shutil
-
-                shutil.rmtree(session.cache_dir, ignore_errors=True)
     from lambdaops.tui.quick_exit import leave_now
 
     leave_now(app.return_code or 0)  # without joining the threads of calls in flight: q in < 0.5 s

@@ -20,16 +20,3 @@ def test_a_narrow_header_keeps_the_scan_first_then_the_calls_then_the_listing_ag
     assert fitting(EXTRAS, len(scan) + len(calls) + len(age)) == [calls, scan, age]
     assert fitting(EXTRAS, 3) == []
 
-
-def test_a_demo_session_has_a_store_of_its_own_outside_the_users_cache(monkeypatch, tmp_path):
-    # The demo's refreshes pay only for new minutes as on an account: its session gets a store in a
-    # temporary directory (removed by run_tui when the TUI ends), never the user's cache directory.
-    import tempfile
-
-    from lambdaops.cli.state import CliState
-    from lambdaops.tui import launch
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    session = launch.build_session(CliState(demo=True), demo=object())
-    assert session.cache_dir is not None and session.cache_dir.parent == tmp_path and session.cache_dir.is_dir()
-    assert session.cache_dir.name.startswith("lambdaops-demo-")

@@ -70,6 +70,7 @@ class Redriver(SendMixin):
                                     journal=str(journal.path) if journal else None,
                                     audit=str(audit.path) if audit else None, visibility_s=opts.visibility_s)
         self._lock = threading.Lock()
+        self._closed_groups: set[tuple[str, str]] = set()  # (target, FIFO group) left behind (redrive_send)
         self._stop = threading.Event()  # no new receive (the DLQ is empty, --max is reached, or _halt)
         self._halt = threading.Event()  # interrupted or a worker failed: batches not yet sent go back
         self._abort = threading.Event()  # second Ctrl-C: no further call at all

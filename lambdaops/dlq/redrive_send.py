@@ -120,9 +120,20 @@ class SendMixin:
         """FIFO order survives: each batch holds at most one message per group (SQS gives no order
         guarantee between entries of a batch when some fail), and once a message cannot be sent the
         rest of its group stays in the DLQ behind it, as FIFO processing would have it."""
+        # Groups with a message left behind earlier in this run stay closed for the whole run, not only
+        # within one receive: once that message's visibility runs out, or a server does not lock the
+        # group, a later receive can hand over the group's next messages, which would then overtake it.
+        closed = self._closed_groups
         groups: OrderedDict[str, deque] = OrderedDict()
+        behind: list[tuple[dict, str, str]] = []
         for m, d in items:
-            groups.setdefault(d.group_id or DEFAULT_GROUP, deque()).append((m, d))
+            group = d.group_id or DEFAULT_GROUP
+            if (target.ref.arn, group) in closed:
+                behind.append((m, "GroupBlocked", f"an earlier message of group {group} could not be sent; "
+                                                  "kept in the DLQ to preserve FIFO order"))
+            else:
+                groups.setdefault(group, deque()).append((m, d))
+        self._fail(behind)
         done: list[dict] = []
         while groups:
             round_items = [q.popleft() for q in groups.values()]
@@ -133,6 +144,9 @@ class SendMixin:
                 ok_ids = {m["MessageId"] for m in ok}
                 for m, d in chunk:
                     group = d.group_id or DEFAULT_GROUP
+                    if m["MessageId"] not in ok_ids:
+                        with self._lock:
+                            closed.add((target.ref.arn, group))
                     if m["MessageId"] not in ok_ids and group in groups and self._halt.is_set():
                         for m2, _ in groups.pop(group):  # stopped: the rest of the group waits in the DLQ
                             self._hold(m2)

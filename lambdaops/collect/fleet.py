@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -218,18 +218,28 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
 
     def collect_region(region: str) -> None:
         fns = by_region[region]
-        say(f"{region}: metrics for {len(fns)} functions")
-        queries = [q for fn in fns for q in (*_metric_queries(fn, period, age_period),
-                                             *on_need.metric_queries(fn, period, cache))]
-        metrics = get_metric_data(ctx, region, queries, query_start, query_end)
-        add(opts.meter, metrics=len(queries))
-        _tally_metric_failures(tally, region, metrics)
-        details = on_need.DetailsJob(ctx, region, fns, metrics.results, metrics.failed, cache, tally)
-        if opts.on_metrics is not None:  # the DLQ depths follow: they need the destinations read with Insights
-            opts.on_metrics(region, [_metrics_record(fn, metrics, start) for fn in fns])
-        say(f"{region}: Logs Insights over {len(fns)} log groups")
+        say(f"{region}: metrics and Logs Insights for {len(fns)} functions")
+        # Logs Insights needs nothing from the metrics: its queries start with GetMetricData, not after
+        # it, so they run while it answers (a query takes seconds on AWS, GetMetricData well under one).
         failed_groups: set[str] = set()
-        logs, logs_prev = log_figures(ctx, region, fns, win, opts, tally, notes, failed_groups, store)
+        log_notes: list[str] = []
+        logs_job = logs_pool.submit(call_translated, log_figures, ctx, region, fns, win, opts, tally, log_notes,
+                                    failed_groups, store, region=region)
+        try:
+            queries = [q for fn in fns for q in (*_metric_queries(fn, period, age_period),
+                                                 *on_need.metric_queries(fn, period, cache))]
+            metrics = get_metric_data(ctx, region, queries, query_start, query_end)
+            add(opts.meter, metrics=len(queries))
+            _tally_metric_failures(tally, region, metrics)
+            details = on_need.DetailsJob(ctx, region, fns, metrics.results, metrics.failed, cache, tally)
+            if opts.on_metrics is not None:  # the DLQ depths follow: they need the destinations read with Insights
+                opts.on_metrics(region, [_metrics_record(fn, metrics, start) for fn in fns])
+        finally:
+            # A failed metrics read fails the region; its queries are still waited for, so no call of
+            # this collection runs after it returns.
+            wait_futures([logs_job])
+        logs, logs_prev = logs_job.result()
+        notes.extend(log_notes)
         done = details.wait()  # the destinations the DLQ depths need
         notes.extend(done.notes)
         if done.error is not None:
@@ -267,7 +277,8 @@ def collect_fleet(ctx: AwsContext, opts: CollectOptions) -> FleetSnapshot:
                 prev.update(logs_prev.for_function(fn, sharing, prev.get("invocations"), notes, "previous window: "))
                 previous[key] = prev
 
-    with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect") as pool, \
+            ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="collect-logs") as logs_pool:
         list(pool.map(one_region, regions))
     cache.save()
     order = [(f.region, f.name) for f in chosen]

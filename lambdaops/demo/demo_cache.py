@@ -7,7 +7,9 @@ to ``<cache dir>/demo`` and later runs load them and move every time forward to 
 metrics rebuilt from them, event and ingestion times, the ISO times written inside log messages, the
 dates in log stream names), which makes the data as fresh as a new seed. The move is a whole number of
 minutes, so minute-aligned datapoints (per-minute ConcurrentExecutions, SQS depth) stay on the minute
-as CloudWatch keeps them, and the window ends less than a minute before now.
+as CloudWatch keeps them, and the window ends less than a minute before now. The log messages, most
+of an entry's bytes, are read and moved only where something reads them (moved_events): a warm run's
+Insights queries are answered from the kept columns.
 
 Entries are keyed by everything that changes them: seed, functions, window, lambdaops' version, the
 Python/numpy/pandas versions (the format below) and a hash of every source file of this package (a code
@@ -26,6 +28,7 @@ another directory (the test suite shares one across a session).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -43,9 +46,9 @@ import numpy as np
 import pandas as pd
 
 from lambdaops.demo.demo_cache_columns import (MINUTE_MS, done_count, pack_dense, pack_sparse, unpack_dense,
-                                               unpack_sparse, shift_messages, shift_stream_names, time_free)
+                                               unpack_sparse, shift_stream_names, time_free)
 
-FORMAT = 1
+FORMAT = 2  # 2: the messages in a file of their own
 DIR_ENV = "LAMBDAOPS_DEMO_CACHE_DIR"
 # An entry older than this is rebuilt: the traffic's daily rhythm follows the hour of day it was
 # generated at, and half a day's move would put the night's quiet at noon.
@@ -149,30 +152,32 @@ class StoredGroup:
     streams: np.ndarray
     stream_starts: np.ndarray
     log: str
+    lengths: np.ndarray | None = None  # each message's length (bytes scanned), kept with the small arrays
 
     @classmethod
     def of(cls, rendered) -> "StoredGroup":
         frame = rendered.frame
         codes, uniques = pd.factorize(frame["@logStream"].to_numpy(), sort=False)
         uniques = np.asarray(uniques, dtype=object)
+        message = frame["@message"].to_numpy()
         return cls(ts=frame["@timestamp"].to_numpy(), ingest=frame["@ingestionTime"].to_numpy(),
-                   message=frame["@message"].to_numpy(), tpos=rendered.tpos, xpos=rendered.xpos, stream_codes=codes.astype(np.int32),
+                   message=message, tpos=rendered.tpos, xpos=rendered.xpos, stream_codes=codes.astype(np.int32),
                    streams=uniques, stream_starts=np.array([rendered.stream_starts[s] for s in uniques.tolist()],
                                                            dtype=np.int64),
-                   log=frame["@log"].iat[0] if len(frame) else "")
+                   log=frame["@log"].iat[0] if len(frame) else "",
+                   lengths=np.fromiter(map(len, message.tolist()), dtype=np.int64, count=len(message)))
 
-    def rendered(self, delta_ms: int):
+    def rendered(self, delta_ms: int, messages=None):
+        """The group moved ``delta_ms``: its messages move where read (moved_events). ``messages()``
+        gives the stored messages when they are not in this object (read from their own file once
+        something reads one)."""
         from lambdaops.demo.log_lines import RenderedGroup
+        from lambdaops.demo.moved_events import MovedEvents
 
         streams = shift_stream_names(self.streams, self.stream_starts, delta_ms)
-        frame = pd.DataFrame({
-            "@timestamp": self.ts + delta_ms,
-            "@message": shift_messages(self.message, self.tpos, self.xpos, delta_ms),
-            "@logStream": streams[self.stream_codes] if len(self.ts) else np.array([], dtype=object),
-            "@log": self.log,
-            "@ingestionTime": self.ingest + delta_ms,
-        })
-        return RenderedGroup(frame, self.tpos, self.xpos, dict(zip(streams.tolist(), (self.stream_starts + delta_ms).tolist())))
+        return RenderedGroup(None, self.tpos, self.xpos,
+                             dict(zip(streams.tolist(), (self.stream_starts + delta_ms).tolist())),
+                             events=MovedEvents(self, delta_ms, streams, messages=messages))
 
 
 @dataclass
@@ -186,9 +191,10 @@ class Entry:
 
 
 class DemoCache:
-    """One account's entry, in three files: the records (small, read at start), the rendered log
-    groups (large, read in a thread while the account answers its first requests) and the Insights
-    columns. :meth:`load` (None: build it), :meth:`save_base_later` after a build,
+    """One account's entry, in four files: the records (small, read at start), the rendered log
+    groups without their messages (read in a thread while the account answers its first requests),
+    the Insights columns, and the groups' messages (the bulk of it: read only once something reads a
+    message; a warm run's queries are answered from the columns). :meth:`load` (None: build it), :meth:`save_base_later` after a build,
     :meth:`save_columns` / :meth:`columns_computed` for the columns queries computed."""
 
     def __init__(self, seed: int, functions: int | None, window_hours: float, env=None,
@@ -198,6 +204,9 @@ class DemoCache:
         self.records_path = self.folder / f"{self.key}.records.pickle"
         self.groups_path = self.folder / f"{self.key}.groups.pickle"
         self.columns_path = self.folder / f"{self.key}.columns.pickle"
+        self.messages_path = self.folder / f"{self.key}.messages.pickle"
+        self._messages: dict | None = None  # (region, group) -> the stored messages, once read
+        self._messages_lock = threading.Lock()
         self.entry: Entry | None = None
         self.delta_ms = 0
         self.loaded_columns: dict = {}  # (region, group, key) -> events done, as on disk
@@ -267,7 +276,40 @@ class DemoCache:
         """A group's events as seeded, moved to the present (log_lines.RenderedGroup); None: not stored."""
         self._rest.wait()
         stored = self.entry.groups.get((region, group)) if self.entry else None
-        return None if stored is None else stored.rendered(self.delta_ms)
+        if stored is None:
+            return None
+        return stored.rendered(self.delta_ms, messages=None if stored.message is not None else
+                               lambda: self.stored_messages(region, group))
+
+    def stored_messages(self, region: str, group: str) -> np.ndarray:
+        """A group's messages as stored (not moved). Their file is read once, when first needed; if it
+        cannot be read they are rendered again from the stored records (rendering is deterministic:
+        the same text), and the entry is dropped so the next run writes it anew."""
+        with self._messages_lock:
+            if self._messages is None:
+                doc = _read(self.messages_path)
+                ok = isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("token") == self.entry.token
+                self._messages = doc["messages"] if ok else {}
+                if not ok:
+                    for path in (self.records_path, self.groups_path):
+                        try:
+                            path.unlink()
+                        except OSError:
+                            pass
+            hit = self._messages.get((region, group))
+            if hit is None:
+                hit = self._messages[(region, group)] = self._render_stored(region, group)
+            return hit
+
+    def _render_stored(self, region: str, group: str) -> np.ndarray:
+        from lambdaops.demo.log_lines import LogStore
+        from lambdaops.demo.traffic import FunctionTraffic, Records
+
+        fns = [FunctionTraffic(t.spec, t.index, Records(**self.entry.records[key]))
+               for key, t in sorted(self.state.traffic.items())
+               if key[0] == region and t.spec.log_group_name == group and key in self.entry.records]
+        rendered = LogStore._render([t for t in fns if t.spec.has_log_group or t.records().n > 0])
+        return rendered.frame["@message"].to_numpy()
 
     def restore_columns(self, region: str, group: str, columns, infrequent_access: bool) -> None:
         """Put a group's stored Insights columns into a fresh ``insights_memo.GroupColumns``."""
@@ -297,11 +339,16 @@ class DemoCache:
             entry = Entry(self.key, uuid.uuid4().hex, end_ms, records,
                           {key: StoredGroup.of(g) for key, g in list(state.logs.seeded.items())})
             if _private_dir(self.folder, create=True):
-                # groups first: a reader finding the new records finds their groups
-                _write(self.groups_path, {"format": FORMAT, "token": entry.token, "groups": entry.groups})
+                # messages and groups first: a reader finding the new records finds their groups
+                _write(self.messages_path, {"format": FORMAT, "token": entry.token,
+                                            "messages": {k: g.message for k, g in entry.groups.items()}})
+                _write(self.groups_path, {"format": FORMAT, "token": entry.token,
+                                          "groups": {k: dataclasses.replace(g, message=None)
+                                                     for k, g in entry.groups.items()}})
                 _write(self.records_path, {"format": FORMAT, "key": self.key, "token": entry.token,
                                            "end_ms": end_ms, "records": records})
-                _prune(self.folder, {self.records_path.name, self.groups_path.name, self.columns_path.name})
+                _prune(self.folder, {self.records_path.name, self.groups_path.name, self.columns_path.name,
+                                     self.messages_path.name})
                 self.entry, self.delta_ms, self.loaded_columns = entry, 0, {}
             self.timings["save_base_s"] = time.perf_counter() - t
 
@@ -354,7 +401,7 @@ class DemoCache:
         groups = []
         for (region, group), (df, ia, cols) in list(logs_service._columns.items()):
             rendered = seeded.get((region, group))
-            if rendered is not None and rendered.frame is df and (region, group) in entry.groups:
+            if rendered is not None and rendered.events is df and (region, group) in entry.groups:
                 groups.append((region, group, ia, cols, rendered))
         if not any(self.loaded_columns.get((r, g, k), -1) < done_count(k, v)
                    for r, g, _, cols, _ in groups for part in (cols._cols, cols._sparse) for k, v in part.items()):

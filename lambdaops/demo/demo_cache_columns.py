@@ -80,7 +80,7 @@ def time_free(members: list[tuple], key) -> bool:
             if not len(pick):
                 continue
             before.append(cols.column(key, compute, pick) if kind == "column" else cols.sparse(key, compute, width, pick))
-            frame = rendered.frame.iloc[pick].reset_index(drop=True)
+            frame = rendered.rows_frame(pick)
             starts = np.array([rendered.stream_starts.get(s, 0) for s in frame["@logStream"].tolist()], dtype=np.int64)
             frames.append(frame.assign(**{
                 "@message": shift_messages(frame["@message"].to_numpy(), rendered.tpos[pick], rendered.xpos[pick],

@@ -282,9 +282,13 @@ class Frame:
         return fields.json_field(name, self.get(MESSAGE), self.get(KIND), self.get(DOCS), self.get(PARSED))
 
     def _source_column(self, name: str) -> np.ndarray:
-        values = self.source[name].to_numpy()
-        if self.rows is not None:
-            values = values[self.rows]
+        some = getattr(self.source, "column_rows", None)  # a source that makes only the rows asked (moved_events)
+        if some is not None:
+            values = some(name, self.rows)
+        else:
+            values = self.source[name].to_numpy()
+            if self.rows is not None:
+                values = values[self.rows]
         k = values.dtype.kind
         if name in TIME_COLUMNS and k in "iu":
             return values.astype(np.int64).view(TIME)

@@ -120,9 +120,13 @@ class GroupColumns:
             if hit is None:
                 from lambdaops.demo.insights_eval import MESSAGE
 
-                frame = self._frame.take(np.arange(self.n))
-                frame.get(MESSAGE)
-                sizes = np.fromiter(map(len, frame._message_list), dtype=np.int64, count=frame.n)
+                lengths = getattr(self.events, "message_lengths", None)  # moved_events: the stored messages'
+                if lengths is not None:
+                    sizes = lengths()
+                else:
+                    frame = self._frame.take(np.arange(self.n))
+                    frame.get(MESSAGE)
+                    sizes = np.fromiter(map(len, frame._message_list), dtype=np.int64, count=frame.n)
                 hit = self._cols[("bytes",)] = np.r_[0, np.cumsum(sizes)]
             return hit
 
@@ -151,7 +155,7 @@ class EventsMemo:
     def __getitem__(self, name: str) -> pd.Series:
         hit = self._source.get(name)
         if hit is None:
-            parts = [s.group.events[name].to_numpy()[s.lo:s.hi] if name in s.group.events.columns
+            parts = [_slice(s.group.events, name, s.lo, s.hi) if name in s.group.events.columns
                      else np.full(s.hi - s.lo, None, dtype=object) for s in self.segments]
             hit = self._source[name] = pd.Series(_concat(parts), copy=False)
         return hit
@@ -190,6 +194,12 @@ class EventsMemo:
             for col, values in zip(out, group.sparse(key, compute, width, pos)):
                 col[where] = values
         return out
+
+
+def _slice(events, name: str, lo: int, hi: int) -> np.ndarray:
+    """Events [lo, hi) of a group's column: only those made, where the source can (moved_events)."""
+    some = getattr(events, "column_rows", None)
+    return some(name, slice(lo, hi)) if some is not None else events[name].to_numpy()[lo:hi]
 
 
 def _sorted_unique(rows: np.ndarray) -> np.ndarray:

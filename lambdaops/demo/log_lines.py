@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -282,16 +281,30 @@ def render_function_parts(spec: FunctionSpec, rec: Records) -> "RenderedGroup":
     return RenderedGroup(frame, tpos, xpos, stream_starts)
 
 
-@dataclass
 class RenderedGroup:
     """A log group's events as seeded, with what demo_cache needs to move them in time: where each
     message's ISO time starts and where the epoch seconds of its X-Ray trace id start (``NO_TIME``:
-    none), and the instant each stream name's date comes from."""
+    none), and the instant each stream name's date comes from.
 
-    frame: pd.DataFrame
-    tpos: np.ndarray
-    xpos: np.ndarray
-    stream_starts: dict[str, int]
+    ``events`` is what queries read: the ``frame`` itself for a group rendered here, or for a group
+    demo_cache kept, its ``moved_events.MovedEvents`` (moved in time where read; ``frame`` is then
+    made from it when something needs the whole DataFrame)."""
+
+    def __init__(self, frame: pd.DataFrame | None, tpos: np.ndarray, xpos: np.ndarray, stream_starts: dict[str, int],
+                 events=None) -> None:
+        self._frame = frame
+        self.events = frame if events is None else events
+        self.tpos, self.xpos, self.stream_starts = tpos, xpos, stream_starts
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self._frame if self._frame is not None else self.events.to_frame()
+
+    def rows_frame(self, rows: np.ndarray) -> pd.DataFrame:
+        """These events only, as a DataFrame indexed from 0."""
+        if self._frame is None:
+            return self.events.rows_frame(rows)
+        return self._frame.iloc[rows].reset_index(drop=True)
 
 
 class LogStore:
@@ -310,13 +323,21 @@ class LogStore:
         self.seeded: dict[tuple[str, str], RenderedGroup] = {}
 
     def warm(self) -> None:
-        """Render every group ahead of the first query (run in a background thread)."""
+        """Render every group ahead of the first query (run in a background thread); a group kept by
+        demo_cache is only opened (its messages move in time where queries read them)."""
         for region, group in sorted({(t.spec.region, t.spec.log_group_name) for t in self.state.traffic.values()}):
-            self.group_frame(region, group)
+            self.group_events(region, group)
 
     def group_frame(self, region: str, group: str) -> pd.DataFrame | None:
         """All events of a log group (None when the demo knows nothing of it): every function logging
         to it (a custom group may be shared) plus what clients put there."""
+        events = self.group_events(region, group)
+        return events if events is None or isinstance(events, pd.DataFrame) else events.to_frame()
+
+    def group_events(self, region: str, group: str):
+        """:meth:`group_frame`, or for a group as seeded that demo_cache kept, its events moved in
+        time where read (``moved_events.MovedEvents``, a stand-in for the DataFrame). The same
+        object until the group's events change."""
         key = (region, group)
         with self._lock:
             group_lock = self._group_locks.setdefault(key, threading.Lock())
@@ -335,6 +356,9 @@ class LogStore:
                     return None
             if as_seeded and rendered is not None:
                 self.seeded[key] = rendered
+            if rendered is not None and not extra:
+                self._cache[key] = (gen, 0, rendered.events)
+                return rendered.events
             frames = [rendered.frame] if rendered is not None else []
             if extra:
                 df = pd.DataFrame(list(extra))

@@ -110,7 +110,7 @@ class LogsService:
     def group_columns(self, region: str, group: str) -> GroupColumns | None:
         """The group's events with their derived columns (insights_memo), new when the events change."""
         store = self.store
-        df = store.group_frame(region, group) if store else None
+        df = store.group_events(region, group) if store else None  # a DataFrame or its stand-in
         if df is None:
             return None
         ia = group_class(region, group) == INFREQUENT_ACCESS
@@ -122,7 +122,7 @@ class LogsService:
                 cols = GroupColumns(df, ia)
                 seeded = store.seeded.get((region, group))
                 cache = getattr(self.account, "cache", None)
-                if cache is not None and seeded is not None and seeded.frame is df:
+                if cache is not None and seeded is not None and seeded.events is df:
                     cache.restore_columns(region, group, cols, ia)  # computed by an earlier run (demo_cache)
                 hit = self._columns[(region, group)] = (df, ia, cols)
         return hit[2]

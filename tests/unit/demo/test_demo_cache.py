@@ -14,6 +14,7 @@ import pytest
 
 from lambdaops.demo import demo_cache
 from lambdaops.demo.demo_cache import MAX_AGE_MS, MINUTE_MS, DemoCache, StoredGroup, time_free
+from lambdaops.demo.demo_cache_columns import shift_messages
 from lambdaops.demo.fleet import build_fleet
 from lambdaops.demo.insights import compile_query, run_query
 from lambdaops.demo.insights_memo import EventsMemo, GroupColumns, Segment
@@ -68,7 +69,7 @@ def test_every_time_written_in_a_message_is_where_tpos_says(fleet):
 
 def test_messages_move_by_whole_minutes_only():
     with pytest.raises(ValueError):
-        demo_cache.shift_messages(np.array(["x"], dtype=object), np.array([0], dtype=np.int16),
+        shift_messages(np.array(["x"], dtype=object), np.array([0], dtype=np.int16),
                                   np.array([-1], dtype=np.int16), 1000)
 
 
@@ -174,6 +175,53 @@ def test_insights_columns_are_kept_unless_they_read_the_times(built):
     assert ("field", "type") in restored._cols and ("field", "time") not in restored._cols
     assert _answer(DURATION, restored) == before[DURATION]
     assert _answer(MINUTES, restored) == _answer(MINUTES, GroupColumns(frame)) != before[MINUTES]
+
+
+def test_a_loaded_group_moves_only_the_messages_a_query_reads(built):
+    """A kept group's messages move in time where read (moved_events): a warm query answered from
+    kept Insights columns moves none, and what it does read equals the whole group moved at once."""
+    state, cache, env = built
+    key = ("us-east-1", "/aws/lambda/checkout-api")
+    rendered = state.logs.seeded[key]
+    cols = GroupColumns(rendered.frame)
+    _answer(DURATION, cols)
+    cache.save_columns(SimpleNamespace(account=SimpleNamespace(state=state), _columns={key: (rendered.frame, False, cols)}))
+    later = DemoCache(7, None, 1.0, env=env)
+    later.load(T1 + DELTA)
+    events = later.stored_group(*key).events
+    restored = GroupColumns(events)
+    later.restore_columns(*key, restored, False)
+    bytes_scanned = EventsMemo([Segment(restored, 0, restored.n)]).message_bytes()
+    assert _answer(DURATION, restored) == _answer(DURATION, GroupColumns(rendered.frame))  # a move keeps durations
+    assert "@message" not in events._cols  # answered from the kept columns: no message moved
+    whole = StoredGroup.of(rendered).rendered(DELTA).frame  # every column moved at once
+    assert bytes_scanned == int(whole["@message"].str.len().sum())
+    rows = np.random.default_rng(7).choice(len(whole), 200, replace=False)
+    for name in whole.columns:
+        assert list(events.column_rows(name, rows)) == list(whole[name].to_numpy()[rows]), name
+        assert list(events.column_rows(name, slice(10, 60))) == list(whole[name].to_numpy()[10:60]), name
+    assert "@message" not in events._cols  # rows asked: those moved, not the column
+    assert events.to_frame().equals(whole) and "@message" in events._cols
+    marked = events.assign(flag=True)
+    assert marked.columns[-1] == "flag" and marked["flag"].all() and len(marked) == len(events)
+
+
+def test_messages_are_read_once_needed_and_rendered_again_when_their_file_is_damaged(built):
+    state, cache, env = built
+    key = ("us-east-1", "/app/storefront")  # a custom group three functions share
+    whole = StoredGroup.of(state.logs.seeded[key]).rendered(DELTA).frame
+    later = DemoCache(7, None, 1.0, env=env)
+    later.load(T1 + DELTA)
+    later.state = state
+    later._rest.wait()  # the groups are read in a thread
+    assert later.entry.groups[key].message is None and later._messages is None  # not read at load
+    assert later.stored_group(*key).frame.equals(whole) and later._messages is not None
+    cache.messages_path.write_bytes(b"\x80\x05 not a pickle")
+    damaged = DemoCache(7, None, 1.0, env=env)
+    damaged.load(T1 + DELTA)
+    damaged.state = state
+    assert damaged.stored_group(*key).frame.equals(whole)  # rendered again from the records: the same text
+    assert not damaged.records_path.exists() and not damaged.messages_path.exists()  # written anew next run
 
 
 def test_the_cache_is_on_unless_switched_off(monkeypatch):

@@ -18,6 +18,7 @@ from botocore import exceptions as bx
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import is_throttle, translate
 
+LAMBDA_NAMESPACE = "AWS/Lambda"  # the namespace of Lambda's own metrics
 MAX_QUERIES_PER_CALL = 500
 
 

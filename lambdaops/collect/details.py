@@ -40,7 +40,7 @@ from lambdaops.aws.context import AwsContext
 from lambdaops.aws.errors import call_translated
 from lambdaops.aws.inventory import (_MISS, DESTINATIONS, RESERVED, DetailsCache, account_concurrency, cache_key,
                                      read_details, region_limiter, scope_of)
-from lambdaops.aws.metrics import MetricQuery
+from lambdaops.aws.metrics import LAMBDA_NAMESPACE, MetricQuery
 from lambdaops.errors import ErrorTally, LambdaopsError
 from lambdaops.models import FunctionInfo
 from lambdaops.plural import plural
@@ -57,7 +57,7 @@ def metric_queries(fn: FunctionInfo, period: int, cache: DetailsCache | None = N
     say, so the metric would decide nothing (and every metric requested is billed)."""
     if cache is not None and cache.get(cache_key(fn), DESTINATIONS) is not _MISS:
         return []
-    return [MetricQuery((fn.region, fn.name, ASYNC), "AWS/Lambda", "AsyncEventsReceived",
+    return [MetricQuery((fn.region, fn.name, ASYNC), LAMBDA_NAMESPACE, "AsyncEventsReceived",
                         (("FunctionName", fn.name),), "Sum", period)]
 
 

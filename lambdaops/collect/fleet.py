@@ -27,7 +27,7 @@ from lambdaops.analysis.thresholds import Thresholds
 from lambdaops.aws.context import AwsContext
 from lambdaops.aws.inventory import DESTINATIONS, InventoryOptions, details_cache, fleet_inventory
 from lambdaops.aws.inventory_cache import INVENTORY_TTL_S
-from lambdaops.aws.metrics import MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
+from lambdaops.aws.metrics import LAMBDA_NAMESPACE as LAMBDA, MAX_QUERIES_PER_CALL, MetricQuery, get_metric_data
 from lambdaops.models import FunctionInfo, Inventory, RegionError, arn_name
 from lambdaops.dlq.discovery import function_depths, region_dlqs
 from lambdaops.aws.errors import call_translated
@@ -37,7 +37,6 @@ from lambdaops.collect.meter import Meter, add, run_cost
 from lambdaops.errors import ErrorTally, LambdaopsError, UsageError
 from lambdaops.window import Window, fit_period, periods
 
-LAMBDA = "AWS/Lambda"
 # figure -> (metric, stat); IteratorAge only for stream consumers, fetched as a short series.
 METRIC_FIGURES = {
     "invocations": ("Invocations", "Sum"),
@@ -59,7 +58,6 @@ DERIVED_FROM = {
     "cost_usd": ("billed_ms", "invocations"),
 }
 AGE_POINTS = 6  # IteratorAge as a short series: enough to see a consumer falling behind
-SPARK_POINTS = 12
 
 
 @dataclass
@@ -389,25 +387,4 @@ def functions(ctx: AwsContext, cache_dir: Any = None, max_age_s: float = INVENTO
     return fleet_inventory(ctx, opts=InventoryOptions(details=False, cache_dir=cache_dir, max_age_s=max_age_s))
 
 
-def sparklines(ctx: AwsContext, fns: list[FunctionInfo], window: Window, *, points: int = SPARK_POINTS,
-               meter: Meter | None = None) -> dict[tuple[str, str], list[float]]:
-    """Invocations per (region, function) in about ``points`` periods (0 where CloudWatch has no
-    datapoint); functions whose metric could not be fetched are left out."""
-    cut = periods(window, points)
-    out: dict[tuple[str, str], list[float]] = {}
-    for region in sorted({f.region for f in fns}):
-        in_region = [f for f in fns if f.region == region]
-        queries = [MetricQuery((f.name,), LAMBDA, "Invocations", (("FunctionName", f.name),), "Sum", cut.period)
-                   for f in in_region]
-        res = get_metric_data(ctx, region, queries, cut.start, window.end)
-        add(meter, metrics=len(queries))
-        for f in in_region:
-            if (f.name,) in res.failed:
-                continue
-            r = res.results[(f.name,)]
-            values = dict(zip((t.timestamp() for t in r.timestamps), r.values))
-            out[(region, f.name)] = [values.get(t.timestamp(), 0.0) for t in cut.grid()]
-    return out
-
-
-__all__ = ["CollectOptions", "FleetSnapshot", "collect_fleet", "functions", "sparklines", "RegionError"]
+__all__ = ["CollectOptions", "FleetSnapshot", "collect_fleet", "functions", "RegionError"]

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from lambdaops.models import FunctionInfo
     from lambdaops.aws.xray import Trace
 
-LAMBDA = "AWS/Lambda"
 CHART_POINTS = 60
 COLD_START_QUERY = "cold-starts-over-time"
 # (chart, series label, metric, stat): what the function screen draws from CloudWatch.
@@ -58,7 +57,7 @@ def charts(ctx: "AwsContext", fn: "FunctionInfo", window: Window, *, points: int
     import pandas as pd
 
     from lambdaops.analysis.fleet import time_series
-    from lambdaops.aws.metrics import MetricQuery, get_metric_data
+    from lambdaops.aws.metrics import LAMBDA_NAMESPACE as LAMBDA, MetricQuery, get_metric_data
 
     cut = periods(window, points, at_least=300)  # 5-minute multiples: the cold-start bins' grid too
     dims = (("FunctionName", fn.name),)

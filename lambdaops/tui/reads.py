@@ -86,9 +86,9 @@ class Reads:
 
     def sparklines(self, functions: list["FunctionInfo"], window: "Window") -> dict[str, list[float]]:
         """Invocations per function (by row key) in a few periods."""
-        from lambdaops.collect import fleet
+        from lambdaops.collect.sparklines import sparklines  # no pandas: asked right after the listing
 
-        found = fleet.sparklines(self.session.ctx, functions, window, meter=self.session.meter)
+        found = sparklines(self.session.ctx, functions, window, meter=self.session.meter)
         return {row_key(region, name): values for (region, name), values in found.items()}
 
     # -- one function ----------------------------------------------------------------------

@@ -36,6 +36,14 @@ def test_the_first_frame_imports_no_collection_aws_or_demo_module_and_the_connec
     assert heavy == [] and warmed == "True"
 
 
+def test_the_sparklines_read_imports_no_pandas():
+    """The sparklines are the first telemetry read, asked as soon as the functions are listed: they must
+    not wait for the collection's imports (pandas, the analysis), which load on another thread then."""
+    loaded = _loaded_after("import lambdaops.collect.sparklines")
+    assert "lambdaops.collect.sparklines" in loaded
+    assert [m for m in loaded if m.split(".")[0] in ("pandas", "numpy") or m == "lambdaops.collect.fleet"] == []
+
+
 def test_the_cli_imports_no_renderer_or_sdk_until_a_command_runs():
     # Every command and the TUI import lambdaops.cli.main first: its commands register without
     # their renderers (rich), the AWS SDK or the analysis.

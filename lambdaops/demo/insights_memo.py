@@ -148,6 +148,7 @@ class EventsMemo:
         self.columns = list(dict.fromkeys(c for s in self.segments for c in s.group.events.columns))
         self._base = np.cumsum([0] + [s.hi - s.lo for s in self.segments])
         self._source: dict[str, pd.Series] = {}
+        self._last_split: tuple | None = None
 
     def __len__(self) -> int:
         return self.n
@@ -167,15 +168,29 @@ class EventsMemo:
             total += int(b[s.hi] - b[s.lo])
         return total
 
-    def _split(self, rows: np.ndarray | None):
-        """(segment, where in ``rows``, group positions) for each segment these rows touch."""
-        if rows is None:
-            rows = np.arange(self.n)
-        seg = np.searchsorted(self._base, rows, side="right") - 1
-        for i in np.flatnonzero(np.bincount(seg, minlength=len(self.segments))).tolist():
-            where = np.flatnonzero(seg == i)
-            s = self.segments[i]
-            yield where, rows[where] - self._base[i] + s.lo, len(rows), s.group
+    def _split(self, rows: np.ndarray | None) -> list:
+        """(where in ``rows``, group positions, len(rows), group) for each segment these rows touch.
+        A query reads every column over the same rows: the split is kept for the last rows asked."""
+        last = self._last_split
+        if last is not None and last[0] is rows:
+            return last[1]
+        at = np.arange(self.n) if rows is None else rows
+        out = []
+        if len(at) < 2 or np.all(at[1:] > at[:-1]):  # ascending (filters keep the order): cut, no scan
+            cuts = np.searchsorted(at, self._base).tolist()
+            for i, (lo, hi) in enumerate(zip(cuts, cuts[1:])):
+                if hi > lo:
+                    where = np.arange(lo, hi)
+                    s = self.segments[i]
+                    out.append((where, at[lo:hi] - self._base[i] + s.lo, len(at), s.group))
+        else:
+            seg = np.searchsorted(self._base, at, side="right") - 1
+            for i in np.flatnonzero(np.bincount(seg, minlength=len(self.segments))).tolist():
+                where = np.flatnonzero(seg == i)
+                s = self.segments[i]
+                out.append((where, at[where] - self._base[i] + s.lo, len(at), s.group))
+        self._last_split = (rows, out)
+        return out
 
     def field(self, name: str, rows: np.ndarray | None) -> np.ndarray:
         return self.derived(("field", name), None, rows, name=name)

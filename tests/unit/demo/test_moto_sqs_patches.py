@@ -7,13 +7,10 @@ from __future__ import annotations
 import threading
 import time
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambdaops.demo import moto_sqs_patches
-
-REGION = "us-east-1"
+from tests.unit.demo.test_seed_backends import aws  # noqa: F401 - boto3 under mock_aws
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -36,13 +33,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def sqs(monkeypatch):
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("sqs", region_name=REGION)
+def sqs(aws):
+    return aws("sqs")
 
 
 @pytest.fixture

@@ -28,6 +28,18 @@ each other (each rebuilds the message list from the same old one). Receive, send
 changes and purge therefore run under the queue's own lock (moto's ``_messages_lock``, reentrant;
 a long-polling receive releases it while it waits).
 
+FIFO groups are locked only by messages really in flight, as in SQS: a message group with a message
+in flight returns no more messages until that message is deleted or becomes visible again, e.g. when
+its visibility timeout ends (Amazon SQS Developer Guide, "FIFO queue delivery logic in Amazon SQS",
+Receiving messages; "Using the message group ID with Amazon SQS FIFO queues"). moto keeps a received
+message in its in-flight set until its receive loop happens to reach it after its timeout ran out
+(also one made visible with ChangeMessageVisibility 0, when its check read the same clock value as
+the change), and decides which groups are locked before that: a group whose messages were all in
+flight and have all come back returned its second message before its first, or nothing. Each
+receive pass now first drops the messages whose timeout has ended from the in-flight set (one walk of
+that set, which moto walks anyway to find the locked groups) and reads one clock instant for the
+whole pass; a long poll waits with the lock released and decides again on each pass.
+
 Patches are process-wide and idempotent; :func:`restore` undoes them (tests). They apply only to the
 moto release they were written against: any other version is left alone (correct, just slow).
 """
@@ -49,20 +61,26 @@ _handles: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary(
 _lock = threading.Lock()
 
 
+def _clock() -> float:
+    """Seconds now; inside a receive pass, the one instant that pass decides at (see _receive_message)."""
+    pinned = getattr(_light, "now", None)
+    return time.time() if pinned is None else pinned
+
+
 def _fast_unix_time(dt=None) -> float:
     if dt is not None:
         return _state["originals"]["unix_time"](dt)
-    return time.time()
+    return _clock()
 
 
 def _fast_unix_time_millis(dt=None) -> float:
     if dt is not None:
         return _state["originals"]["unix_time_millis"](dt)
-    return time.time() * 1000.0
+    return _clock() * 1000.0
 
 
 def _counts(queue) -> tuple[int, int, int]:
-    now = time.time() * 1000.0
+    now = _clock() * 1000.0
     visible = not_visible = delayed = 0
     for m in queue._messages:
         is_visible = now > m.visible_at
@@ -118,7 +136,7 @@ def _attributes(self) -> dict[str, Any]:
 
 
 def _messages(self) -> list:
-    now = time.time() * 1000.0
+    now = _clock() * 1000.0
     return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
 
@@ -140,6 +158,50 @@ def _queue_locked(name: str, light: bool = False):
 
     wrapper.__name__ = original.__name__
     return wrapper
+
+
+def _expire(queue, now_ms: float) -> float | None:
+    """Take out of moto's in-flight set the messages whose visibility timeout has ended by ``now_ms``:
+    they are visible again and no longer lock their FIFO group. Returns when the next of the others
+    ends (epoch ms), None when nothing is in flight."""
+    pending = queue._pending_messages
+    ended = [m for m in pending if now_ms > m.visible_at]
+    for m in ended:
+        pending.discard(m)
+    return min((m.visible_at for m in pending), default=None)
+
+
+_POLL_S = 1.0  # a long poll looks again at least this often (as moto's does); a send wakes it at once
+
+
+def _receive_message(self, queue_name: str, count: int, wait_seconds_timeout: int, visibility_timeout: int,
+                     message_attribute_names: list[str] | None = None) -> list:
+    """moto's ReceiveMessage one pass at a time, under the queue's lock: each pass first returns the
+    messages whose visibility timeout has ended to view (so a FIFO group is locked only by a message
+    still in flight), then runs moto's own pass with the clock read once. moto's long poll computes the
+    locked groups once for its whole wait, and its wait returns at once while any message is visible
+    (one of a locked group, too): it spun holding the lock, so the delete that would unlock the group
+    waited for the poll to end. Here a long poll waits with the lock released and decides again."""
+    original = _state["originals"]["receive_message"]
+    queue = self.get_queue(queue_name)
+    deadline = time.time() + int(wait_seconds_timeout or 0)
+    with queue._messages_lock:
+        while True:
+            now = time.time()
+            next_end = _expire(queue, now * 1000.0)
+            outer = getattr(_light, "now", None)
+            _light.now = now
+            try:
+                result = original(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            finally:
+                _light.now = outer
+            left = deadline - time.time()
+            if result or left <= 0:
+                return result
+            wake = min(left, _POLL_S)
+            if next_end is not None:  # an in-flight message comes back sooner: look again then
+                wake = min(wake, max(0.001, next_end / 1000.0 - time.time()))
+            queue._messages_lock.wait(timeout=wake)
 
 
 def _retention_ok(self, queue_name: str, message) -> bool:
@@ -255,8 +317,12 @@ def _change_message_visibility(self, queue_name: str, receipt_handle: str, visib
                 f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
                 "VisibilityTimeout for the message is beyond the limit [43200 seconds]")
         message.change_visibility(visibility_timeout)
-        if message.visible and message in queue.pending_messages:
-            queue.pending_messages.remove(message)
+        # Hidden again, the message is in flight and locks its FIFO group, also when its timeout had
+        # ended and a receive already took it out of the in-flight set (_expire); visible, it does not.
+        if message.visible:
+            queue.pending_messages.discard(message)
+        else:
+            queue.pending_messages.add(message)
 
 
 def _receipt_handle() -> str:
@@ -310,7 +376,7 @@ def apply() -> bool:
         models.Queue.delete_message = _delete_message
         models.SQSBackend.send_message = _queue_locked("send_message", light=True)
         models.SQSBackend.send_message_batch = _queue_locked("send_message_batch_per_entry", light=True)
-        models.SQSBackend.receive_message = _queue_locked("receive_message")
+        models.SQSBackend.receive_message = _receive_message
         models.SQSBackend.purge_queue = _queue_locked("purge_queue")
         models.SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
         models.Message.mark_received = _mark_received

@@ -88,15 +88,22 @@ def serve(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    parent_gone = threading.Event()
     if until_stdin_closes or one_shot:
         # The parent holds the pipe's other end and never writes: its end closes when it exits,
         # however it exits (kill -9, a crash), and an orphaned account would keep its memory and its port.
+        # Its life is tied to that pipe alone: the terminal's hangup (its window closed while the
+        # account writes the demo cache after the TUI quit) is not its business.
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
         def watch_stdin() -> None:
             try:
                 while sys.stdin.buffer.read(4096):
                     pass
             except (OSError, ValueError):
                 pass
+            parent_gone.set()
             stop.set()
 
         threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
@@ -124,7 +131,10 @@ def serve(
                     raise typer.Exit(1)
                 print(f"traffic ready in {account.timings.get('total_s', 0):.1f}s", flush=True)
     finally:
-        account.stop()
+        # The TUI's account, once the TUI has quit: what its queries computed since the last write goes
+        # to the demo cache before it exits (the TUI does not wait), so the next run starts warm even
+        # after a session closed as soon as its figures were in.
+        account.stop(save=one_shot or parent_gone.is_set())
     print("demo account stopped", file=sys.stderr)
     # werkzeug's request threads are daemons and may still sit on a client's keep-alive socket;
     # finalizing the interpreter under them can abort (exit -6, seen once in CI under load). The

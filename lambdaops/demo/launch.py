@@ -36,8 +36,9 @@ class DemoProcess:
     """``lambdaops demo serve --port 0`` as a child process, for the TUI and the ``--demo`` commands:
     the account's start-up, its request handling and its Logs Insights engine are CPU-bound Python
     and, in the client's process, would hold the GIL its keys, requests and analysis wait on (one
-    process cannot use the machine's second core). Stopped (:meth:`stop`) when the TUI exits;
-    released (:meth:`release`) when a command ends.
+    process cannot use the machine's second core). Released (:meth:`release`) when the TUI exits or a
+    command ends: the child then writes what is new to the demo cache and exits by itself; killed
+    (:meth:`stop`) when it failed to start.
 
     ``one_shot`` (a command's account): the child builds the traffic at once and, once released,
     writes what the command computed to the demo cache before it exits, after the command's answer."""
@@ -75,8 +76,9 @@ class DemoProcess:
         return self.endpoint
 
     def release(self) -> None:
-        """Let the child go without waiting for it: it stops once its stdin closes (a one-shot child
-        first writes the demo cache, which must not hold up the command that is ending)."""
+        """Let the child go without waiting for it: it stops once its stdin closes, having first
+        written to the demo cache what it computed (which must not hold up the TUI or the command
+        that is ending)."""
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 pipe.close()

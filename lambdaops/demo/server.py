@@ -287,10 +287,13 @@ class DemoAccount:
         with urllib.request.urlopen(req, timeout=10) as resp:
             resp.read()
 
-    def stop(self) -> None:
+    def stop(self, save: bool | None = None) -> None:
+        """Stop serving; with ``save`` (default: ``save_cache_on_stop``) first write to the demo cache
+        what this run computed and did not write yet (waiting for it)."""
+        save = self.save_cache_on_stop if save is None else save
         if self.cache is not None:
             self.cache.cancel()
-            if self.save_cache_on_stop:
+            if save:
                 self.cache.release()  # the records and groups, held while the command ran
                 try:  # the Insights columns this run computed, for the next one
                     self.cache.save_columns(getattr(self, "logs_service", None))

@@ -60,7 +60,9 @@ def run_tui(state, demo: DemoProcess | None = None) -> None:
         app.run()
     finally:
         if demo is not None:
-            demo.stop()
+            # Let go, not killed: the child writes what the session computed to the demo cache and
+            # exits once its stdin closes; this process does not wait for it (q in < 0.5 s).
+            demo.release()
     from lambdaops.tui.quick_exit import leave_now
 
     leave_now(app.return_code or 0)  # without joining the threads of calls in flight: q in < 0.5 s

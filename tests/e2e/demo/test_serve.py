@@ -62,17 +62,37 @@ def test_early_serve_lists_the_fleet_first_and_holds_telemetry_until_it_exists(t
     assert code == 0, demo.stderr()[-3000:]
 
 
-def test_the_tuis_demo_account_stops_when_its_parent_goes():
-    """The TUI's child account watches its stdin: when the TUI dies (kill -9, a crash) the pipe
-    closes and the account stops instead of holding its memory and port."""
+def test_the_tuis_demo_account_stops_when_its_parent_goes(demo_cache_dir, tmp_path, monkeypatch):
+    """The TUI's child account watches its stdin: when the TUI quits or dies (kill -9, a crash) the
+    pipe closes and the account stops instead of holding its memory and port, having first written
+    what its queries computed to the demo cache (a session closed as soon as its figures were in
+    leaves the next one warm)."""
+    import shutil
+    import time
+
+    import boto3
+
     from lambdaops.demo.launch import DemoProcess
 
+    cache = tmp_path / "demo-cache"  # the suite's entry (when written already) without its Insights columns
+    shutil.copytree(demo_cache_dir, cache, ignore=shutil.ignore_patterns("*.columns.pickle", "*.tmp"))
+    cache.chmod(0o700)
+    monkeypatch.setenv("LAMBDAOPS_DEMO_CACHE_DIR", str(cache))
     demo = DemoProcess()
     try:
         endpoint = demo.wait()
         assert endpoint.startswith("http://127.0.0.1:") and "us-east-1" in demo.regions
+        logs = boto3.client("logs", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="demo",
+                            aws_secret_access_key="demo")
+        now = int(time.time())
+        qid = logs.start_query(logGroupNames=["/aws/lambda/checkout-api"], startTime=now - 3600, endTime=now,
+                               queryString="filter @message like /REPORT/ | stats count(*) as n")["queryId"]
+        while logs.get_query_results(queryId=qid)["status"] != "Complete":
+            time.sleep(0.05)
+        assert not list(cache.glob("*.columns.pickle"))  # not yet: a session writes them after 2 s idle
         assert demo.proc.poll() is None
         demo.proc.stdin.close()  # what the OS does when the parent exits
-        assert demo.proc.wait(timeout=20) == 0
+        assert demo.proc.wait(timeout=60) == 0
+        assert len(list(cache.glob("*.columns.pickle"))) == 1
     finally:
         demo.stop()

@@ -73,7 +73,8 @@ def serve(
         # goes to) the demo cache, which keeps the memo's columns for the next command.
         account = open_account(seed=seed, functions=functions, host=host, port=port, window_hours=window_h,
                               latency_ms=latency, quotas=None if quotas == "off" else quotas,
-                              insights_memo=not one_shot, save_cache_on_stop=one_shot, freeze_gc=True)
+                              insights_memo=not one_shot, save_cache_on_stop=one_shot, freeze_gc=True,
+                              hold_cache_writes=one_shot or until_stdin_closes)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:

@@ -218,9 +218,9 @@ class DemoCache:
         self._timer: threading.Timer | None = None
         self._timer_lock = threading.Lock()
         self._write_lock = threading.Lock()  # one columns write at a time in this process
-        # A one-shot command's account (hold_writes) writes its records and groups only once released
-        # (:meth:`release`, when it stops, after the command's answer): pickling 150 MB in a thread
-        # holds the GIL its Insights queries are computed under.
+        # A held account (hold_writes: a one-shot command's, the TUI's) writes its records and groups
+        # only once released (:meth:`release`: when it stops, after the command's answer, or once its
+        # queries are idle): pickling 150 MB in a thread holds the GIL its Insights queries need.
         self._released = threading.Event()
         if not hold_writes:
             self._released.set()
@@ -376,6 +376,7 @@ class DemoCache:
                 self._timer = None
 
     def _save_quietly(self, logs_service) -> None:
+        self.release()  # the queries are idle: a held base write goes first
         try:
             self.save_columns(logs_service)
         except Exception:  # not written: the next run computes them again

@@ -39,7 +39,7 @@ def generate_state(account):
         from lambdaops.demo.demo_cache import DemoCache
 
         cache = account.cache = DemoCache(account.seed, account.functions, account.window_hours,
-                                          hold_writes=account.save_cache_on_stop)
+                                          hold_writes=account.hold_cache_writes)
     entry = cache.load(int(time.time() * 1000)) if cache is not None else None
     records = cache.records() if entry is not None else None
     if records is not None and set(records) != {(f.region, f.name) for f in account.fleet}:

@@ -102,6 +102,7 @@ class DemoAccount:
                  port: int = 0, window_hours: float = DEFAULT_WINDOW_H, now: datetime | None = None,
                  latency_ms: float = 0.0, quotas: str | None = None, traffic: bool = True,
                  insights_memo: bool = True, cache: bool | None = None, save_cache_on_stop: bool = False,
+                 hold_cache_writes: bool | None = None,
                  freeze_gc: bool = False) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the demo account binds to loopback only")
@@ -129,6 +130,10 @@ class DemoAccount:
         # A one-shot command's account writes what it computed when it stops (waiting for it); a
         # long-lived one writes in the background once its queries are idle, and stops at once.
         self.save_cache_on_stop = save_cache_on_stop
+        # A freshly built account's records and log groups (~160 MB of pickles) are written at once,
+        # or, held (a one-shot command's, the TUI's), once its queries are idle or it stops: written
+        # meanwhile, they hold the GIL its first Insights answers are computed under.
+        self.hold_cache_writes = save_cache_on_stop if hold_cache_writes is None else hold_cache_writes
         # A process that holds this one account for its life (demo serve) freezes what the start
         # allocated when the GC resumes (gc.freeze), so no collection walks it again; in a process that
         # starts several accounts (the tests) a frozen stopped account could never be collected.

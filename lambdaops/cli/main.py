@@ -207,4 +207,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from lambdaops.cli.entry import run
+
+    run(main)

@@ -44,7 +44,9 @@ def _screen(session: str) -> str:
 def one(cmd: list[str], interval: float, timeout: float) -> dict:
     session = f"bench{time.monotonic_ns()}"
     rc_file = Path(tempfile.mkstemp()[1])
-    shell = " ".join(f"'{c}'" for c in cmd) + f"; echo $? > {rc_file}"
+    # Python writes bytecode caches on a user's machine: a shell that turned that off
+    # (PYTHONDONTWRITEBYTECODE) would have every run compile lambdaops' sources again (~0.2 s a process).
+    shell = "unset PYTHONDONTWRITEBYTECODE; " + " ".join(f"'{c}'" for c in cmd) + f"; echo $? > {rc_file}"
     t0 = time.perf_counter()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", "-c", str(ROOT), shell],
                    check=True)

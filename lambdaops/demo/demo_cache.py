@@ -194,8 +194,9 @@ class DemoCache:
     """One account's entry, in four files: the records (small, read at start), the rendered log
     groups without their messages (read in a thread while the account answers its first requests),
     the Insights columns, and the groups' messages (the bulk of it: read only once something reads a
-    message; a warm run's queries are answered from the columns). :meth:`load` (None: build it), :meth:`save_base_later` after a build,
-    :meth:`save_columns` / :meth:`columns_computed` for the columns queries computed."""
+    message; a warm run's queries are answered from the columns). :meth:`load` (None: build it),
+    :meth:`save_base_later` after a build, :meth:`save_columns` / :meth:`columns_computed` for the
+    columns queries computed."""
 
     def __init__(self, seed: int, functions: int | None, window_hours: float, env=None,
                  hold_writes: bool = False) -> None:

@@ -282,13 +282,7 @@ class Frame:
         return fields.json_field(name, self.get(MESSAGE), self.get(KIND), self.get(DOCS), self.get(PARSED))
 
     def _source_column(self, name: str) -> np.ndarray:
-        some = getattr(self.source, "column_rows", None)  # a source that makes only the rows asked (moved_events)
-        if some is not None:
-            values = some(name, self.rows)
-        else:
-            values = self.source[name].to_numpy()
-            if self.rows is not None:
-                values = values[self.rows]
+        values = source_rows(self.source, name, self.rows)
         k = values.dtype.kind
         if name in TIME_COLUMNS and k in "iu":
             return values.astype(np.int64).view(TIME)
@@ -314,6 +308,16 @@ class Frame:
             self.message_bytes = sum(map(len, strs))
         self._message_list = strs
         return values
+
+
+def source_rows(source, name: str, rows) -> np.ndarray:
+    """Column ``name`` of ``source`` (a DataFrame or a stand-in) at ``rows`` (index array, slice or None:
+    all). A source with ``column_rows`` (moved_events) makes only the rows asked."""
+    some = getattr(source, "column_rows", None)
+    if some is not None:
+        return some(name, rows)
+    values = source[name].to_numpy()
+    return values if rows is None else values[rows]
 
 
 def events_frame(events: pd.DataFrame, memo=None) -> Frame:

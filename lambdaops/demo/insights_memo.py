@@ -156,7 +156,9 @@ class EventsMemo:
     def __getitem__(self, name: str) -> pd.Series:
         hit = self._source.get(name)
         if hit is None:
-            parts = [_slice(s.group.events, name, s.lo, s.hi) if name in s.group.events.columns
+            from lambdaops.demo.insights_eval import source_rows
+
+            parts = [source_rows(s.group.events, name, slice(s.lo, s.hi)) if name in s.group.events.columns
                      else np.full(s.hi - s.lo, None, dtype=object) for s in self.segments]
             hit = self._source[name] = pd.Series(_concat(parts), copy=False)
         return hit
@@ -209,12 +211,6 @@ class EventsMemo:
             for col, values in zip(out, group.sparse(key, compute, width, pos)):
                 col[where] = values
         return out
-
-
-def _slice(events, name: str, lo: int, hi: int) -> np.ndarray:
-    """Events [lo, hi) of a group's column: only those made, where the source can (moved_events)."""
-    some = getattr(events, "column_rows", None)
-    return some(name, slice(lo, hi)) if some is not None else events[name].to_numpy()[lo:hi]
 
 
 def _sorted_unique(rows: np.ndarray) -> np.ndarray:
